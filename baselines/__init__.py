@@ -1,0 +1,1 @@
+"""Baseline agents, importable as ``pamdp_bench.baselines`` (one subpackage per family)."""

@@ -1,0 +1,22 @@
+"""pamdp_bench: JAX benchmark suite for RL in parameterized action spaces."""
+
+from pamdp_bench.registry import (
+    BENCHMARK_IDS,
+    GOLDEN_BENCHMARKS,
+    make,
+    register_with_gymnax,
+    registered_ids,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BENCHMARK_IDS",
+    "GOLDEN_BENCHMARKS",
+    "__version__",
+    "make",
+    "register_with_gymnax",
+    "registered_ids",
+]
+
+register_with_gymnax()
