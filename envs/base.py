@@ -21,6 +21,9 @@ PAMDP benchmark needs on top:
   rendering (``draw``).
 """
 
+# IMPLEMENTERS (temporary note, lead will remove): read /tmp/contract.md first: the env contract,
+# conformance method, info keys, dtype rule, and the rule that helpers never run git commands.
+
 from __future__ import annotations
 
 from typing import Any, Generic, TypeVar

@@ -78,15 +78,18 @@ def _factory(env_id: str) -> Callable[[], Any]:
     return build
 
 
-def make(env_id: str, **overrides: Any) -> tuple[Any, Any]:
+def make(
+    env_id: str, *, env_kwargs: dict[str, Any] | None = None, **overrides: Any
+) -> tuple[Any, Any]:
     """Build an environment by id; ``overrides`` replace fields of its default params.
 
+    ``env_kwargs`` go to the env constructor (e.g. ``dtype=jnp.float64`` under x64).
     Returns ``(env, params)``. Unknown ids and unknown override names raise ``ValueError``
     naming the close matches / the valid fields.
     """
     if not isinstance(env_id, str):
         raise TypeError(f"env id must be a string, got {type(env_id).__name__}")
-    env = _factory(env_id)()
+    env = _factory(env_id)(**(env_kwargs or {}))
     params = env.default_params
     if overrides:
         fields = {f.name for f in dataclasses.fields(params)}
