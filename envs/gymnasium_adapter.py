@@ -1,0 +1,354 @@
+"""Gymnasium adapter: run the JAX PAMDP environments from PyTorch (or any numpy) code.
+
+``GymnasiumPAMDPEnv`` presents one environment with gymnasium's single-env API and the action
+format of the original gym envs (gym-platform, gym-goal): ``(k, (p_0, ..., p_{K-1}))`` with
+space ``Tuple(Discrete(K), Tuple(Box(-1, 1, (d_k,)) for each k))``, a ``Box`` of shape ``(0,)``
+for a parameterless action. Only ``p_k`` is used, as in the originals; the others must still
+have the right shapes. Parameters are on the agent side ([-1, 1], spec Decisions item 3);
+finite values outside [-1, 1] are accepted and handled as the originals handle them (see
+``base.PAMDPEnvironment``).
+
+Semantics:
+
+* ``reset(seed=...)`` seeds a JAX key chain; ``reset()`` without a seed continues it, so a run
+  is reproducible from its first seed. Seeds below 2**32 give the same initial state as
+  ``env.reset(jax.random.split(jax.random.PRNGKey(seed))[1], params)`` in pure JAX.
+* ``step`` has **no auto-reset** (gymnasium semantics): after ``terminated`` or ``truncated``
+  the caller must ``reset``; stepping again raises ``RuntimeError``. Truncation is the env's
+  own step cap (``params.max_steps_in_episode``), so no gymnasium ``TimeLimit`` is needed.
+* actions are validated on the host before anything runs, with errors naming the problem
+  (structure, ``k`` out of range, parameter shape, dtype, non-finite values); a rejected action
+  leaves the episode untouched.
+* ``reset``/``step`` are jitted once per env instance, and adapters built from the same id share
+  one instance, so N adapters (a gymnasium vector env) compile once; params are traced
+  arguments, so changing their values does not recompile either.
+* ``render_mode="rgb_array"``: ``render()`` returns ``uint8[H, W, 3]`` (``envs/rendering.py``).
+
+Gymnasium ids: importing this module registers ``pamdp_bench/<id>`` for every published id
+(``pamdp_bench/Platform-v0`` ...). ``import pamdp_bench`` does not import this module, so use
+``gymnasium.make("pamdp_bench.envs.gymnasium_adapter:pamdp_bench/Platform-v0")`` (gymnasium
+imports the module first) or import this module before ``gymnasium.make``. Keyword arguments of
+``gymnasium.make`` other than ``render_mode`` are param overrides, as in ``pamdp_bench.make``.
+
+For Hard Move with many actuators the Tuple-of-Boxes space has 2^n entries; ``flat_params=True``
+uses ``Tuple(Discrete(K), Box(-1, 1, (P,)))`` with the flat parameter vector instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Any
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnasium import spaces
+
+from pamdp_bench.registry import BENCHMARK_IDS, make
+
+GYMNASIUM_NAMESPACE = "pamdp_bench"
+_ENTRY_POINT = "pamdp_bench.envs.gymnasium_adapter:GymnasiumPAMDPEnv"
+
+
+def _seed_key(seed: int) -> jax.Array:
+    """A JAX key from a non-negative int of any size (``PRNGKey`` keeps only 32 bits)."""
+    key = jax.random.PRNGKey(seed & 0xFFFFFFFF)
+    rest = seed >> 32
+    while rest:
+        key = jax.random.fold_in(key, rest & 0xFFFFFFFF)
+        rest >>= 32
+    return key
+
+
+@partial(jax.jit, static_argnums=0)
+def _reset_jit(env: Any, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
+    """``reset_env`` compiled once per env instance (shared by every adapter over it)."""
+    obs, state = env.reset_env(key, params)
+    return jnp.asarray(obs, jnp.float32), state
+
+
+@partial(jax.jit, static_argnums=0)
+def _step_jit(
+    env: Any, key: jax.Array, state: Any, k: jax.Array, z: jax.Array, params: Any
+) -> tuple[jax.Array, Any, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
+    """``step_env`` plus the step-cap truncation, without auto-reset."""
+    obs, state, reward, terminated, info = env.step_env(key, state, (k, z), params)
+    truncated = env.is_truncated(state, params)
+    return (
+        jnp.asarray(obs, jnp.float32),
+        state,
+        jnp.asarray(reward, jnp.float32),
+        jnp.asarray(terminated, jnp.bool_),
+        jnp.asarray(truncated, jnp.bool_),
+        info,
+    )
+
+
+#: One env instance per id, so adapters built from the same id (vector envs, check_env's
+#: re-creations) share compiled functions. Env objects are stateless; params are not cached.
+_ENV_CACHE: dict[str, Any] = {}
+
+
+def _to_host(tree: Any) -> Any:
+    """JAX pytree -> numpy, 0-d arrays -> Python scalars."""
+    host = jax.device_get(tree)
+    return jax.tree.map(lambda x: x.item() if np.ndim(x) == 0 else np.asarray(x), host)
+
+
+class GymnasiumPAMDPEnv(gymnasium.Env):
+    """A gymnasium ``Env`` over one pamdp_bench environment.
+
+    Build it from an id (``GymnasiumPAMDPEnv("Goal-v0", max_steps_in_episode=25)``) or from an
+    env instance (``GymnasiumPAMDPEnv(env=env, params=params)``); keyword overrides replace
+    fields of the params either way.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 5}
+
+    def __init__(
+        self,
+        env_id: str | None = None,
+        *,
+        env: Any | None = None,
+        params: Any | None = None,
+        render_mode: str | None = None,
+        flat_params: bool = False,
+        **overrides: Any,
+    ) -> None:
+        if (env_id is None) == (env is None):
+            raise ValueError("pass exactly one of env_id (a registered id) or env (an instance)")
+        if env_id is not None:
+            if params is not None:
+                raise ValueError("params go with env=...; with env_id use keyword overrides")
+            env, params = make(env_id, **overrides)
+            env = _ENV_CACHE.setdefault(env_id, env)
+        else:
+            params = env.default_params if params is None else params
+            if overrides:
+                names = {f.name for f in dataclasses.fields(params)}
+                unknown = sorted(set(overrides) - names)
+                if unknown:
+                    raise ValueError(f"unknown parameter(s) {unknown}; valid: {sorted(names)}")
+                params = params.replace(**overrides)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be None or one of {self.metadata['render_modes']}, "
+                f"got {render_mode!r}"
+            )
+        self.env_id = env_id if env_id is not None else type(env).__name__
+        self.pamdp_env = env
+        self._params = params
+        self.render_mode = render_mode
+        self.flat_params = bool(flat_params)
+
+        space = env.pamdp_space
+        self._pamdp_space = space
+        self._num_actions = space.num_actions
+        self._param_dims = space.param_dims
+        self._total = space.total_param_dim
+        low, high = np.float32(space.low), np.float32(space.high)
+        if self.flat_params:
+            param_space: spaces.Space = spaces.Box(low, high, (self._total,), np.float32)
+        else:
+            param_space = spaces.Tuple(
+                tuple(spaces.Box(low, high, (d,), np.float32) for d in self._param_dims)
+            )
+        self.action_space = spaces.Tuple((spaces.Discrete(self._num_actions), param_space))
+        self.observation_space = spaces.Box(-np.inf, np.inf, (int(env.obs_dim),), np.float32)
+
+        self._key: jax.Array | None = None
+        self._state: Any = None
+        self._done = False
+        self._episode_return = 0.0
+        self._last_k: int | None = None
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def params(self) -> Any:
+        """The env params in use (read-only; build a new adapter to change them)."""
+        return self._params
+
+    @property
+    def state(self) -> Any:
+        """The current JAX env state (None before the first ``reset``)."""
+        return self._state
+
+    # ------------------------------------------------------------------ validation
+    @staticmethod
+    def _check_params_entry(value: Any, dim: int, what: str) -> np.ndarray:
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{what} must be a numeric array: {err}") from None
+        if arr.dtype == object:
+            raise TypeError(f"{what} must be a numeric array, got {type(value).__name__}")
+        if arr.shape != (dim,):
+            raise ValueError(f"{what} must have shape ({dim},), got shape {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise TypeError(f"{what} must be floating point, got dtype {arr.dtype}")
+        with np.errstate(over="ignore"):
+            arr32 = arr.astype(np.float32)
+        if not np.all(np.isfinite(arr32)):
+            bad = np.flatnonzero(~np.isfinite(arr32)).tolist()
+            raise ValueError(
+                f"{what} has non-finite values at {bad} (NaN/inf, or beyond float32 range): "
+                f"{arr.tolist()}"
+            )
+        return arr32
+
+    def validate_action(self, action: Any) -> tuple[int, np.ndarray]:
+        """Check ``action`` against the action space; return ``(k, flat float32 z)``.
+
+        Raises ``TypeError``/``ValueError`` naming the problem. Finite parameters outside
+        [-1, 1] are allowed (the env handles them as the originals do).
+        """
+        k_count, dims = self._num_actions, self._param_dims
+        shape_hint = (
+            f"(k, z) with z float32[{self._total}]"
+            if self.flat_params
+            else f"(k, (p_0, ..., p_{k_count - 1})) with p_j float32[d_j], d = {list(dims)}"
+        )
+        if not isinstance(action, (tuple, list)) or len(action) != 2:
+            raise TypeError(f"action must be a pair {shape_hint}; got {type(action).__name__}")
+        k_raw, p_raw = action
+        k_arr = np.asarray(k_raw)
+        if k_arr.shape != ():
+            raise ValueError(f"discrete action k must be a scalar, got shape {k_arr.shape}")
+        if k_arr.dtype == np.bool_ or not np.issubdtype(k_arr.dtype, np.integer):
+            raise TypeError(f"discrete action k must be an integer, got dtype {k_arr.dtype}")
+        k = int(k_arr)
+        if not 0 <= k < k_count:
+            raise ValueError(f"discrete action k={k} is out of range [0, {k_count})")
+        if self.flat_params:
+            z = self._check_params_entry(p_raw, self._total, "parameter vector z")
+            return k, z
+        if not isinstance(p_raw, (tuple, list)):
+            raise TypeError(
+                f"parameters must be a tuple of {k_count} arrays, one per discrete action "
+                f"(action format {shape_hint}); got {type(p_raw).__name__}"
+            )
+        if len(p_raw) != k_count:
+            raise ValueError(
+                f"parameters must hold {k_count} arrays (one per discrete action), got {len(p_raw)}"
+            )
+        fast = self._fast_concat(p_raw)
+        if fast is not None:
+            return k, fast
+        # Slow path: per-entry checks, raising an error that names the faulty entry.
+        parts = [
+            self._check_params_entry(p, d, f"parameters of action {j}")
+            for j, (p, d) in enumerate(zip(p_raw, dims, strict=True))
+        ]
+        z = np.concatenate(parts) if parts else np.zeros((0,), np.float32)
+        return k, z.astype(np.float32)
+
+    def _fast_concat(self, p_raw: tuple | list) -> np.ndarray | None:
+        """Flat z when every entry is a well-formed float ndarray (the common case), else None.
+
+        Hard Move n=10 has 1024 entries; checking them one by one costs milliseconds per step.
+        """
+        if not all(type(p) is np.ndarray and p.ndim == 1 for p in p_raw):
+            return None
+        if tuple(p.shape[0] for p in p_raw) != self._param_dims:
+            return None
+        if not all(p.dtype.kind == "f" for p in p_raw):
+            return None
+        with np.errstate(over="ignore"):
+            z = np.concatenate(p_raw).astype(np.float32) if p_raw else np.zeros((0,), np.float32)
+        if not np.isfinite(z).all():
+            return None
+        return z
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode; ``seed`` restarts the key chain, ``None`` continues it."""
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"reset options are not supported, got keys {sorted(options)}")
+        if seed is not None:
+            self._key = _seed_key(int(seed))
+        elif self._key is None:
+            self._key = _seed_key(int(self.np_random.integers(0, 2**32)))
+        self._key, reset_key = jax.random.split(self._key)
+        obs, state = _reset_jit(self.pamdp_env, reset_key, self._params)
+        self._state = state
+        self._done = False
+        self._episode_return = 0.0
+        self._last_k = None
+        return np.asarray(obs, np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One agent step (no auto-reset). Raises on an invalid action or a finished episode."""
+        if self._state is None:
+            raise RuntimeError("call reset() before step()")
+        if self._done:
+            raise RuntimeError(
+                "the episode has ended (terminated or truncated); call reset() before step()"
+            )
+        k, z = self.validate_action(action)
+        new_key, step_key = jax.random.split(self._key)
+        obs, state, reward, terminated, truncated, info = _step_jit(
+            self.pamdp_env,
+            step_key,
+            self._state,
+            jnp.asarray(k, jnp.int32),
+            jnp.asarray(z),
+            self._params,
+        )
+        obs_np = np.asarray(obs, np.float32)
+        reward_f = float(reward)
+        term, trunc = bool(terminated), bool(truncated)
+        info_np = _to_host(info)
+        # Commit only once everything above succeeded.
+        self._key = new_key
+        self._state = state
+        self._done = term or trunc
+        self._episode_return += reward_f
+        self._last_k = k
+        return obs_np, reward_f, term, trunc, info_np
+
+    def render(self) -> np.ndarray | None:
+        """``uint8[H, W, 3]`` of the current state in ``rgb_array`` mode; None otherwise."""
+        if self.render_mode is None:
+            return None
+        if self._state is None:
+            raise RuntimeError("call reset() before render()")
+        from pamdp_bench.envs.rendering import render_frame
+
+        status = "" if self._last_k is None else f"k={self._last_k}"
+        if self._done:
+            status += ", episode over"
+        return render_frame(
+            self.pamdp_env,
+            self._state,
+            self._params,
+            episode_return=self._episode_return,
+            title=self.env_id,
+            status=status,
+        )
+
+    def close(self) -> None:
+        """Nothing to release (safe to call repeatedly)."""
+        self._state = None
+        self._done = False
+
+
+def register_gymnasium_envs(namespace: str = GYMNASIUM_NAMESPACE) -> list[str]:
+    """Register ``<namespace>/<id>`` with gymnasium for every published id (idempotent).
+
+    Returns the gymnasium ids. No ``max_episode_steps``: the env truncates itself.
+    """
+    ids = []
+    for env_id in BENCHMARK_IDS:
+        gym_id = f"{namespace}/{env_id}"
+        if gym_id not in gymnasium.registry:
+            gymnasium.register(id=gym_id, entry_point=_ENTRY_POINT, kwargs={"env_id": env_id})
+        ids.append(gym_id)
+    return ids
+
+
+register_gymnasium_envs()

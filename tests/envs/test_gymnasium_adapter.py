@@ -1,0 +1,344 @@
+"""Tests of ``envs/gymnasium_adapter.py``.
+
+``gymnasium.utils.env_checker.check_env`` is run on a private toy env and on one env per real
+benchmark family (through ``gymnasium.make``, so its render-mode checks run too). What
+check_env cannot check for our Tuple(Discrete, Tuple(Box...)) action space, and is therefore
+tested here directly:
+
+* that only the chosen action's parameters matter and that structurally wrong actions (wrong
+  nesting, k out of range, wrong parameter shape or dtype, NaN) are rejected before anything
+  changes: check_env only ever steps with ``action_space.sample()``, which is always valid;
+* episode endings (terminated vs truncated, no auto-reset, stepping after the end): check_env
+  takes a single step;
+* compile-once behaviour and equivalence with the pure-JAX env.
+
+(check_env itself accepts Tuple-of-Tuple spaces, including the ``Box(0,)`` of a parameterless
+action; it warns about the unbounded observation Box, which is intended: the originals'
+scaled observations are not clipped.)
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import warnings
+from typing import Any
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import struct
+from gymnasium import spaces
+from gymnasium.utils.env_checker import check_env
+
+from pamdp_bench.envs.base import PAMDPEnvironment
+from pamdp_bench.envs.gymnasium_adapter import GymnasiumPAMDPEnv, register_gymnasium_envs
+from pamdp_bench.envs.spaces import ParameterizedActionSpace
+from pamdp_bench.registry import _FIXED, BENCHMARK_IDS
+
+
+@struct.dataclass
+class ToyState:
+    pos: jax.Array  # float32[2]
+    time: jax.Array  # int32
+
+
+@struct.dataclass
+class ToyParams:
+    max_steps_in_episode: int = 6
+    goal: float = 3.0
+
+
+class ToyEnv(PAMDPEnvironment[ToyState, ToyParams]):
+    """Action 0 moves by (z0, z1), action 1 by (2 z2, 0), action 2 stays; reward k + 1.
+
+    Terminates (with success) once pos[0] >= goal.
+    """
+
+    obs_dim = 3
+
+    def __init__(self) -> None:
+        self.traces = {"reset": 0, "transition": 0}
+
+    @property
+    def default_params(self) -> ToyParams:
+        return ToyParams()
+
+    @property
+    def pamdp_space(self) -> ParameterizedActionSpace:
+        return ParameterizedActionSpace(3, (2, 1, 0))
+
+    def get_obs(self, state: ToyState, params: Any = None, key: Any = None) -> jax.Array:
+        t = state.time.astype(jnp.float32)[None] / 10.0
+        return jnp.concatenate([state.pos, t]).astype(jnp.float32)
+
+    def reset_env(self, key: jax.Array, params: ToyParams) -> tuple[jax.Array, ToyState]:
+        self.traces["reset"] += 1
+        pos = jax.random.uniform(key, (2,), jnp.float32, 0.0, 0.1)
+        state = ToyState(pos=pos, time=jnp.zeros((), jnp.int32))
+        return self.get_obs(state), state
+
+    def transition(self, key, state, k, z, params):  # noqa: ANN001, ANN201
+        self.traces["transition"] += 1
+        moves = jnp.stack(
+            [z[:2], jnp.stack([2.0 * z[0], jnp.float32(0.0)]), jnp.zeros((2,), jnp.float32)]
+        )
+        pos = state.pos + moves[k]
+        new = ToyState(pos=pos, time=state.time + 1)
+        terminated = pos[0] >= params.goal
+        reward = (k + 1).astype(jnp.float32)
+        info = {"success": terminated, "pos": pos}
+        return self.get_obs(new), new, reward, terminated, info
+
+    def draw(self, ax: Any, state: ToyState, params: ToyParams) -> None:
+        ax.plot([float(state.pos[0])], [float(state.pos[1])], "o")
+        ax.axvline(float(params.goal))
+
+
+def _f32(*values: float) -> np.ndarray:
+    return np.asarray(values, np.float32)
+
+
+EMPTY = np.zeros((0,), np.float32)
+MOVE = (0, (_f32(1.0, 0.0), _f32(0.0), EMPTY))
+STAY = (2, (_f32(0.0, 0.0), _f32(0.0), EMPTY))
+
+
+def _toy(**kwargs: Any) -> GymnasiumPAMDPEnv:
+    return GymnasiumPAMDPEnv(env=ToyEnv(), **kwargs)
+
+
+def _check_env_quietly(env: gymnasium.Env) -> None:
+    """check_env, failing on any warning except the intended unbounded-observation ones."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env)
+    allowed = ("infinity", "not able to test alternative render modes")
+    unexpected = [
+        str(w.message) for w in caught if not any(a in str(w.message).lower() for a in allowed)
+    ]
+    assert not unexpected, unexpected
+
+
+def test_check_env_toy() -> None:
+    _check_env_quietly(_toy())
+    _check_env_quietly(_toy(render_mode="rgb_array"))
+    _check_env_quietly(_toy(flat_params=True))
+
+
+def test_spaces_follow_original_gym_layout() -> None:
+    env = _toy()
+    assert env.action_space == spaces.Tuple(
+        (
+            spaces.Discrete(3),
+            spaces.Tuple(
+                (
+                    spaces.Box(-1, 1, (2,), np.float32),
+                    spaces.Box(-1, 1, (1,), np.float32),
+                    spaces.Box(-1, 1, (0,), np.float32),
+                )
+            ),
+        )
+    )
+    assert env.observation_space == spaces.Box(-np.inf, np.inf, (3,), np.float32)
+    flat = _toy(flat_params=True)
+    assert flat.action_space[1] == spaces.Box(-1, 1, (3,), np.float32)
+
+
+def test_reset_seeding_matches_pure_jax() -> None:
+    env = _toy()
+    obs_a, info = env.reset(seed=5)
+    assert obs_a.dtype == np.float32 and obs_a.shape == (3,) and info == {}
+    obs_b, _ = env.reset()
+    obs_c, _ = env.reset(seed=5)
+    obs_d, _ = env.reset()
+    np.testing.assert_array_equal(obs_a, obs_c)
+    np.testing.assert_array_equal(obs_b, obs_d)
+    assert not np.array_equal(obs_a, obs_b)
+    toy = ToyEnv()
+    ref, _ = toy.reset(jax.random.split(jax.random.PRNGKey(5))[1], toy.default_params)
+    np.testing.assert_array_equal(obs_a, np.asarray(ref))
+    # Seeds beyond 32 bits are not truncated onto small ones.
+    big, _ = env.reset(seed=5 + 2**32)
+    assert not np.array_equal(big, obs_a)
+
+
+def test_terminated_episode_then_no_auto_reset() -> None:
+    env = _toy()
+    env.reset(seed=0)
+    out = [env.step(MOVE) for _ in range(3)]
+    for obs, reward, term, trunc, info in out:
+        assert obs.dtype == np.float32 and isinstance(reward, float)
+        assert isinstance(term, bool) and isinstance(trunc, bool)
+        assert set(info) >= {"success", "invalid_action", "pos"}
+        assert reward == 1.0
+    assert [o[2] for o in out] == [False, False, True]
+    assert out[-1][4]["success"] is True and out[-1][3] is False
+    # The final observation is the terminal one (x >= 3), not a reset.
+    assert out[-1][0][0] >= 3.0
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(MOVE)
+    obs, _ = env.reset()
+    assert obs[0] < 0.1
+
+
+def test_truncation_at_step_cap_and_override() -> None:
+    env = _toy(max_steps_in_episode=4)
+    env.reset(seed=1)
+    flags = [env.step(STAY)[2:4] for _ in range(4)]
+    assert flags == [(False, False)] * 3 + [(False, True)]
+    with pytest.raises(RuntimeError, match="ended"):
+        env.step(STAY)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        _toy(max_step=4)
+
+
+def test_step_before_reset_raises() -> None:
+    with pytest.raises(RuntimeError, match="reset"):
+        _toy().step(STAY)
+
+
+@pytest.mark.parametrize(
+    ("action", "exc", "match"),
+    [
+        (3, TypeError, "pair"),
+        ((0, _f32(1.0, 0.0)), TypeError, "tuple of 3 arrays"),
+        ((0, (_f32(1.0, 0.0), _f32(0.0))), ValueError, "3 arrays"),
+        ((3, MOVE[1]), ValueError, "out of range"),
+        ((-1, MOVE[1]), ValueError, "out of range"),
+        ((0.0, MOVE[1]), TypeError, "integer"),
+        ((True, MOVE[1]), TypeError, "integer"),
+        ((np.array([0]), MOVE[1]), ValueError, "scalar"),
+        ((0, (_f32(1.0), _f32(0.0), EMPTY)), ValueError, r"action 0 must have shape \(2,\)"),
+        ((1, (_f32(1.0, 0.0), np.float32(0.5), EMPTY)), ValueError, r"shape \(1,\)"),
+        ((0, (_f32(np.nan, 0.0), _f32(0.0), EMPTY)), ValueError, "non-finite"),
+        ((0, (_f32(1.0, 0.0), _f32(np.inf), EMPTY)), ValueError, "action 1 has non-finite"),
+        ((0, (np.array([1e39, 0.0]), _f32(0.0), EMPTY)), ValueError, "float32"),
+        ((0, (np.array([1, 0]), _f32(0.0), EMPTY)), TypeError, "floating point"),
+        ((0, (["a", "b"], _f32(0.0), EMPTY)), TypeError, "floating point"),
+        ((0, ([[1.0], [2.0, 3.0]], _f32(0.0), EMPTY)), TypeError, "numeric array"),
+    ],
+)
+def test_invalid_actions_rejected_without_side_effects(action: Any, exc: type, match: str) -> None:
+    toy = ToyEnv()  # shared: both adapters use one compiled step
+    env, ref = GymnasiumPAMDPEnv(env=toy), GymnasiumPAMDPEnv(env=toy)
+    env.reset(seed=2)
+    ref.reset(seed=2)
+    env.step(MOVE)
+    ref.step(MOVE)
+    with pytest.raises(exc, match=match):
+        env.step(action)
+    # Nothing changed: the next valid step equals that of an env that never saw the bad call.
+    a, b = env.step(MOVE), ref.step(MOVE)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1:4] == b[1:4]
+
+
+def test_flat_params_mode_validation_and_equivalence() -> None:
+    tup, flat = _toy(), _toy(flat_params=True)
+    tup.reset(seed=4)
+    flat.reset(seed=4)
+    a = tup.step((1, (_f32(0.3, 0.9), _f32(0.25), EMPTY)))
+    b = flat.step((1, _f32(0.3, 0.9, 0.25)))
+    np.testing.assert_array_equal(a[0], b[0])
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        flat.step((1, _f32(0.3, 0.9)))
+
+
+def test_only_chosen_params_matter_and_out_of_range_accepted() -> None:
+    a, b = _toy(), _toy()
+    a.reset(seed=6)
+    b.reset(seed=6)
+    oa = a.step((1, (_f32(0.0, 0.0), _f32(0.7), EMPTY)))[0]
+    ob = b.step((1, (_f32(-0.9, 0.4), _f32(0.7), EMPTY)))[0]
+    np.testing.assert_array_equal(oa, ob)
+    obs, _, _, _, info = a.step((0, (_f32(1.5, -2.0), _f32(0.0), EMPTY)))  # finite, outside
+    assert np.isfinite(obs).all() and info["invalid_action"] is False
+
+
+def test_matches_pure_jax_step_env() -> None:
+    env = _toy()
+    obs0, _ = env.reset(seed=11)
+    toy = ToyEnv()
+    params = toy.default_params
+    key, reset_key = jax.random.split(jax.random.PRNGKey(11))
+    ref_obs, state = toy.reset_env(reset_key, params)
+    np.testing.assert_array_equal(obs0, ref_obs)
+    action = (1, (_f32(0.1, 0.2), _f32(0.4), EMPTY))
+    obs, reward, term, _, _ = env.step(action)
+    key, step_key = jax.random.split(key)
+    r_obs, _, r_rew, r_term, _ = toy.step_env(
+        step_key, state, (jnp.int32(1), jnp.array([0.1, 0.2, 0.4], jnp.float32)), params
+    )
+    np.testing.assert_allclose(obs, r_obs)
+    assert reward == float(r_rew) and term == bool(r_term)
+
+
+def test_compiles_once() -> None:
+    env = _toy()
+    for seed in range(3):
+        env.reset(seed=seed)
+        for action in (MOVE, STAY, (1, (_f32(0.5, 0.5), np.array([0.2]), [])), MOVE):
+            env.step(action)
+    assert env.pamdp_env.traces == {"reset": 1, "transition": 1}
+
+
+def test_render_rgb_array() -> None:
+    env = _toy(render_mode="rgb_array")
+    env.reset(seed=0)
+    env.step(MOVE)
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+    assert frame.min() < 100 < frame.max()  # something was drawn on the white canvas
+    assert _toy().render() is None
+    with pytest.raises(ValueError, match="render_mode"):
+        _toy(render_mode="human")
+
+
+def test_registration_is_opt_in() -> None:
+    """Importing pamdp_bench registers nothing with gymnasium; importing the adapter does."""
+    code = (
+        "import sys, gymnasium, pamdp_bench\n"
+        "assert 'pamdp_bench.envs.gymnasium_adapter' not in sys.modules\n"
+        "assert 'pamdp_bench/Platform-v0' not in gymnasium.registry\n"
+        "import pamdp_bench.envs.gymnasium_adapter\n"
+        "assert 'pamdp_bench/Platform-v0' in gymnasium.registry\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    ids = register_gymnasium_envs()
+    assert ids == [f"pamdp_bench/{i}" for i in BENCHMARK_IDS]
+    assert all(i in gymnasium.registry for i in ids)
+
+
+def _available(env_id: str) -> bool:
+    module = _FIXED[env_id][0] if env_id in _FIXED else "pamdp_bench.envs.hard_move"
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("env_id", ["Platform-v0", "Goal-v0", "CatchPoint-v0", "HardMove-n4-v0"])
+def test_check_env_real(env_id: str) -> None:
+    if not _available(env_id):
+        pytest.skip(f"{env_id}: env module not written yet")
+    env = gymnasium.make(f"pamdp_bench.envs.gymnasium_adapter:pamdp_bench/{env_id}")
+    _check_env_quietly(env.unwrapped)
+    base = env.unwrapped
+    assert isinstance(base, GymnasiumPAMDPEnv)
+    dims = base.pamdp_env.pamdp_space.param_dims
+    assert [s.shape for s in base.action_space[1]] == [(d,) for d in dims]
+    # A short random episode through the wrapped (order-enforcing, checking) env.
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(30):
+        obs, reward, term, trunc, info = env.step(env.action_space.sample())
+        assert np.isfinite(obs).all() and np.isfinite(reward)
+        assert isinstance(info["success"], bool)
+        if term or trunc:
+            break
+    env.close()
