@@ -1,0 +1,205 @@
+"""The agent protocol, the agent registry, and the two reference agents.
+
+An agent is a class constructed for one env (``Agent(env, env_params, config)``) that
+implements three pure functions over an explicit pytree state:
+
+``init(key) -> TrainState``
+    Everything a run needs (networks, optimiser state, replay buffer, env states, RNG).
+``train(state, num_env_steps) -> (state, metrics)``
+    Advance training by exactly ``num_env_steps`` env steps counted toward the budget
+    (``num_env_steps`` is static). Jittable, no host I/O; ``metrics`` is a flat dict of
+    scalars. Uncounted warm-up steps, if any, are reported as ``metrics["warmup_steps"]``
+    (the cumulative count).
+``act(state, obs, key, deterministic) -> (k, z)``
+    One action for one observation; the harness ``vmap``s it over evaluation envs and seeds.
+
+plus ``default_config(env_id)`` (a classmethod returning a frozen dataclass with the
+published defaults for that env). The harness owns seeding (``vmap`` over seeds), chunking,
+evaluation, checkpoints and result files.
+
+Agents register under a name with ``@register_agent("name")``; third-party packages expose
+them through the entry-point group ``pamdp_bench.agents`` (``name = "pkg.module:Class"``),
+and ``get_agent("pkg.module:Class")`` also works for any importable class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+ENTRY_POINT_GROUP = "pamdp_bench.agents"
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What the harness calls (see the module docstring)."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def default_config(cls, env_id: str) -> Any: ...
+
+    def init(self, key: jax.Array) -> Any: ...
+
+    def train(self, state: Any, num_env_steps: int) -> tuple[Any, dict[str, jax.Array]]: ...
+
+    def act(
+        self, state: Any, obs: jax.Array, key: jax.Array, deterministic: bool
+    ) -> tuple[jax.Array, jax.Array]: ...
+
+
+_AGENTS: dict[str, type] = {}
+
+
+def register_agent(name: str) -> Callable[[type], type]:
+    """Class decorator: make an agent available to the harness as ``name``."""
+
+    def deco(cls: type) -> type:
+        missing = [m for m in ("default_config", "init", "train", "act") if not hasattr(cls, m)]
+        if missing:
+            raise TypeError(f"agent {cls.__name__} lacks {missing}")
+        if name in _AGENTS and _AGENTS[name] is not cls:
+            raise ValueError(f"agent name {name!r} is already registered")
+        cls.name = name
+        _AGENTS[name] = cls
+        return cls
+
+    return deco
+
+
+def _load_entry_points() -> None:
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in _AGENTS:
+            cls = ep.load()
+            register_agent(ep.name)(cls)
+
+
+def _load_builtin() -> None:
+    # Baseline packages register themselves on import.
+    importlib.import_module("pamdp_bench.baselines")
+
+
+def available_agents() -> list[str]:
+    """Names of every registered agent (built-in and entry points)."""
+    _load_builtin()
+    _load_entry_points()
+    return sorted(_AGENTS)
+
+
+def get_agent(name: str) -> type:
+    """An agent class by registered name or ``module:Class`` import path."""
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as err:
+            raise ValueError(f"cannot import agent {name!r}: {err}") from err
+        if not getattr(cls, "name", None):
+            register_agent(attr.lower())(cls)
+        return cls
+    names = available_agents()
+    if name not in _AGENTS:
+        raise ValueError(f"unknown agent {name!r}; available: {', '.join(names)} "
+                         "(or give module:Class)")
+    return _AGENTS[name]
+
+
+# ------------------------------------------------------------------ reference agents
+@dataclasses.dataclass(frozen=True)
+class NoConfig:
+    """Reference agents have nothing to tune."""
+
+
+@struct.dataclass
+class CounterState:
+    """Reference agents only count the env steps they were given."""
+
+    env_steps: jax.Array
+
+
+class _ReferenceAgent:
+    """Shared plumbing of agents that do not learn."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, env: Any, env_params: Any, config: Any = None) -> None:
+        self.env = env
+        self.env_params = env_params
+        self.space = env.pamdp_space
+
+    @classmethod
+    def default_config(cls, env_id: str) -> NoConfig:
+        return NoConfig()
+
+    def init(self, key: jax.Array) -> CounterState:
+        return CounterState(env_steps=jnp.int32(0))
+
+    def train(self, state: CounterState, num_env_steps: int) -> tuple[CounterState, dict]:
+        # Nothing to learn: no env interaction is simulated, only the budget is advanced.
+        new = CounterState(env_steps=state.env_steps + num_env_steps)
+        return new, {"env_steps": new.env_steps}
+
+
+@register_agent("random")
+class RandomAgent(_ReferenceAgent):
+    """Uniform k and uniform parameters in [-1, 1] (DLPA's ``rand_action``): the 0 anchor."""
+
+    def act(self, state: CounterState, obs: jax.Array, key: jax.Array,
+            deterministic: bool) -> tuple[jax.Array, jax.Array]:
+        return self.space.sample(key)
+
+
+def _catch_point_policy(obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Spec §5.7: head to the target at full force; catch when the predicted next position
+    is within radius sqrt(0.035) (the world integrates v*0.75 then p += v*0.1)."""
+    vel, rel = obs[0:2], obs[2:4]
+    next_rel = rel - vel * 0.75 * 0.1
+    catch = jnp.sum(next_rel**2) <= 0.035
+    # force = 2 (sin πz, cos πz): angle measured from +y, clockwise.
+    z = jnp.arctan2(rel[0], rel[1]) / jnp.pi
+    k = jnp.where(catch, 1, 0).astype(jnp.int32)
+    return k, jnp.reshape(z, (1,)).astype(jnp.float32)
+
+
+@register_agent("scripted")
+class ScriptedAgent(_ReferenceAgent):
+    """The spec's scripted reference policies (envs §8.2): Catch Point and Hard Move.
+
+    Catch Point: head to the target at full force, catch when the predicted next position is
+    inside radius sqrt(0.035). Hard Move: the (k, p = ±1) whose motion best aligns with the
+    direction to the target. Other envs have no scripted policy in the spec; building this
+    agent for them raises ``ValueError``.
+    """
+
+    SUPPORTED = ("CatchPoint", "HardMove")
+
+    def __init__(self, env: Any, env_params: Any, config: Any = None) -> None:
+        super().__init__(env, env_params, config)
+        kind = type(env).__name__
+        if kind not in self.SUPPORTED:
+            raise ValueError(f"no scripted policy for {kind} (spec §8.2 has Catch Point and "
+                             "Hard Move only)")
+        self.kind = kind
+        if kind == "HardMove":
+            self.motions = jnp.asarray(env.motions_f64, jnp.float32)
+
+    def act(self, state: CounterState, obs: jax.Array, key: jax.Array,
+            deterministic: bool) -> tuple[jax.Array, jax.Array]:
+        if self.kind == "CatchPoint":
+            return _catch_point_policy(obs)
+        rel = obs[2:4]
+        direction = rel / jnp.maximum(jnp.linalg.norm(rel), 1e-12)
+        align = self.motions @ direction  # [K]: p = +1 uses +align, p = -1 uses -align
+        best_pos, best_neg = jnp.argmax(align), jnp.argmin(align)
+        use_pos = align[best_pos] >= -align[best_neg]
+        k = jnp.where(use_pos, best_pos, best_neg).astype(jnp.int32)
+        p = jnp.where(use_pos, 1.0, -1.0).astype(jnp.float32)
+        _, z = self.space.from_padded((k, jnp.reshape(p, (1,))))
+        return k, z

@@ -1,0 +1,165 @@
+"""Evaluation protocols: declarative TOML files under ``experiments/``.
+
+A protocol fixes the env set, the training budget (env steps counted toward it), the
+evaluation schedule and episodes, the seeds, the episode caps (evaluation and training
+truncation), warm-up accounting and the headline metric. Return and success rate are always
+both recorded; ``headline`` only says which one a table leads with.
+
+Top-level keys are defaults for every env; a table ``[env."<id>"]`` overrides any of them for
+one env. Unknown keys, wrong types and impossible values fail with a message naming the file
+and the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from pamdp_bench.registry import make
+
+EXPERIMENTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "experiments")
+HEADLINES = ("return", "success")
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvProtocol:
+    """A protocol resolved for one env: everything the runner needs."""
+
+    protocol: str
+    env_id: str
+    seeds: int
+    budget: int  # env steps counted toward the budget
+    eval_interval: int  # env steps between evaluations (one always falls at the budget)
+    eval_episodes: int
+    eval_episode_cap: int | None  # None: the env's own cap
+    train_episode_cap: int | None  # None: same as evaluation
+    headline: str
+    warmup_counted: bool
+
+    def eval_points(self) -> list[int]:
+        """Env-step counts at which evaluations happen (always including the budget)."""
+        points = list(range(self.eval_interval, self.budget + 1, self.eval_interval))
+        if not points or points[-1] != self.budget:
+            points.append(self.budget)
+        return points
+
+    def env_params(self, training: bool) -> tuple[Any, Any]:
+        """``(env, params)`` with the caps of this protocol applied."""
+        cap = self.eval_episode_cap
+        if training and self.train_episode_cap is not None:
+            cap = self.train_episode_cap
+        overrides = {} if cap is None else {"max_steps_in_episode": cap}
+        return make(self.env_id, **overrides)
+
+
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "seeds": (int,),
+    "budget": (int,),
+    "eval_interval": (int,),
+    "eval_episodes": (int,),
+    "eval_episode_cap": (int,),
+    "train_episode_cap": (int,),
+    "headline": (str,),
+    "warmup_counted": (bool,),
+}
+_TOP_ONLY = {"name": (str,), "description": (str,), "envs": (list,), "env": (dict,)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """A parsed protocol file."""
+
+    name: str
+    description: str
+    envs: tuple[str, ...]
+    defaults: dict[str, Any]
+    per_env: dict[str, dict[str, Any]]
+    path: str
+
+    def for_env(self, env_id: str) -> EnvProtocol:
+        if env_id not in self.envs:
+            raise ValueError(f"protocol {self.name!r} does not include {env_id!r}; "
+                             f"its envs: {', '.join(self.envs)}")
+        f = {**self.defaults, **self.per_env.get(env_id, {})}
+        return EnvProtocol(
+            protocol=self.name,
+            env_id=env_id,
+            seeds=f["seeds"],
+            budget=f["budget"],
+            eval_interval=f["eval_interval"],
+            eval_episodes=f["eval_episodes"],
+            eval_episode_cap=f.get("eval_episode_cap"),
+            train_episode_cap=f.get("train_episode_cap"),
+            headline=f.get("headline", "return"),
+            warmup_counted=f.get("warmup_counted", True),
+        )
+
+
+def _check_fields(where: str, table: dict[str, Any], allowed: dict[str, tuple[type, ...]]) -> None:
+    for key, value in table.items():
+        if key not in allowed:
+            raise ValueError(f"{where}: unknown field {key!r}; allowed: {', '.join(allowed)}")
+        types = allowed[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            want = "/".join(t.__name__ for t in types)
+            raise ValueError(f"{where}: field {key!r} must be {want}, got {value!r}")
+        if key in ("seeds", "budget", "eval_interval", "eval_episodes", "eval_episode_cap",
+                   "train_episode_cap") and value < 1:
+            raise ValueError(f"{where}: field {key!r} must be >= 1, got {value}")
+        if key == "headline" and value not in HEADLINES:
+            raise ValueError(f"{where}: field 'headline' must be one of {HEADLINES}, got {value!r}")
+
+
+def load_protocol(name_or_path: str) -> Protocol:
+    """Load ``experiments/<name>.toml`` (or a path) and validate every field."""
+    path = name_or_path
+    if not os.path.exists(path):
+        path = os.path.join(EXPERIMENTS_DIR, f"{name_or_path}.toml")
+    if not os.path.exists(path):
+        known = sorted(f[:-5] for f in os.listdir(EXPERIMENTS_DIR) if f.endswith(".toml"))
+        raise ValueError(f"unknown protocol {name_or_path!r}; known: {', '.join(known)}")
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{path}: not valid TOML ({err})") from err
+    top = {k: v for k, v in raw.items() if k in _TOP_ONLY}
+    defaults = {k: v for k, v in raw.items() if k not in _TOP_ONLY}
+    _check_fields(path, top, _TOP_ONLY)
+    _check_fields(path, defaults, _FIELDS)
+    for required in ("name", "envs"):
+        if required not in top:
+            raise ValueError(f"{path}: missing field {required!r}")
+    for required in ("seeds", "budget", "eval_interval", "eval_episodes"):
+        if required not in defaults:
+            raise ValueError(f"{path}: missing field {required!r}")
+    envs = tuple(top["envs"])
+    for env_id in envs:
+        if not isinstance(env_id, str):
+            raise ValueError(f"{path}: field 'envs' must list env ids, got {env_id!r}")
+        make(env_id)  # unknown ids fail here with close matches
+    per_env = top.get("env", {})
+    for env_id, table in per_env.items():
+        if env_id not in envs:
+            raise ValueError(f"{path}: [env.{env_id!r}] is not in 'envs'")
+        _check_fields(f"{path} [env.{env_id!r}]", table, _FIELDS)
+    return Protocol(
+        name=top["name"],
+        description=top.get("description", ""),
+        envs=envs,
+        defaults=defaults,
+        per_env=per_env,
+        path=path,
+    )
+
+
+def available_protocols() -> list[str]:
+    return sorted(f[:-5] for f in os.listdir(EXPERIMENTS_DIR) if f.endswith(".toml"))

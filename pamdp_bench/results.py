@@ -1,0 +1,199 @@
+"""Result records: one JSON line per (protocol, env, agent, seed, evaluation point).
+
+Files are append-only: a writer opens with ``"a"``, writes whole lines and flushes, so a killed
+run loses at most the line being written, and a reader reports such a truncated line with its
+file and line number instead of failing silently or discarding the rest. Every record carries
+its provenance (package version, git commit, config hash, jax/jaxlib versions, device kind,
+wall time), so a table can always say where its numbers came from.
+
+The schema is small and checked by hand (one table below) rather than with a JSON-schema
+library: the messages name the file, line and field, which is what a user needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+SCHEMA = "pamdp_bench.result/1"
+
+#: field -> (allowed types, required). Numbers may be ints or floats; NaN is rejected.
+FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "schema": ((str,), True),
+    "protocol": ((str,), True),
+    "env_id": ((str,), True),
+    "agent": ((str,), True),
+    "seed": ((int,), True),
+    "env_steps": ((int,), True),  # training env steps counted toward the budget so far
+    "warmup_steps": ((int,), False),  # uncounted warm-up env steps (HyAR), if any
+    "eval_episodes": ((int,), True),
+    "return_mean": ((int, float), True),
+    "return_std": ((int, float), True),
+    "success_rate": ((int, float), True),
+    "length_mean": ((int, float), True),
+    "final": ((bool,), True),  # the evaluation at the end of the budget
+    "config_hash": ((str,), True),
+    "wall_time_s": ((int, float), True),
+    "provenance": ((dict,), True),
+    "train_metrics": ((dict,), False),
+}
+PROVENANCE_FIELDS = (
+    "package_version", "git_commit", "jax_version", "jaxlib_version", "device_kind", "host"
+)
+
+
+class ResultFileError(ValueError):
+    """A malformed result file; the message names the file, line and problem."""
+
+
+def config_hash(config: Any) -> str:
+    """Stable short hash of a config (dataclass or JSON-able mapping)."""
+    if dataclasses.is_dataclass(config):
+        config = dataclasses.asdict(config)
+    blob = json.dumps(config, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def git_commit(path: str | None = None) -> str:
+    """The commit of the checkout containing ``path`` (``+dirty`` if modified), else unknown."""
+    where = path or os.path.dirname(os.path.abspath(__file__))
+    try:
+        sha = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", where, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10,
+        ).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance() -> dict[str, str]:
+    """Where a number came from: versions, commit, device."""
+    import jax
+    import jaxlib
+
+    from pamdp_bench import __version__
+
+    return {
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "jax_version": jax.__version__,
+        "jaxlib_version": jaxlib.__version__,
+        "device_kind": jax.devices()[0].device_kind,
+        "device_count": str(jax.device_count()),
+        "host": socket.gethostname(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def validate(record: Any, where: str = "record") -> dict[str, Any]:
+    """Check one record against the schema; raise ``ResultFileError`` naming the problem."""
+    if not isinstance(record, dict):
+        raise ResultFileError(
+            f"{where}: a record must be a JSON object, got {type(record).__name__}"
+        )
+    for name, (types, required) in FIELDS.items():
+        if name not in record:
+            if required:
+                raise ResultFileError(f"{where}: missing field {name!r}")
+            continue
+        value = record[name]
+        ok_type = isinstance(value, types) and not (bool in types) ^ isinstance(value, bool)
+        if not ok_type:
+            want = "/".join(t.__name__ for t in types)
+            raise ResultFileError(
+                f"{where}: field {name!r} must be {want}, got {type(value).__name__} ({value!r})"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ResultFileError(f"{where}: field {name!r} is not finite ({value})")
+    if record["schema"] != SCHEMA:
+        raise ResultFileError(f"{where}: schema {record['schema']!r}, expected {SCHEMA!r}")
+    if not 0.0 <= record["success_rate"] <= 1.0:
+        raise ResultFileError(f"{where}: success_rate {record['success_rate']} outside [0, 1]")
+    if record["eval_episodes"] < 1 or record["env_steps"] < 0 or record["seed"] < 0:
+        raise ResultFileError(f"{where}: eval_episodes >= 1, env_steps >= 0, seed >= 0 required")
+    missing = [f for f in PROVENANCE_FIELDS if f not in record["provenance"]]
+    if missing:
+        raise ResultFileError(f"{where}: provenance lacks {missing}")
+    return record
+
+
+def record_key(record: dict[str, Any]) -> tuple[Any, ...]:
+    """Identity of a record: one per (protocol, env, agent, seed, evaluation point)."""
+    return (record["protocol"], record["env_id"], record["agent"], record["seed"],
+            record["env_steps"])
+
+
+def append_records(path: str, records: Iterable[dict[str, Any]]) -> int:
+    """Validate, then append records as JSON lines (flushed and fsynced); returns the count.
+
+    Everything is validated before anything is written, so a bad record never leaves a partial
+    batch behind; existing lines are never rewritten.
+    """
+    records = [validate(r, f"{path}: new record") for r in records]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a") as f:
+        for r in records:
+            f.write(json.dumps(r, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return len(records)
+
+
+def iter_records(path: str) -> Iterator[dict[str, Any]]:
+    """Yield validated records of one file; malformed lines raise with file:line."""
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            if not line.endswith("\n"):
+                raise ResultFileError(f"{where}: truncated last line (a run was killed while "
+                                      "writing?); remove it or re-run with --resume")
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ResultFileError(f"{where}: not valid JSON ({err.msg})") from err
+            yield validate(record, where)
+
+
+def result_files(paths: Iterable[str]) -> list[str]:
+    """Expand files and directories (recursively, ``*.jsonl``) into a sorted file list."""
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            for root, _, files in os.walk(p):
+                out += [os.path.join(root, f) for f in files if f.endswith(".jsonl")]
+        elif os.path.isfile(p):
+            out.append(p)
+        else:
+            raise ResultFileError(f"{p}: no such file or directory")
+    return sorted(set(out))
+
+
+def load_records(paths: Iterable[str]) -> list[dict[str, Any]]:
+    """All records of files/directories; duplicates of one key must agree, else an error."""
+    seen: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+    for path in result_files(paths):
+        for r in iter_records(path):
+            key = record_key(r)
+            if key in seen:
+                prev_path, prev = seen[key]
+                same = all(prev[f] == r[f] for f in ("return_mean", "success_rate"))
+                if not same:
+                    raise ResultFileError(
+                        f"{path}: record {key} conflicts with the one in {prev_path}"
+                    )
+                continue
+            seen[key] = (path, r)
+    return [r for _, r in seen.values()]

@@ -1,0 +1,66 @@
+"""Protocol files: the shipped ones load; malformed ones fail naming file and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from pamdp_bench.protocols import available_protocols, load_protocol
+
+
+def test_shipped_protocols() -> None:
+    assert {"dlpa", "hyar", "quick"} <= set(available_protocols())
+    dlpa = load_protocol("dlpa").for_env("Platform-v0")
+    assert (dlpa.budget, dlpa.eval_episodes, dlpa.train_episode_cap) == (500_000, 50, 25)
+    hyar = load_protocol("hyar")
+    assert hyar.for_env("Platform-v0").budget == 200_000
+    assert hyar.for_env("Platform-v0").headline == "return"
+    assert hyar.for_env("Goal-v0").headline == "success"
+    assert hyar.for_env("HardMove-n10-v0").eval_episode_cap == 30
+    assert hyar.for_env("CatchPoint-v0").budget == 1_000_000
+    _, params = hyar.for_env("HardMove-n4-v0").env_params(training=False)
+    assert params.max_steps_in_episode == 30
+    _, params = load_protocol("quick").for_env("Platform-v0").env_params(training=True)
+    assert params.max_steps_in_episode == 25
+
+
+def test_eval_points_include_budget() -> None:
+    p = load_protocol("quick").for_env("CatchPoint-v0")
+    assert p.eval_points() == [1000, 2000]
+
+
+def _write(tmp_path, text: str) -> str:
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    return str(path)
+
+
+BASE = 'name = "t"\nenvs = ["Platform-v0"]\nseeds = 2\nbudget = 100\neval_interval = 50\n' \
+       'eval_episodes = 5\n'
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("budgett = 3\n", "unknown field 'budgett'"),
+        ('headline = "score"\n', "'headline' must be one of"),
+        ("seeds = 0\n", "'seeds' must be >= 1"),
+        ('eval_episode_cap = "30"\n', "'eval_episode_cap' must be int"),
+        ("warmup_counted = 1\n", "'warmup_counted' must be bool"),
+        ('[env."Goal-v0"]\nbudget = 5\n', r"\[env.'Goal-v0'\] is not in 'envs'"),
+    ],
+)
+def test_malformed_fields_are_named(tmp_path, extra: str, message: str) -> None:
+    text = BASE.replace("seeds = 2\n", "") if extra.startswith("seeds") else BASE
+    with pytest.raises(ValueError, match=message):
+        load_protocol(_write(tmp_path, text + extra))
+
+
+def test_missing_and_unknown(tmp_path) -> None:
+    with pytest.raises(ValueError, match="missing field 'budget'"):
+        load_protocol(_write(tmp_path, BASE.replace("budget = 100\n", "")))
+    with pytest.raises(ValueError, match="Did you mean"):
+        load_protocol(_write(tmp_path, BASE.replace("Platform-v0", "Platfrom-v0")))
+    with pytest.raises(ValueError, match="unknown protocol 'nope'"):
+        load_protocol("nope")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_protocol(_write(tmp_path, "name = \n"))
