@@ -139,7 +139,9 @@ class _Replayer:
     """Jitted single-episode replay for one env (compiled once, reused for every episode)."""
 
     def __init__(self, env_id: str, dtype: Any = jnp.float32) -> None:
-        self.env, params = make(env_id, env_kwargs={"dtype": dtype})
+        # Only envs that support it take a dtype (float64 replays need jax x64 enabled).
+        kwargs = {} if dtype == jnp.float32 else {"dtype": dtype}
+        self.env, params = make(env_id, env_kwargs=kwargs)
         self.params = self.env.noise_free(params)
         self.space = self.env.pamdp_space
         self._step = jax.jit(self._step_fn)
