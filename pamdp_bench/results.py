@@ -152,8 +152,16 @@ def append_records(path: str, records: Iterable[dict[str, Any]]) -> int:
 
 def iter_records(path: str) -> Iterator[dict[str, Any]]:
     """Yield validated records of one file; malformed lines raise with file:line."""
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, encoding="utf-8", errors="strict") as f:
+        lineno = 0
+        while True:
+            lineno += 1
+            try:
+                line = f.readline()
+            except UnicodeDecodeError as err:
+                raise ResultFileError(f"{path}:{lineno}: not UTF-8 text ({err.reason})") from err
+            if not line:
+                break
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"

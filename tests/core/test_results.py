@@ -91,3 +91,10 @@ def test_missing_path() -> None:
 def test_config_hash_stable_and_sensitive() -> None:
     assert results.config_hash({"a": 1, "b": 2}) == results.config_hash({"b": 2, "a": 1})
     assert results.config_hash({"a": 1}) != results.config_hash({"a": 2})
+
+
+def test_binary_file_is_located(tmp_path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\xff\xfe\x00garbage\n")
+    with pytest.raises(results.ResultFileError, match=r"r.jsonl:1: not UTF-8"):
+        list(results.iter_records(str(path)))
