@@ -1,14 +1,24 @@
-"""Policy evaluation over whole episodes, vectorised: the random-policy table of the demo.
+"""Policy evaluation over whole episodes, vectorised.
 
-``random_policy_episodes`` runs N independent episodes as ``vmap`` lanes of a
-``lax.while_loop`` that stops when every lane has ended (no auto-reset, so each lane is
-exactly one episode). It also backs the noise-on conformance statistics.
+``policy_episodes`` runs one episode per key as ``vmap`` lanes of a ``lax.while_loop`` that
+stops when every lane has ended (``step_env`` without auto-reset plus ``is_truncated``, so each
+lane is exactly one episode and a finished lane is never reset). A policy is any traceable
+``policy(obs, key) -> (k, z)``:
+
+* ``random_policy_episodes``: the uniform policy (DLPA's ``rand_action``), the random-policy
+  table of the demo and the noise-on conformance statistics;
+* ``agent_episodes``: an agent's ``act`` (deterministic for evaluation), ``vmap``ped over a
+  leading seed axis of train states and episode keys; the runner's evaluation.
+
+``summarize_episodes`` turns per-episode outputs into the result-record metrics (return mean
+and std, success rate, mean length): return and success rate always both.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -16,6 +26,66 @@ import jax.numpy as jnp
 import numpy as np
 
 from pamdp_bench.registry import make
+
+#: ``policy(obs, key) -> (k, z)``: one action for one observation (traceable).
+Policy = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
+
+
+def policy_episode(env: Any, params: Any, policy: Policy, key: jax.Array) -> dict[str, jax.Array]:
+    """One episode of ``policy`` from a fresh reset (traceable; ``vmap`` it over keys).
+
+    The episode stops at its first ``terminated`` or ``truncated``. Returns the episode's
+    return ``ret``, length ``len``, ``success`` (some step had ``info["success"]``), the end
+    flags, the last reward, and the sum / sum of squares of ``info["substeps"]`` (0 where the
+    env has none).
+    """
+    reset_key, key = jax.random.split(key)
+    obs, state = env.reset_env(reset_key, params)
+    zero = jnp.float32(0.0)
+    carry = {
+        "key": key,
+        "obs": obs,
+        "state": state,
+        "ret": zero,
+        "len": jnp.int32(0),
+        "success": jnp.bool_(False),
+        "done": jnp.bool_(False),
+        "terminated": jnp.bool_(False),
+        "last_reward": zero,
+        "sub_sum": zero,
+        "sub_sq": zero,
+    }
+
+    def body(c: dict[str, Any]) -> dict[str, Any]:
+        key, act_key, step_key = jax.random.split(c["key"], 3)
+        action = policy(c["obs"], act_key)
+        obs, state, reward, terminated, info = env.step_env(step_key, c["state"], action, params)
+        truncated = env.is_truncated(state, params)
+        sub = info.get("substeps", jnp.int32(0)).astype(jnp.float32)
+        return {
+            "key": key,
+            "obs": obs,
+            "state": state,
+            "ret": c["ret"] + reward,
+            "len": c["len"] + 1,
+            "success": c["success"] | info["success"],
+            "done": terminated | truncated,
+            "terminated": terminated,
+            "last_reward": reward,
+            "sub_sum": c["sub_sum"] + sub,
+            "sub_sq": c["sub_sq"] + sub * sub,
+        }
+
+    out = jax.lax.while_loop(lambda c: ~c["done"], body, carry)
+    del out["key"], out["obs"], out["state"]
+    return out
+
+
+def policy_episodes(
+    env: Any, params: Any, policy: Policy, keys: jax.Array
+) -> dict[str, jax.Array]:
+    """``policy_episode`` for every key of ``keys[N]`` in parallel (traceable): arrays ``[N]``."""
+    return jax.vmap(lambda k: policy_episode(env, params, policy, k))(keys)
 
 
 def random_policy_episodes(
@@ -28,76 +98,80 @@ def random_policy_episodes(
     """
     space = env.pamdp_space
 
-    def episode(key: jax.Array) -> dict[str, jax.Array]:
-        reset_key, key = jax.random.split(key)
-        _, state = env.reset_env(reset_key, params)
-        zero = jnp.float32(0.0)
-        carry = {
-            "key": key,
-            "state": state,
-            "ret": zero,
-            "len": jnp.int32(0),
-            "success": jnp.bool_(False),
-            "done": jnp.bool_(False),
-            "terminated": jnp.bool_(False),
-            "last_reward": zero,
-            "sub_sum": zero,
-            "sub_sq": zero,
-        }
-
-        def body(c: dict[str, Any]) -> dict[str, Any]:
-            key, act_key, step_key = jax.random.split(c["key"], 3)
-            action = space.sample(act_key)
-            _, state, reward, terminated, info = env.step_env(step_key, c["state"], action, params)
-            truncated = env.is_truncated(state, params)
-            sub = info.get("substeps", jnp.int32(0)).astype(jnp.float32)
-            return {
-                "key": key,
-                "state": state,
-                "ret": c["ret"] + reward,
-                "len": c["len"] + 1,
-                "success": c["success"] | info["success"],
-                "done": terminated | truncated,
-                "terminated": terminated,
-                "last_reward": reward,
-                "sub_sum": c["sub_sum"] + sub,
-                "sub_sq": c["sub_sq"] + sub * sub,
-            }
-
-        out = jax.lax.while_loop(lambda c: ~c["done"], body, carry)
-        del out["key"], out["state"]
-        return out
+    def policy(obs: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return space.sample(key)
 
     keys = jax.random.split(key, num_episodes)
-    result = jax.jit(jax.vmap(episode))(keys)
+    result = jax.jit(lambda ks: policy_episodes(env, params, policy, ks))(keys)
     return {k: np.asarray(v) for k, v in result.items()}
 
 
+def agent_episodes(
+    agent: Any, env: Any, params: Any, states: Any, keys: jax.Array,
+    deterministic: bool = True,
+) -> dict[str, jax.Array]:
+    """Episodes of an agent's ``act`` for a seed axis of states (traceable; jit it).
 
-def evaluate_random(
-    env_ids: Sequence[str], episodes: int, seed: int, log: Any = None
+    ``states`` is a train-state pytree with a leading seed axis ``[S]`` and ``keys`` holds
+    ``[S, E]`` episode keys: seed ``s`` plays ``E`` episodes with its own state. Returns
+    arrays ``[S, E]`` (see ``policy_episode``). ``env``/``params`` are the evaluation env
+    (separate from the agent's training envs, with the evaluation episode cap).
+    """
+
+    def one_seed(state: Any, seed_keys: jax.Array) -> dict[str, jax.Array]:
+        def policy(obs: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+            return agent.act(state, obs, key, deterministic)
+
+        return policy_episodes(env, params, policy, seed_keys)
+
+    return jax.vmap(one_seed)(states, keys)
+
+
+def summarize_episodes(out: dict[str, np.ndarray]) -> dict[str, float]:
+    """Record metrics of one seed's episodes (``out`` arrays ``[E]``), computed in float64.
+
+    ``return_std`` is the sample standard deviation over episodes (0 for a single episode).
+    """
+    ret = np.asarray(out["ret"], np.float64)
+    n = ret.size
+    return {
+        "return_mean": float(ret.mean()),
+        "return_std": float(ret.std(ddof=1)) if n > 1 else 0.0,
+        "success_rate": float(np.asarray(out["success"], np.float64).mean()),
+        "length_mean": float(np.asarray(out["len"], np.float64).mean()),
+    }
+
+
+def evaluate_agent(
+    agent: str, env_ids: Sequence[str], episodes: int, seed: int, log: Any = None
 ) -> list[dict[str, Any]]:
-    """Random-policy score rows (return mean/std/sem, success rate, mean length) per env."""
+    """Score rows of an agent's freshly initialised state (for the non-learning reference
+    agents ``random`` and ``scripted``): return mean/std, success rate, mean length per env.
+
+    Envs the agent cannot handle (``scripted`` has no Platform policy) are skipped with a log
+    line. Learning agents are evaluated by ``pamdp-bench train`` instead.
+    """
+    from pamdp_bench.agents import get_agent
+
+    agent_cls = get_agent(agent)
     rows = []
     for i, env_id in enumerate(env_ids):
         env, params = make(env_id)
+        try:
+            agent_obj = agent_cls(env, params, agent_cls.default_config(env_id))
+        except ValueError as err:
+            if log is not None:
+                log(f"{env_id}: skipped ({err})")
+            continue
+        key = jax.random.fold_in(jax.random.key(seed), i)
         t0 = time.perf_counter()
-        out = random_policy_episodes(env, params, jax.random.fold_in(jax.random.key(seed), i),
-                                     episodes)
+        state = jax.tree.map(lambda x: x[None], agent_obj.init(key))
+        keys = jax.random.split(jax.random.fold_in(key, 1), episodes)[None]
+        run = jax.jit(functools.partial(agent_episodes, agent_obj, env, params))
+        out = {k: np.asarray(v)[0] for k, v in run(state, keys).items()}
         wall = time.perf_counter() - t0
-        ret = out["ret"].astype(np.float64)
-        row = {
-            "env_id": env_id,
-            "agent": "random",
-            "episodes": episodes,
-            "return_mean": float(ret.mean()),
-            "return_std": float(ret.std(ddof=1)),
-            "return_sem": float(ret.std(ddof=1) / np.sqrt(episodes)),
-            "success_rate": float(out["success"].mean()),
-            "length_mean": float(out["len"].mean()),
-            "wall_seconds": wall,
-        }
-        rows.append(row)
+        rows.append({"env_id": env_id, "agent": agent_cls.name, "episodes": episodes,
+                     "wall_seconds": wall, **summarize_episodes(out)})
         if log is not None:
             log(f"{env_id}: {episodes} episodes in {wall:.1f} s (incl. compile)")
     return rows

@@ -1,0 +1,222 @@
+"""Run checkpoints: an agent's train state (seed axis) plus JSON metadata, through orbax.
+
+A checkpoint is one orbax ``CheckpointManager`` step (the step number is the env-step count)
+with two items:
+
+``state``
+    The train state's leaves as numpy arrays under ``leaf_00000``, ``leaf_00001``, ...
+    (flattened in the pytree order of the agent's state). Typed PRNG keys are stored as their
+    raw ``key_data`` and re-wrapped on restore; zero-size leaves are not stored (orbax refuses
+    them) and are recreated from the template. Only real seed lanes are saved (no device
+    padding), so a checkpoint can be resumed on a different device count.
+``meta``
+    JSON: ``format_version``, ``config_hash``, agent, env, protocol, seeds, ``env_steps``,
+    cumulative wall time, the leaf specs (shape, dtype, key impl) and the result records written
+    at this step (the runner uses them to restore records lost to a kill).
+
+Saving is asynchronous (orbax writes in a background thread after a synchronous host copy);
+``wait``/``close`` block until the last save is committed, and orbax's atomic rename means a
+killed save leaves no step behind. ``check_compatible`` refuses a checkpoint whose format
+version, config hash or run identity differs from the current run, naming both values.
+
+Flattening to named leaves (rather than handing orbax the agent's pytree) keeps the format
+independent of how an agent's state classes register as pytrees; the template (``eval_shape``
+of the agent's ``init``) gives the structure back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+#: Bump when the layout of ``state``/``meta`` changes; older checkpoints are then refused.
+FORMAT_VERSION = 1
+
+#: Identity fields compared by ``check_compatible``, in the order they are reported.
+IDENTITY_FIELDS = ("format_version", "config_hash", "agent", "env_id", "protocol", "seeds",
+                   "process_count")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used for this run (the message says why)."""
+
+
+def _is_key(x: Any) -> bool:
+    return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def leaf_specs(state: Any) -> list[dict[str, Any]]:
+    """Shape, dtype and key flag of every leaf of ``state`` (arrays or ShapeDtypeStructs).
+
+    Typed PRNG keys are described by their ``key_data`` and, for concrete arrays, their impl.
+    """
+    specs = []
+    for leaf in jax.tree.leaves(state):
+        if _is_key(leaf):
+            data = jax.eval_shape(jax.random.key_data, leaf)
+            impl = str(jax.random.key_impl(leaf)) if isinstance(leaf, jax.Array) else None
+            specs.append({"shape": list(data.shape), "dtype": str(data.dtype), "key": True,
+                          "key_impl": impl})
+        else:
+            specs.append({"shape": list(leaf.shape), "dtype": str(np.dtype(leaf.dtype)),
+                          "key": False, "key_impl": None})
+    return specs
+
+
+def _spec_matches(saved: dict[str, Any], want: dict[str, Any]) -> bool:
+    return (saved.get("shape") == want["shape"] and saved.get("dtype") == want["dtype"]
+            and saved.get("key") == want["key"])
+
+
+def check_compatible(meta: Mapping[str, Any], expected: Mapping[str, Any], where: str) -> None:
+    """Raise ``CheckpointError`` unless ``meta`` matches ``expected`` on every identity field."""
+    for name in IDENTITY_FIELDS:
+        if name not in expected:
+            continue
+        saved = meta.get(name, "<missing>")
+        if saved != expected[name]:
+            what = {"format_version": "checkpoint format version",
+                    "config_hash": "config hash"}.get(name, name)
+            raise CheckpointError(
+                f"{where}: the checkpoint at {meta.get('env_steps', '?')} env steps has {what} "
+                f"{saved!r}, but this run has {what} {expected[name]!r}; refusing to load it. "
+                "Resume with the original configuration and code, or start a new run in "
+                "another --out directory."
+            )
+
+
+class RunCheckpointer:
+    """Keeps the last ``max_to_keep`` checkpoints of one (env, agent, protocol) run.
+
+    ``process_local``: under ``jax.distributed`` every process owns its seeds and writes its own
+    checkpoint directory, so orbax must not synchronise across processes.
+    """
+
+    def __init__(self, directory: str, *, max_to_keep: int = 2, process_local: bool = False):
+        self.directory = os.path.abspath(directory)
+        extra: dict[str, Any] = {}
+        handlers: dict[str, Any] | None = None
+        if process_local:
+            index = jax.process_index()
+            mp = ocp.options.MultiprocessingOptions(
+                primary_host=None, active_processes={index},
+                barrier_sync_key_prefix=f"pamdp_bench_p{index}",
+            )
+            extra["multiprocessing_options"] = mp
+            # orbax wants handlers that agree with "every process is primary".
+            handlers = {"state": ocp.StandardCheckpointHandler(multiprocessing_options=mp),
+                        "meta": ocp.JsonCheckpointHandler(multiprocessing_options=mp)}
+        os.makedirs(self.directory, exist_ok=True)
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep, create=False, cleanup_tmp_directories=True,
+            enable_async_checkpointing=True, **extra,
+        )
+        if handlers is None:
+            self._manager = ocp.CheckpointManager(
+                self.directory, options=options, item_names=("state", "meta")
+            )
+        else:
+            self._manager = ocp.CheckpointManager(
+                self.directory, options=options, item_handlers=handlers
+            )
+
+    # ----------------------------------------------------------------- reading
+    def latest_step(self) -> int | None:
+        """Env steps of the newest committed checkpoint, or None."""
+        return self._manager.latest_step()
+
+    def all_steps(self) -> list[int]:
+        return list(self._manager.all_steps())
+
+    def read_meta(self, step: int) -> dict[str, Any]:
+        """The JSON metadata of checkpoint ``step``."""
+        try:
+            out = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+        except Exception as err:  # orbax raises several types for unreadable steps
+            raise CheckpointError(f"{self.directory}: cannot read the metadata of the "
+                                  f"checkpoint at {step} env steps ({err})") from err
+        return dict(out.meta)
+
+    def restore(self, step: int, template: Any) -> tuple[Any, dict[str, Any]]:
+        """Restore ``(state, meta)``; ``template`` is the state's abstract structure.
+
+        Leaves come back as numpy arrays (typed keys as jax key arrays); a leaf whose shape or
+        dtype differs from the template raises ``CheckpointError``.
+        """
+        meta = self.read_meta(step)
+        leaves, treedef = jax.tree.flatten(template)
+        want = leaf_specs(template)
+        saved = meta.get("leaves", [])
+        if len(saved) != len(want):
+            raise CheckpointError(
+                f"{self.directory}: the checkpoint at {step} env steps has {len(saved)} state "
+                f"leaves, the agent's state has {len(want)}; was it written by other code?"
+            )
+        for i, (s, w) in enumerate(zip(saved, want, strict=True)):
+            if not _spec_matches(s, w):
+                raise CheckpointError(
+                    f"{self.directory}: state leaf {i} of the checkpoint at {step} env steps is "
+                    f"{s['dtype']}{s['shape']}, the agent's is {w['dtype']}{w['shape']}"
+                )
+        target = {
+            f"leaf_{i:05d}": np.zeros(w["shape"], np.dtype(w["dtype"]))
+            for i, w in enumerate(want) if int(np.prod(w["shape"])) > 0
+        }
+        if target:
+            out = self._manager.restore(step, args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(target)))
+            arrays = dict(out.state)
+        else:
+            arrays = {}
+        restored = []
+        for i, (leaf, s) in enumerate(zip(leaves, saved, strict=True)):
+            name = f"leaf_{i:05d}"
+            arr = arrays.get(name, np.zeros(s["shape"], np.dtype(s["dtype"])))
+            arr = np.asarray(arr)
+            if _is_key(leaf):
+                restored.append(jax.random.wrap_key_data(arr, impl=s["key_impl"]))
+            else:
+                restored.append(arr)
+        return jax.tree.unflatten(treedef, restored), meta
+
+    # ----------------------------------------------------------------- writing
+    def save(self, step: int, state: Any, meta: Mapping[str, Any]) -> None:
+        """Start saving ``state`` (a pytree of arrays) and ``meta`` as checkpoint ``step``.
+
+        The device-to-host copy happens here; the write continues in the background (a
+        previous unfinished save is waited for first).
+        """
+        specs = leaf_specs(state)
+        arrays = {}
+        for i, leaf in enumerate(jax.tree.leaves(state)):
+            data = jax.random.key_data(leaf) if _is_key(leaf) else leaf
+            # A private host copy: the runner donates the device buffers to the next chunk.
+            data = np.array(jax.device_get(data), copy=True)
+            if data.size > 0:
+                arrays[f"leaf_{i:05d}"] = data
+        full_meta = {**meta, "format_version": FORMAT_VERSION, "env_steps": int(step),
+                     "leaves": specs}
+        items: dict[str, Any] = {"meta": ocp.args.JsonSave(full_meta)}
+        if arrays:
+            items["state"] = ocp.args.StandardSave(arrays)
+        self._manager.save(int(step), args=ocp.args.Composite(**items))
+
+    def wait(self) -> None:
+        """Block until every started save is committed to disk."""
+        self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        """Wait for pending saves and release orbax's resources."""
+        self._manager.wait_until_finished()
+        self._manager.close()
+
+    def __enter__(self) -> RunCheckpointer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
