@@ -111,6 +111,19 @@ def get_agent(name: str) -> type:
     return _AGENTS[name]
 
 
+def supports(agent: str | type, env_id: str) -> bool:
+    """Whether ``agent`` can be built for ``env_id`` (agents raise ``ValueError`` if not)."""
+    from pamdp_bench.registry import make
+
+    cls = get_agent(agent) if isinstance(agent, str) else agent
+    env, params = make(env_id)
+    try:
+        cls(env, params, cls.default_config(env_id))
+    except ValueError:
+        return False
+    return True
+
+
 # ------------------------------------------------------------------ reference agents
 @dataclasses.dataclass(frozen=True)
 class NoConfig:
@@ -149,6 +162,7 @@ class _ReferenceAgent:
 
 @register_agent("random")
 class RandomAgent(_ReferenceAgent):
+    paper_url = "https://arxiv.org/abs/2404.03037"  # DLPA's rand_action
     """Uniform k and uniform parameters in [-1, 1] (DLPA's ``rand_action``): the 0 anchor."""
 
     def act(self, state: CounterState, obs: jax.Array, key: jax.Array,
