@@ -5,7 +5,8 @@ GOLDEN ?= ../shared/golden
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast conformance bench lint envs render clean-venv
+.PHONY: demo test test-fast conformance bench lint envs render clean-venv leaderboard \
+	table-dlpa table-hyar table-quick
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
@@ -14,9 +15,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## demo: quick evaluation of every benchmark; prints a score table (random policy for now)
+## demo: the `quick` protocol for every agent that exists, then the score table
+DEMO_OUT ?= runs/demo
+AGENTS   ?= random scripted
 demo: $(STAMP)
-	$(BIN)/pamdp-bench eval --episodes=1000 --seed=0
+	@for a in $(AGENTS); do \
+	  $(BIN)/pamdp-bench train --agent=$$a --protocol=quick --supported_only --resume \
+	    --out=$(DEMO_OUT)/$$a || exit 1; \
+	done
+	$(BIN)/pamdp-bench table $(DEMO_OUT) --out=$(DEMO_OUT)/tables
+
+## table-dlpa / table-hyar / table-quick: run a protocol for every agent (resumable), write tables
+table-%: $(STAMP)
+	@for a in $(AGENTS); do \
+	  $(BIN)/pamdp-bench train --agent=$$a --protocol=$* --supported_only --resume \
+	    --out=results/runs/$*/$$a || exit 1; \
+	done
+	$(BIN)/pamdp-bench table results/runs/$* --out=results/tables/$*
+
+## leaderboard: regenerate results/leaderboard.md from results/leaderboard/entries
+leaderboard: $(STAMP)
+	$(BIN)/pamdp-bench leaderboard
 
 ## test: the full test suite, including conformance on $(GOLDEN) (what CI runs)
 test: $(STAMP)
