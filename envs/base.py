@@ -17,12 +17,13 @@ PAMDP benchmark needs on top:
 * the chosen action's parameters arrive at ``transition`` already sliced and padded
   (``z_pad[max_param_dim]``), so physics code never indexes the flat vector.
 * truncation at ``params.max_steps_in_episode`` agent steps (``state.time`` counts them).
-* hooks for conformance with the originals (``noise_free``, ``state_from_golden``) and for
-  rendering (``draw``).
-"""
+* hooks for conformance with the originals (``noise_free``, ``state_from_golden``,
+  optionally ``golden_state_vector``) and for rendering (``draw``).
 
-# IMPLEMENTERS (temporary note, lead will remove): read /tmp/contract.md first: the env contract,
-# conformance method, info keys, dtype rule, and the rule that helpers never run git commands.
+Every env's ``info`` carries ``success`` (bool) and ``invalid_action``; Platform and Goal add
+``substeps`` and ``inner_cap_hit`` (the inner physics loop stopped at ``params.max_substeps``),
+Catch Point and Hard Move the applied ``force``.
+"""
 
 from __future__ import annotations
 

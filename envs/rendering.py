@@ -141,7 +141,7 @@ def _step_no_reset(
 
 @partial(jax.jit, static_argnums=0)
 def _random_action(space: Any, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    return space.sample(key)
+    return space.sample_rand_action(key)
 
 
 def _default_max_steps(params: Any) -> int:

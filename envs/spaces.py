@@ -26,6 +26,11 @@ from gymnax.environments import spaces as gspaces
 
 Action = tuple[jax.Array, jax.Array]
 
+#: Up to this many parameters, drawing all of them beats scattering one slice (measured:
+#: Hard Move n=4, P=16: 5.4M vs 4.5M random-policy steps/s at batch 4096; n=6, P=64: 3.3M vs
+#: 6.1M).
+_FULL_SAMPLE_MAX_P = 16
+
 
 @dataclass(frozen=True)
 class ParameterizedActionSpace:
@@ -82,6 +87,23 @@ class ParameterizedActionSpace:
             z_key, (self.total_param_dim,), jnp.float32, self.low, self.high
         )
         return k, z
+
+    def sample_rand_action(self, key: jax.Array) -> Action:
+        """DLPA's ``rand_action``: uniform k, uniform parameters *for k* (what the env reads).
+
+        Behaviourally identical to ``sample`` (an env only reads k's slice), but for large P
+        (Hard Move n >= 6: 64+ parameters) drawing every entry costs more than the env step,
+        so only k's parameters are drawn and the other entries are 0. For small P the full
+        draw is cheaper than the scatter, and ``sample`` is used.
+        """
+        if self.total_param_dim <= _FULL_SAMPLE_MAX_P:
+            return self.sample(key)
+        k_key, z_key = jax.random.split(key)
+        k = jax.random.randint(k_key, (), 0, self.num_actions, dtype=jnp.int32)
+        z_pad = jax.random.uniform(
+            z_key, (self.max_param_dim,), jnp.float32, self.low, self.high
+        )
+        return self.from_padded((k, z_pad))
 
     def contains(self, action: Action) -> jax.Array:
         """True iff k is a valid index and every parameter is finite and inside the bounds."""

@@ -167,7 +167,7 @@ class RandomAgent(_ReferenceAgent):
 
     def act(self, state: CounterState, obs: jax.Array, key: jax.Array,
             deterministic: bool) -> tuple[jax.Array, jax.Array]:
-        return self.space.sample(key)
+        return self.space.sample_rand_action(key)
 
 
 def _catch_point_policy(obs: jax.Array) -> tuple[jax.Array, jax.Array]:

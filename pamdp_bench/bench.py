@@ -65,7 +65,7 @@ def make_runner(env_id: str, batch: int, num_steps: int) -> Any:
         def body(carry: Any, step_key: jax.Array) -> tuple[Any, None]:
             state, reward_sum, ended = carry
             act_key, env_key = jax.random.split(step_key)
-            actions = jax.vmap(space.sample)(jax.random.split(act_key, batch))
+            actions = jax.vmap(space.sample_rand_action)(jax.random.split(act_key, batch))
             _, state, reward, terminated, truncated, _ = jax.vmap(
                 env.step, in_axes=(0, 0, 0, None)
             )(jax.random.split(env_key, batch), state, actions, params)

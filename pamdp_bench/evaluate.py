@@ -99,7 +99,7 @@ def random_policy_episodes(
     space = env.pamdp_space
 
     def policy(obs: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-        return space.sample(key)
+        return space.sample_rand_action(key)
 
     keys = jax.random.split(key, num_episodes)
     result = jax.jit(lambda ks: policy_episodes(env, params, policy, ks))(keys)

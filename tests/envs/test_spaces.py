@@ -90,3 +90,19 @@ def test_invalid_construction() -> None:
         ParameterizedActionSpace(3, (1, 1))
     with pytest.raises(ValueError, match="num_actions"):
         ParameterizedActionSpace(0, ())
+
+
+@pytest.mark.parametrize("p", [3, 64])
+def test_rand_action_draws_k_params_uniformly(p: int) -> None:
+    """Both branches (full draw for small P, chosen slice for large P) give uniform k and
+    uniform parameters of the chosen action; large P leaves the other entries at 0."""
+    space = ParameterizedActionSpace(p, (1,) * p)
+    ks, zs = jax.vmap(space.sample_rand_action)(jax.random.split(jax.random.key(3), 4000))
+    assert bool(jnp.all(jax.vmap(space.contains)((ks, zs))))
+    chosen = np.asarray(jax.vmap(lambda k, z: space.to_padded((k, z))[1])(ks, zs))[:, 0]
+    assert abs(chosen.mean()) < 0.05 and abs(chosen.var() - 1 / 3) < 0.03
+    counts = np.bincount(np.asarray(ks), minlength=p)
+    expected = 4000 / p
+    assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
+    if p > 16:
+        assert np.count_nonzero(np.asarray(zs)) == np.count_nonzero(chosen)
