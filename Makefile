@@ -51,7 +51,7 @@ conformance: $(STAMP)
 
 ## bench: env steps/s at batch 1/256/4096 -> results/bench/envs.{json,md}
 bench: $(STAMP)
-	$(BIN)/pamdp-bench bench --out=results/bench
+	$(BIN)/pamdp-bench bench --out=results/bench --readme=README.md
 
 ## envs: table of registered env ids and spaces
 envs: $(STAMP)

@@ -189,3 +189,20 @@ def write_results(record: dict[str, Any], out_dir: str) -> tuple[str, str]:
     with open(md_path, "w") as f:
         f.write(markdown_table(record) + "\n")
     return json_path, md_path
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(record: dict[str, Any], readme_path: str) -> bool:
+    """Replace the table between the bench markers of a README; False if it has none."""
+    with open(readme_path) as f:
+        text = f.read()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    table = markdown_table(record)
+    text = text[: start + len(README_START)] + "\n" + table + "\n" + text[end:]
+    with open(readme_path, "w") as f:
+        f.write(text)
+    return True

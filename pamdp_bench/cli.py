@@ -55,6 +55,7 @@ flags.DEFINE_bool("verbose", False, "conformance: print every statistical compar
 flags.DEFINE_list("batches", ["1", "256", "4096"], "bench: batch sizes.")
 flags.DEFINE_integer("bench_budget", 200_000, "bench: agent steps per timed call.")
 flags.DEFINE_integer("repeats", 5, "bench: timed calls per configuration (median reported).")
+flags.DEFINE_string("readme", None, "bench: also update the table between the README's markers.")
 flags.DEFINE_integer("max_steps", 0, "render: step limit (0: the env's own cap).")
 
 
@@ -187,6 +188,8 @@ def cmd_bench(args: list[str]) -> int:
                              FLAGS.repeats)
     out = FLAGS.out or os.path.join("results", "bench")
     json_path, md_path = bench.write_results(record, out)
+    if FLAGS.readme and not bench.update_readme(record, FLAGS.readme):
+        print(f"warning: {FLAGS.readme} has no bench markers; not updated", file=sys.stderr)
     print(bench.markdown_table(record))
     print(f"wrote {json_path} and {md_path}")
     return 0
