@@ -14,6 +14,7 @@ import pytest
 
 import pamdp_bench
 from pamdp_bench.envs.catch_point import CATCH, MOVE, CatchPoint, CatchPointParams
+from pamdp_bench.evaluate import random_policy_episodes
 
 GOLDEN_DIR = os.environ.get("PAMDP_GOLDEN_DIR", "/work/shared/golden")
 GOLDEN = os.path.join(GOLDEN_DIR, "catch_point.json")
@@ -345,33 +346,11 @@ def test_reset_distribution(env: CatchPoint) -> None:
         np.testing.assert_array_equal(np.asarray(st.agent_vel), 0.0)
 
 
-def random_policy_episodes(env: Any, params: Any, key: jax.Array, num: int) -> dict[str, Any]:
-    """DLPA's random policy over ``num`` episodes (no auto-reset): returns, lengths, flags."""
-    space = env.pamdp_space
-    cap = int(params.max_steps_in_episode)
-
-    def one(key: jax.Array) -> tuple[jax.Array, ...]:
-        rk, key = jax.random.split(key)
-        _, state = env.reset(rk, params)
-
-        def body(c: Any, k: jax.Array) -> tuple[Any, None]:
-            state, alive, ret, length, succ, term = c
-            ak, sk = jax.random.split(k)
-            _, state, r, te, info = env.step_env(sk, state, space.sample(ak), params)
-            tr = env.is_truncated(state, params)
-            ret = ret + jnp.where(alive, r, 0.0)
-            length = length + alive.astype(jnp.int32)
-            succ = succ | (alive & info["success"])
-            term = term | (alive & te)
-            return (state, alive & ~(te | tr), ret, length, succ, term), None
-
-        init = (state, True, jnp.float32(0), jnp.int32(0), False, False)
-        init = jax.tree.map(jnp.asarray, init)
-        c, _ = jax.lax.scan(body, init, jax.random.split(key, cap))
-        return c[2:]
-
-    ret, length, succ, term = map(np.asarray, jax.jit(jax.vmap(one))(jax.random.split(key, num)))
-    return {"return": ret.astype(np.float64), "length": length, "success": succ, "term": term}
+def _episodes(env: Any, params: Any, key: jax.Array, num: int) -> dict[str, np.ndarray]:
+    """DLPA's random policy over ``num`` episodes via the harness's episode runner."""
+    out = random_policy_episodes(env, params, key, num)
+    return {"return": out["ret"].astype(np.float64), "length": out["len"],
+            "success": out["success"], "term": out["terminated"]}
 
 
 @needs_golden
@@ -379,7 +358,7 @@ def test_random_policy_matches_original_stats(env: CatchPoint) -> None:
     with open(os.path.join(GOLDEN_DIR, "stats.json")) as f:
         ref = json.load(f)["random_policy"]["catch_point"]
     num = 3000
-    ep = random_policy_episodes(env, env.default_params, jax.random.key(11), num)
+    ep = _episodes(env, env.default_params, jax.random.key(11), num)
     sem = np.hypot(ep["return"].std(ddof=1) / np.sqrt(num), ref["return_sem"])
     assert abs(ep["return"].mean() - ref["return_mean"]) < 4 * sem
     s = ep["success"].mean()
