@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/pamdp-bench table $(DEMO_OUT) --out=$(DEMO_OUT)/tables
 
 ## table-dlpa / table-hyar / table-quick: run a protocol for every agent (resumable), write tables
-table-%: $(STAMP)
+table-dlpa table-hyar table-quick: table-%: $(STAMP)
 	@for a in $(AGENTS); do \
 	  $(BIN)/pamdp-bench train --agent=$$a --protocol=$* --supported_only --resume \
 	    --out=results/runs/$*/$$a || exit 1; \
