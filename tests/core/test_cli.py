@@ -79,6 +79,16 @@ def test_train_table_submit_verify_leaderboard(tmp_path) -> None:
     proc = cli("verify", tampered)
     assert proc.returncode == 2 and "digest" in proc.stderr
 
+    # A forger who also recomputes the digest is caught by the re-run itself.
+    from pamdp_bench.leaderboard import records_digest
+
+    data["records_digest"] = records_digest(data["records"])
+    seed0 = data["records"][0]["seed"]
+    with open(tampered, "w") as f:
+        json.dump(data, f)
+    proc = cli("verify", tampered, f"--seed={seed0}")
+    assert proc.returncode == 1 and "FAILED" in proc.stdout and "return_mean" in proc.stdout
+
 
 def test_bench_and_render(tmp_path) -> None:
     proc = cli("bench", "--env=CatchPoint-v0", "--batches=1,8", "--bench_budget=200",

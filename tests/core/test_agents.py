@@ -1,0 +1,75 @@
+"""Agent registry: built-ins, module:Class paths, the entry-point group, reference agents."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import pamdp_bench
+from pamdp_bench import agents
+
+
+def test_builtin_agents_registered() -> None:
+    names = agents.available_agents()
+    assert {"random", "scripted"} <= set(names)
+    with pytest.raises(ValueError, match="unknown agent 'nope'"):
+        agents.get_agent("nope")
+    with pytest.raises(ValueError, match="cannot import agent"):
+        agents.get_agent("no_such_module:Agent")
+
+
+def test_module_path_and_entry_point(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """A third-party package registers through the entry-point group, without editing us."""
+    (tmp_path / "third_party_agents.py").write_text(
+        "import toy_agent\n\nclass EPAgent(toy_agent.ToyAgent):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ep = metadata.EntryPoint("thirdparty", "third_party_agents:EPAgent",
+                             agents.ENTRY_POINT_GROUP)
+    real = metadata.entry_points
+
+    def fake(**kw):  # noqa: ANN003, ANN202
+        if kw.get("group") == agents.ENTRY_POINT_GROUP:
+            return [ep]
+        return real(**kw)
+
+    monkeypatch.setattr(agents.metadata, "entry_points", fake)
+    assert "thirdparty" in agents.available_agents()
+    cls = agents.get_agent("thirdparty")
+    assert cls.__name__ == "EPAgent" and cls.name == "thirdparty"
+    assert agents.get_agent("toy_agent:ToyAgent").__name__ == "ToyAgent"
+
+
+def test_register_rejects_incomplete_and_duplicate() -> None:
+    with pytest.raises(TypeError, match="lacks"):
+        agents.register_agent("broken")(type("Broken", (), {}))
+    with pytest.raises(ValueError, match="already registered"):
+        agents.register_agent("random")(agents.ScriptedAgent)
+
+
+def test_supports() -> None:
+    assert agents.supports("scripted", "CatchPoint-v0")
+    assert not agents.supports("scripted", "Platform-v0")
+    assert agents.supports("random", "HardMove-n10-v0")
+
+
+@pytest.mark.parametrize("env_id", ["CatchPoint-v0", "HardMove-n6-v0"])
+def test_scripted_reference_returns(env_id: str) -> None:
+    """The scripted policies reach the spec's reference success rates (envs §5.7, §6.3)."""
+    from pamdp_bench.evaluate import evaluate_agent
+
+    (row,) = evaluate_agent("scripted", [env_id], 2000, seed=0)
+    expected = {"CatchPoint-v0": 0.964, "HardMove-n6-v0": 0.924}[env_id]
+    assert abs(row["success_rate"] - expected) < 0.025
+
+
+def test_random_agent_actions_are_valid() -> None:
+    env, params = pamdp_bench.make("HardGoal-v0")
+    agent = agents.get_agent("random")(env, params)
+    state = agent.init(jax.random.key(0))
+    acts = jax.vmap(lambda k: agent.act(state, jnp.zeros(17), k, True))(
+        jax.random.split(jax.random.key(1), 100))
+    assert bool(jnp.all(jax.vmap(env.pamdp_space.contains)(acts)))
