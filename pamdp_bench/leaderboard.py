@@ -147,34 +147,34 @@ class Verification:
         return "\n".join(lines)
 
 
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def _compare(ours: dict[str, Any], ref: dict[str, Any]) -> tuple[float, list[str]]:
+    """Max relative deviation of numeric fields, and every field outside the tolerance."""
+    a, b = _flatten(comparable(ours)), _flatten(comparable(ref))
     worst, problems = 0.0, []
-    a, b = comparable(ours), comparable(ref)
     for field in sorted(set(a) | set(b)):
         x, y = a.get(field), b.get(field)
-        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(
-                x, bool):
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y))
+        if numeric:
             dev = abs(x - y)
-            rel = dev / max(abs(y), VERIFY_ATOL)
             if dev > VERIFY_ATOL:
-                worst = max(worst, rel)
-            if dev > VERIFY_ATOL + VERIFY_RTOL * abs(y):
-                problems.append(f"env steps {ref['env_steps']} {field}: re-run {x!r}, "
-                                f"entry {y!r}")
-        elif field == "train_metrics" and isinstance(x, dict) and isinstance(y, dict):
-            for k in sorted(set(x) | set(y)):
-                xv, yv = x.get(k), y.get(k)
-                if isinstance(xv, (int, float)) and isinstance(yv, (int, float)):
-                    if not math.isclose(xv, yv, rel_tol=VERIFY_RTOL, abs_tol=VERIFY_ATOL):
-                        problems.append(f"env steps {ref['env_steps']} train_metrics.{k}: "
-                                        f"re-run {xv!r}, entry {yv!r}")
-                elif xv != yv:
-                    problems.append(f"env steps {ref['env_steps']} train_metrics.{k} differs")
-        elif field not in ("config_hash",) and x != y:
-            problems.append(f"env steps {ref['env_steps']} {field}: re-run {x!r}, entry {y!r}")
-    if a.get("config_hash") != b.get("config_hash"):
-        problems.append(f"config hash {a.get('config_hash')} != entry's {b.get('config_hash')} "
-                        "(the agent's code or defaults changed since submission)")
+                worst = max(worst, dev / abs(y) if y else math.inf)
+            if dev <= VERIFY_ATOL + VERIFY_RTOL * abs(y):
+                continue
+        elif x == y:
+            continue
+        hint = (" (the agent's code or defaults changed since submission)"
+                if field == "config_hash" else "")
+        problems.append(f"env steps {ref['env_steps']} {field}: re-run {x!r}, entry {y!r}{hint}")
     return worst, problems
 
 
