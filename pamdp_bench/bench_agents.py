@@ -1,0 +1,152 @@
+"""Agent speed bench: seconds per planned env step (plan + updates) for DLPA.
+
+``bench_agent_cli(agent, env_id, seeds)`` prints progress lines and, as its last line, one JSON
+object: ``seconds_per_planned_step`` (a full training env step after the seed phase: plan,
+env step, store, ``num_updates`` updates; for ``seeds`` > 1 the vmapped step of all seeds),
+``plan_seconds`` (one plan, single seed), ``update_seconds`` (all updates of one env step,
+single seed), ``compile_seconds`` (the training step), the FLOPs XLA counts for the plan and
+the updates (loop bodies scaled by their trip counts), the achieved FLOP/s, and a measured
+fp32 matmul peak of this machine for scale. Times are medians (the best step time is also
+given); the 1-minute load average is recorded because a shared 2-core machine skews them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+TRAIN_CAP = 25  # the DLPA protocol's training truncation
+
+
+def _times(fn: Callable[[], Any], repeats: int) -> list[float]:
+    """Wall times of ``repeats`` blocked calls of ``fn()``, after one untimed call."""
+    jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _time(fn: Callable[[], Any], repeats: int) -> float:
+    """Median wall time of ``fn()`` (blocked), after one untimed call."""
+    return float(np.median(_times(fn, repeats)))
+
+
+def _flops(jitted: Any, *args: Any) -> float | None:
+    try:
+        cost = jitted.lower(*args).compile().cost_analysis()
+        if isinstance(cost, list):
+            cost = cost[0]
+        return float(cost.get("flops", 0.0)) or None
+    except Exception:  # cost analysis is best effort
+        return None
+
+
+def matmul_peak(n: int = 1024, repeats: int = 5) -> float:
+    """Measured fp32 matmul FLOP/s of this machine (one n x n x n matmul)."""
+    a = jnp.ones((n, n), jnp.float32)
+    f = jax.jit(lambda x: x @ x)
+    return 2.0 * n**3 / _time(lambda: f(a), repeats)
+
+
+def _post_seed_state(agent: Any, key: jax.Array) -> Any:
+    """A fresh state moved past the seed phase, with a replay that has valid windows."""
+    state = agent.init(key)
+    cfg = agent.config
+    n_valid = state.replay.n_valid.at[: min(cfg.seed_episodes, cfg.buffer_episodes)].set(
+        cfg.episode_length - cfg.loss_horizon)
+    replay = state.replay.replace(n_valid=n_valid)
+    return state.replace(replay=replay, episodes=jnp.int32(cfg.seed_episodes))
+
+
+def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
+               config: Any = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    from pamdp_bench.baselines.dlpa import DLPAAgent
+    from pamdp_bench.baselines.dlpa.planner import plan
+    from pamdp_bench.registry import make
+
+    env, params = make(env_id, max_steps_in_episode=TRAIN_CAP)
+    cfg = config or DLPAAgent.default_config(env_id)
+    # the replay size does not change the per-step cost; keep memory small
+    cfg = dataclasses.replace(cfg, buffer_episodes=min(cfg.buffer_episodes, 200))
+    agent = DLPAAgent(env, params, cfg)
+    log(f"bench dlpa on {env_id}: H={cfg.horizon} structure={cfg.model_type} "
+        f"K={agent.num_k} seeds={seeds} devices={jax.device_count()}")
+    keys = jax.random.split(jax.random.key(0), seeds)
+    state1 = jax.jit(lambda k: _post_seed_state(agent, k))(keys[0])
+
+    # plan alone (single seed, training mode)
+    plan_fn = jax.jit(lambda s, k: plan(s.params, cfg, agent.param_dims, s.obs, k, s.plan,
+                                        jnp.asarray(True), deterministic=False)[0])
+    pkey = jax.random.key(1)
+    plan_s = _time(lambda: plan_fn(state1, pkey), repeats)
+    # XLA's cost analysis counts a loop body once: scale by the MPPI iterations (the horizon
+    # loop inside is unrolled, so it is counted in full)
+    plan_flops = _flops(plan_fn, state1, pkey)
+    plan_flops = plan_flops * cfg.iterations if plan_flops else None
+    log(f"  plan: {plan_s * 1e3:.1f} ms")
+
+    # the updates of one env step alone (single seed)
+    upd_fn = jax.jit(lambda s, k: agent._updates(s, k).params)
+    upd_s = _time(lambda: upd_fn(state1, pkey), repeats)
+    upd_flops = _flops(upd_fn, state1, pkey)  # one update's body, counted once
+    upd_flops = upd_flops * cfg.num_updates if upd_flops else None
+    log(f"  {cfg.num_updates} updates: {upd_s * 1e3:.1f} ms")
+
+    # full training steps, vmapped over seeds
+    states = jax.jit(jax.vmap(lambda k: _post_seed_state(agent, k)))(keys)
+    train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, steps)[0]))
+    t0 = time.perf_counter()
+    compiled = train_fn.lower(states).compile()
+    compile_s = time.perf_counter() - t0
+    log(f"  compile train({steps}) x{seeds} seeds: {compile_s:.1f} s")
+    step_times = np.asarray(_times(lambda: compiled(states), repeats)) / steps
+    step_s, step_min = float(np.median(step_times)), float(np.min(step_times))
+    log(f"  per planned env step: {step_s * 1e3:.1f} ms median, {step_min * 1e3:.1f} ms best "
+        f"({seeds} seeds)")
+
+    peak = matmul_peak()
+    out: dict[str, Any] = {
+        "agent": "dlpa", "env": env_id, "seeds": seeds, "horizon": cfg.horizon,
+        "model_type": cfg.model_type, "num_actions": agent.num_k,
+        "seconds_per_planned_step": step_s,
+        "seconds_per_planned_step_best": step_min,
+        "load_average_1min": os.getloadavg()[0],
+        "seconds_per_planned_step_per_seed": step_s / seeds,
+        "plan_seconds": plan_s, "update_seconds": upd_s,
+        "update_seconds_single": upd_s / cfg.num_updates,
+        "compile_seconds": compile_s,
+        "plan_flops": plan_flops, "update_flops": upd_flops,
+        "plan_flops_per_s": plan_flops / plan_s if plan_flops else None,
+        "update_flops_per_s": upd_flops / upd_s if upd_flops else None,
+        "matmul_peak_flops_per_s": peak,
+        "official_seconds_per_planned_step": {"Platform-v0": 0.48,
+                                              "HardMove-n4-v0": 0.49}.get(env_id),
+        "cpu_count": os.cpu_count(), "backend": jax.default_backend(),
+    }
+    if out["official_seconds_per_planned_step"]:
+        out["speedup_vs_official"] = out["official_seconds_per_planned_step"] / step_s
+    for name in ("plan", "update"):
+        if out[f"{name}_flops_per_s"]:
+            out[f"{name}_fraction_of_peak"] = out[f"{name}_flops_per_s"] / peak
+    return out
+
+
+def bench_agent_cli(agent: str, env_id: str, seeds: int = 1) -> int:
+    """``pamdp-bench bench --agent=AGENT --env=ENV --seeds=N``: last line is a JSON object."""
+    if agent != "dlpa":
+        print(f"no speed bench for agent {agent!r} (available: dlpa)")
+        return 2
+    out = bench_dlpa(env_id, seeds=seeds)
+    print(json.dumps(out, sort_keys=True), flush=True)
+    return 0

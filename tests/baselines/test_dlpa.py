@@ -1,0 +1,257 @@
+"""DLPA: planner on toy models, model shapes (K up to 1024), loss, determinism, harness run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pamdp_bench import runner
+from pamdp_bench.agents import get_agent
+from pamdp_bench.baselines.dlpa import DLPAAgent, DLPAConfig, default_config
+from pamdp_bench.baselines.dlpa.losses import model_loss
+from pamdp_bench.baselines.dlpa.networks import apply_head, init_head, init_model, model_step
+from pamdp_bench.baselines.dlpa.planner import init_plan_state, plan
+from pamdp_bench.registry import make
+
+TARGETS = jnp.asarray([0.6, -0.4, 0.1, -0.8], jnp.float32)  # best parameter of each k
+
+
+def _toy_model(bonus: jax.Array):
+    """Reward -(z0 - target_k)^2 + bonus_k every step, never terminates, state unchanged."""
+
+    def model(params, cfg, s, k, z, key):
+        r = -((z[:, 0] - TARGETS[k]) ** 2) + bonus[k]
+        logits = jnp.stack([jnp.zeros_like(r), jnp.ones_like(r)], axis=-1)
+        return s, r, r, logits
+
+    return model
+
+
+def _plan_cfg(**kw) -> DLPAConfig:
+    return dataclasses.replace(DLPAConfig(horizon=3, num_samples=400, num_elites=40), **kw)
+
+
+def _run_plan(cfg, bonus, key, deterministic=True):
+    prev = init_plan_state(cfg, 4, 1)
+    fn = jax.jit(lambda k: plan({}, cfg, jnp.ones((4,), jnp.int32), jnp.zeros((2,)), k, prev,
+                                jnp.asarray(False), deterministic, _toy_model(bonus)))
+    return fn(key)
+
+
+def test_planner_finds_best_action() -> None:
+    cfg = _plan_cfg()
+    bonus = jnp.asarray([0.0, 0.0, 1.0, 0.0])  # k = 2 is best, with z = 0.1
+    (k, z), sol, _ = _run_plan(cfg, bonus, jax.random.key(0))
+    assert int(k) == 2
+    assert abs(float(z[0]) - 0.1) < 0.15
+    assert float(sol.mean_k[0, 2]) > 0.9
+
+
+@pytest.mark.parametrize("variant", ["per_action", "shared"])
+def test_planner_parameter_means(variant: str) -> None:
+    """Per-action means move toward each k's best parameter; the shared one cannot."""
+    cfg = _plan_cfg(mppi_variant=variant, iterations=3)
+    bonus = jnp.zeros((4,))  # every k competitive: elites keep all of them
+    _, sol, _ = _run_plan(cfg, bonus, jax.random.key(1))
+    means = np.asarray(sol.mean_z[0, :, 0])
+    if variant == "per_action":
+        assert sol.mean_z.shape == (3, 4, 1)
+        err_before = np.abs(np.asarray(TARGETS))  # means start at 0
+        err_after = np.abs(means - np.asarray(TARGETS))
+        assert np.all(err_after < err_before), (means, TARGETS)
+        assert np.all(err_after < 0.2), means
+    else:
+        assert sol.mean_z.shape == (3, 1, 1)
+
+
+def test_planner_training_noise_and_clamp() -> None:
+    cfg = _plan_cfg()
+    (k, z), _, stats = _run_plan(cfg, jnp.asarray([0.0, 0.0, 1.0, 0.0]), jax.random.key(2),
+                                 deterministic=False)
+    assert -1.0 <= float(z[0]) <= 1.0
+    assert stats["std_z"].shape == (3, 4, 1)
+
+
+@pytest.mark.parametrize("model_type", ["concat", "multi", "overlay"])
+@pytest.mark.parametrize("num_k", [3, 1024])
+def test_model_shapes(model_type: str, num_k: int) -> None:
+    s_dim, p_dim, b = 3, 2, 5
+    hidden = 1 if (model_type == "multi" and num_k == 1024) else 8
+    cfg = DLPAConfig(model_type=model_type, hidden=hidden, two_reward_heads=True)
+    params = init_model(jax.random.key(0), cfg, s_dim, num_k, p_dim)
+    s = jnp.ones((b, s_dim))
+    k = jnp.asarray([0, 1, num_k - 1, 1, 0], jnp.int32)
+    z = jnp.full((b, p_dim), 0.3)
+    for key in (None, jax.random.key(1)):
+        s2, r0, r1, c = jax.jit(lambda p, kk: model_step(p, cfg, s, k, z, kk))(params, key)
+        assert s2.shape == (b, s_dim) and r0.shape == (b,) and r1.shape == (b,)
+        assert c.shape == (b, 2)
+        assert bool(jnp.all(jnp.isfinite(s2)))
+
+
+def test_multi_gather_matches_dense() -> None:
+    """The masking structure's gathered output equals picking k's head from all K heads."""
+    p = init_head(jax.random.key(0), "multi", 3, 5, 2, 4, 8)
+    p = jax.tree.map(lambda x: x + 0.3 * jax.random.normal(jax.random.key(1), x.shape), p)
+    s, z = jax.random.normal(jax.random.key(2), (6, 3)), jnp.ones((6, 2))
+    k = jnp.asarray([0, 4, 2, 2, 1, 3])
+    a, d = jax.jit(lambda p: (apply_head(p, "multi", s, k, z, -20.0, 2.0, gather_min_k=1),
+                              apply_head(p, "multi", s, k, z, -20.0, 2.0, gather_min_k=100)))(p)
+    np.testing.assert_allclose(a[0], d[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a[1], d[1], rtol=1e-5, atol=1e-6)
+
+
+def test_plan_scales_to_1024_actions() -> None:
+    """Hard Move n = 10 shape (K = 1024, one parameter each) plans with the real model."""
+    cfg = DLPAConfig(model_type="concat", horizon=2, num_samples=64, num_elites=8,
+                     iterations=2, two_reward_heads=True, hidden=16)
+    params = init_model(jax.random.key(0), cfg, 4, 1024, 1)
+    prev = init_plan_state(cfg, 1024, 1)
+    (k, z), sol, _ = jax.jit(lambda kk: plan(params, cfg, jnp.ones((1024,), jnp.int32),
+                                             jnp.zeros((4,)), kk, prev, jnp.asarray(False),
+                                             False))(jax.random.key(3))
+    assert 0 <= int(k) < 1024 and z.shape == (1,)
+    assert sol.mean_k.shape == (2, 1024)
+
+
+def _fixed_batch(h: int = 4, b: int = 16, s_dim: int = 3, p_dim: int = 1, num_k: int = 3):
+    keys = jax.random.split(jax.random.key(5), 4)
+    obs = jax.random.uniform(keys[0], (b, h + 1, s_dim), minval=-1, maxval=1)
+    k = jax.random.randint(keys[1], (b, h), 0, num_k)
+    z = jax.random.uniform(keys[2], (b, h, p_dim), minval=-1, maxval=1)
+    r = jnp.sum(obs[:, 1:], -1) * 0.3
+    cont = jnp.ones((b, h)).at[:3, 2].set(0.0)
+    mask = jnp.concatenate([jnp.ones((b, 1)), jnp.cumprod(cont, 1)[:, :-1]], 1)
+    return {"obs": obs, "k": k, "z": z, "r": r, "cont": cont, "mask": mask}
+
+
+def test_loss_decreases(model_type: str = "multi") -> None:
+    import optax
+
+    cfg = DLPAConfig(model_type=model_type, horizon=4, lr=3e-3, two_reward_heads=True)
+    batch = _fixed_batch()
+    params = init_model(jax.random.key(0), cfg, 3, 3, 1)
+    opt = optax.adam(cfg.lr)
+    w = jnp.ones((16,))
+
+    @jax.jit
+    def step(carry, key):
+        params, st = carry
+        (loss, _), g = jax.value_and_grad(model_loss, has_aux=True)(params, cfg, batch, w, key)
+        upd, st = opt.update(g, st, params)
+        return (optax.apply_updates(params, upd), st), loss
+
+    (params, _), losses = jax.lax.scan(step, (params, opt.init(params)),
+                                       jax.random.split(jax.random.key(1), 100))
+    assert float(jnp.mean(losses[-10:])) < 0.5 * float(jnp.mean(losses[:10]))
+
+
+def _tiny(env_id: str, **kw) -> DLPAConfig:
+    kw = {"horizon": 2, **kw}
+    return dataclasses.replace(default_config(env_id), seed_episodes=1, num_samples=32,
+                               num_elites=4, iterations=2, num_updates=2, batch_size=8,
+                               buffer_episodes=16, hidden=16, **kw)
+
+
+def _agent(env_id: str = "CatchPoint-v0", **kw) -> DLPAAgent:
+    env, params = make(env_id, max_steps_in_episode=25)
+    return DLPAAgent(env, params, _tiny(env_id, **kw))
+
+
+def test_defaults_and_registration() -> None:
+    assert get_agent("dlpa") is DLPAAgent
+    plat = DLPAAgent.default_config("Platform-v0")
+    assert (plat.horizon, plat.model_type, plat.dyn_tanh, plat.platform_reward) == \
+        (10, "multi", True, True)
+    hm = DLPAAgent.default_config("HardMove-n10-v0")
+    assert (hm.horizon, hm.model_type, hm.two_reward_heads, hm.dyn_tanh) == \
+        (5, "concat", True, False)
+    cp = DLPAAgent.default_config("CatchPoint-v0")
+    assert (cp.horizon, cp.model_type, cp.two_reward_heads) == (8, "overlay", True)
+    assert DLPAAgent.default_config("Goal-v0").model_type == "overlay"
+    with pytest.raises(ValueError):
+        dataclasses.replace(plat, model_type="mlp")
+
+
+def test_long_episodes_split_into_slots() -> None:
+    """A training cap above 25 (not the DLPA protocol) stores 25-step slots."""
+    agent = _agent(horizon=5)
+    rp = agent._empty_replay()
+    obs, z = jnp.zeros((6,)), jnp.zeros((1,))
+    for _ in range(30):
+        rp = agent._store(rp, obs, jnp.int32(0), z, jnp.float32(0.0), obs, jnp.float32(0.0),
+                          jnp.asarray(False))
+    assert int(rp.n_valid[0]) == 20 and int(rp.slot) == 1 and int(rp.t) == 5
+
+
+def test_train_deterministic_and_learning() -> None:
+    agent = _agent(branchless=True)  # the harness run below covers the lax.cond path
+    train, init = jax.jit(lambda s: agent.train(s, 60)), jax.jit(agent.init)
+    s1, m1 = train(init(jax.random.key(0)))
+    s2, m2 = train(init(jax.random.key(0)))
+    for a, b in zip(jax.tree.leaves(s1), jax.tree.leaves(s2), strict=True):
+        if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
+            a, b = jax.random.key_data(a), jax.random.key_data(b)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert int(m1["env_steps"]) == 60 and int(m1["episodes"]) >= 2
+    assert int(m1["updates"]) > 0 and np.isfinite(float(m1["model/loss"]))
+    # the replay holds the finished episodes with valid window starts
+    assert int(jnp.sum(s1.replay.n_valid)) > 0
+    k, z = jax.jit(lambda s, o, kk: agent.act(s, o, kk, True))(s1, s1.obs, jax.random.key(9))
+    assert agent.space.contains((k, z))
+
+
+def test_harness_run(tmp_path) -> None:
+    out = str(tmp_path / "run")
+    recs = runner.train("dlpa", "quick", out, envs=["CatchPoint-v0"], seeds=1, budget=50,
+                        eval_interval=50, eval_episodes=2, config=_tiny("CatchPoint-v0"),
+                        progress=False)
+    assert [r["env_steps"] for r in recs] == [50]
+    assert all(r["agent"] == "dlpa" for r in recs)
+    with open(os.path.join(out, "results.jsonl")) as f:
+        lines = [json.loads(x) for x in f]
+    assert len(lines) == 1 and np.isfinite(lines[-1]["return_mean"])
+
+
+def test_one_step_loss_windows() -> None:
+    """The 1-step-loss ablation trains on windows of one transition; the planner keeps H."""
+    agent = _agent(horizon=5, one_step_loss=True)
+    assert agent.config.loss_horizon == 1 and agent.config.horizon == 5
+    replay = agent._empty_replay()
+    replay = replay.replace(n_valid=replay.n_valid.at[:2].set(24))
+    batch, w = agent.sample_batch(replay, jnp.cumsum(replay.n_valid), jax.random.key(0))
+    assert batch["obs"].shape == (8, 2, 6) and batch["k"].shape == (8, 1)
+    assert bool(jnp.all(w == 1.0))
+
+
+def test_replay_valid_starts() -> None:
+    """PER as the official code sets it: no start in the last H steps or after a terminal."""
+    agent = _agent(horizon=5)
+    rp = agent._empty_replay()
+    obs, z = jnp.zeros((6,)), jnp.zeros((1,))
+    for t in range(25):  # a truncated 25-step episode
+        rp = agent._store(rp, obs, jnp.int32(0), z, jnp.float32(0.0), obs, jnp.float32(0.0),
+                          jnp.asarray(t == 24))
+    assert int(rp.n_valid[0]) == 20 and int(rp.slot) == 1 and int(rp.t) == 0
+    for t in range(7):  # terminates at its 7th step
+        rp = agent._store(rp, obs, jnp.int32(0), z, jnp.float32(0.0), obs,
+                          jnp.float32(t == 6), jnp.asarray(t == 6))
+    assert int(rp.n_valid[1]) == 7 and float(rp.cont[1, 6]) == 0.0
+    cum = jnp.cumsum(rp.n_valid)
+    batch, _ = agent.sample_batch(rp, cum, jax.random.key(1))
+    assert batch["mask"].shape == (8, 5)
+
+
+def test_fast_normal_moments() -> None:
+    from pamdp_bench.baselines.dlpa.networks import fast_normal
+
+    x = np.asarray(jax.jit(lambda k: fast_normal(k, (400, 501)))(jax.random.key(0)))
+    assert x.shape == (400, 501)
+    assert abs(x.mean()) < 0.01 and abs(x.std() - 1.0) < 0.01
+    assert abs(np.mean(x**4) - 3.0) < 0.05 and np.abs(x).max() < 4.4
