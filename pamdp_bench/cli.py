@@ -10,7 +10,8 @@ Commands:
   verify       re-run one seed of an entry and check it reproduces:  verify ENTRY.json [--seed=S]
   leaderboard  regenerate results/leaderboard.md from the entries
   conformance  replay golden trajectories (and stats.json) from DIR; exit 1 on mismatch
-  bench        env throughput (steps/s at several batch sizes) -> results/bench/envs.{json,md}
+  bench        env throughput (steps/s at several batch sizes) -> results/bench/envs.{json,md};
+               with --agent=NAME --env=ID [--seeds=N]: that agent's training speed (last line JSON)
   render       one random-policy episode of --env to PNG frames and a GIF
   envs         list the registered env ids with their spaces
 
@@ -182,6 +183,11 @@ def cmd_conformance(args: list[str]) -> int:
 
 
 def cmd_bench(args: list[str]) -> int:
+    if FLAGS["agent"].present:  # agent training/planning speed instead of env throughput
+        from pamdp_bench.bench_agents import bench_agent_cli
+
+        env_id = (FLAGS.env or ["Platform-v0"])[0]
+        return bench_agent_cli(FLAGS.agent, env_id, FLAGS.seeds or 1)
     from pamdp_bench import bench
 
     record = bench.run_bench(_env_ids(), [int(b) for b in FLAGS.batches], FLAGS.bench_budget,

@@ -1,0 +1,88 @@
+"""Losses of the P-DQN family.
+
+``QFn(q_params, obs [B, obs_dim], x [B, P]) -> [B, K]`` and ``XFn(param_params, obs) -> [B, P]``
+are the batched network functions (single- or multi-pass). With ``twin`` the Q parameters are
+stacked on a leading critic axis of length 2 (PDQN-TD3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+QFn = Callable[[Any, jax.Array, jax.Array], jax.Array]
+XFn = Callable[[Any, jax.Array], jax.Array]
+
+
+def invert_gradients(grad: jax.Array, x: jax.Array, low: float = -1.0,
+                     high: float = 1.0) -> jax.Array:
+    """Hausknecht & Stone's inverting gradients (ascent direction ``grad`` = dQ/dx).
+
+    An upward gradient is scaled by ``(high - x) / (high - low)``, a downward one by
+    ``(x - low) / (high - low)``: it shrinks to 0 at the bound it points to and reverses
+    beyond it, which keeps unsquashed parameters inside [low, high].
+    """
+    rng = high - low
+    return jnp.where(grad > 0, grad * (high - x) / rng, grad * (x - low) / rng)
+
+
+def td_target(reward: jax.Array, terminated: jax.Array, q_next: jax.Array,
+              gamma: float) -> jax.Array:
+    """``r + gamma * (1 - terminated) * max_k Q'(s', x'(s'))``; ``q_next [B, K]``.
+
+    Truncated transitions bootstrap (``terminated`` is False for them)."""
+    return reward + gamma * (1.0 - terminated.astype(jnp.float32)) * jnp.max(q_next, axis=-1)
+
+
+def q_loss(q_params: Any, q_target_params: Any, x_target_params: Any, batch: dict[str, Any],
+           gamma: float, q_fn: QFn, x_fn: XFn, *, twin: bool = False,
+           noise: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+    """Mean squared TD error (MP-DQN's default ``F.mse_loss``); returns ``(loss, q_taken)``.
+
+    ``twin``: both critics regress to ``r + gamma max_k min(Q1', Q2')(s', x'(s') + noise)``
+    (TD3's clipped double Q with target smoothing; ``noise`` already clipped, or None).
+    """
+    next_x = x_fn(x_target_params, batch["next_obs"])
+    if noise is not None:
+        next_x = jnp.clip(next_x + noise, -1.0, 1.0)
+    k = batch["k"]
+    if twin:
+        q_next = jax.vmap(q_fn, in_axes=(0, None, None))(q_target_params, batch["next_obs"],
+                                                         next_x)
+        q_next = jnp.min(q_next, axis=0)
+    else:
+        q_next = q_fn(q_target_params, batch["next_obs"], next_x)
+    target = jax.lax.stop_gradient(td_target(batch["reward"], batch["terminated"], q_next, gamma))
+    if twin:
+        q = jax.vmap(q_fn, in_axes=(0, None, None))(q_params, batch["obs"], batch["x"])
+        q_taken = jnp.take_along_axis(q, jnp.broadcast_to(k[None, :, None], (2, k.shape[0], 1)),
+                                      axis=-1)[..., 0]
+        loss = jnp.sum(jnp.mean((q_taken - target[None]) ** 2, axis=-1))
+        return loss, q_taken[0]
+    q = q_fn(q_params, batch["obs"], batch["x"])
+    q_taken = jnp.take_along_axis(q, k[:, None], axis=-1)[:, 0]
+    return jnp.mean((q_taken - target) ** 2), q_taken
+
+
+def param_loss(x_params: Any, q_params: Any, obs: jax.Array, q_fn: QFn, x_fn: XFn, *,
+               inverting: bool = True) -> tuple[jax.Array, jax.Array]:
+    """The parameter network's surrogate loss, as MP-DQN's code computes it.
+
+    ``delta = d/dx mean_b sum_k Q_k(s_b, x)`` at ``x = x_theta(s)`` (Q fixed), inverted at the
+    bounds, then ``loss = -sum_{b,i} delta_{b,i} * x_theta(s_b)_i``: its gradient in theta is
+    the chain rule with the inverted ``delta``. Returns ``(loss, mean_b sum_k Q_k)``.
+    """
+    x = x_fn(x_params, obs)
+    x_fixed = jax.lax.stop_gradient(x)
+
+    def objective(xx: jax.Array) -> jax.Array:
+        return jnp.mean(jnp.sum(q_fn(q_params, obs, xx), axis=-1))
+
+    q_obj, delta = jax.value_and_grad(objective)(x_fixed)
+    if inverting:
+        delta = invert_gradients(delta, x_fixed)
+    delta = jax.lax.stop_gradient(delta)
+    return -jnp.sum(delta * x), q_obj

@@ -1,0 +1,133 @@
+"""Networks of the P-DQN family as pure functions over explicit parameter pytrees.
+
+* Parameter network ``x_theta(s)``: ReLU MLP -> all actions' parameters ``[P]``, plus a frozen
+  linear *passthrough* ``s @ W_pt + b_pt`` (not trained, kept outside the parameters). MP-DQN's
+  code initialises hidden layers Kaiming-normal, the output layer N(0, 1e-4), biases 0, and
+  sets the passthrough to hand-coded initial parameters (Platform: bias = (3, 10, 400) scaled).
+* Q-network ``Q(s, x) -> [K]``: ReLU MLP over ``concat(s, x)``; hidden layers Kaiming-normal,
+  output layer PyTorch's default ``U(+-1/sqrt(fan_in))``, output bias 0 (MP-DQN's ``QActor``).
+* Multi-pass Q (MP-DQN): pass k sees ``concat(s, x masked to action k's slice)`` and ``Q_k`` is
+  read from pass k. Computed without materialising the ``K`` masked inputs: the first layer is
+  linear, so pass k's pre-activation is ``s @ W_s + b + sum_{i in slice k} x_i W_x[i]``, a
+  ``segment_sum`` of the per-parameter contributions ``[P, H]`` into ``[K, H]`` (for small
+  ``K * P`` a dense ``[K, P] @ [P, H]`` matmul of the masked inputs instead); later layers
+  run on ``[K, H]``; the output layer only computes the diagonal ``Q_k = h_k . W_out[:, k]``.
+  Memory per state: ``O(P*H1 + K*sum(H))`` floats instead of ``O(K*(obs+P) + K*K)``; e.g. Hard
+  Move n=10 (K = P = 1024), H = 256, batch 128: ~33M floats (~134 MB) per layer activation, vs
+  ~135M floats for the naive masked inputs alone plus a K x K output.
+
+Hand-written rather than flax modules because the multi-pass first layer needs direct access
+to the weight split, and a dict of arrays is all either network needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+Params = list[dict[str, jax.Array]]
+
+#: Up to this K * P the multi-pass first layer uses the dense masked matmul ([K, P] @ [P, H],
+#: K*P*H flops, fastest for Platform/Goal/Catch Point); above it the segment sum (P*H flops,
+#: no K x P array), which Hard Move n >= 7 needs.
+DENSE_MULTIPASS_MAX = 4096
+
+
+def _kaiming_normal(key: jax.Array, fan_in: int, fan_out: int) -> jax.Array:
+    """PyTorch ``kaiming_normal_(nonlinearity='relu')``: N(0, 2 / fan_in)."""
+    std = math.sqrt(2.0 / fan_in)
+    return std * jax.random.normal(key, (fan_in, fan_out), jnp.float32)
+
+
+def _torch_default(key: jax.Array, fan_in: int, fan_out: int) -> jax.Array:
+    """PyTorch ``nn.Linear``'s default weight init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return jax.random.uniform(key, (fan_in, fan_out), jnp.float32, -bound, bound)
+
+
+def init_q_network(key: jax.Array, obs_dim: int, num_params: int, num_actions: int,
+                   hidden: Sequence[int], output_init_std: float | None = None) -> Params:
+    """Q-network parameters: a list of ``{"w": [in, out], "b": [out]}``; the output weights
+    are N(0, output_init_std) if given, else PyTorch's default (MP-DQN's ``QActor``)."""
+    if not hidden:
+        raise ValueError("the Q-network needs at least one hidden layer")
+    sizes = [obs_dim + num_params, *hidden]
+    keys = jax.random.split(key, len(sizes))
+    layers = [{"w": _kaiming_normal(k, i, o), "b": jnp.zeros((o,), jnp.float32)}
+              for k, i, o in zip(keys[:-1], sizes[:-1], sizes[1:], strict=True)]
+    if output_init_std is None:
+        w_out = _torch_default(keys[-1], sizes[-1], num_actions)
+    else:
+        w_out = output_init_std * jax.random.normal(keys[-1], (sizes[-1], num_actions))
+    layers.append({"w": w_out,
+                   "b": jnp.zeros((num_actions,), jnp.float32)})
+    return layers
+
+
+def init_param_network(key: jax.Array, obs_dim: int, num_params: int,
+                       hidden: Sequence[int], output_init_std: float) -> Params:
+    """Parameter-network parameters (the frozen passthrough is not among them)."""
+    sizes = [obs_dim, *hidden]
+    keys = jax.random.split(key, len(sizes))
+    layers = [{"w": _kaiming_normal(k, i, o), "b": jnp.zeros((o,), jnp.float32)}
+              for k, i, o in zip(keys[:-1], sizes[:-1], sizes[1:], strict=True)]
+    w_out = output_init_std * jax.random.normal(keys[-1], (sizes[-1], num_params), jnp.float32)
+    layers.append({"w": w_out, "b": jnp.zeros((num_params,), jnp.float32)})
+    return layers
+
+
+def param_forward(params: Params, passthrough: dict[str, jax.Array], obs: jax.Array) -> jax.Array:
+    """``x_theta(s)``: ``obs [..., obs_dim] -> [..., P]`` (unsquashed, as in the original)."""
+    h = obs
+    for layer in params[:-1]:
+        h = jax.nn.relu(h @ layer["w"] + layer["b"])
+    out = h @ params[-1]["w"] + params[-1]["b"]
+    return out + obs @ passthrough["w"] + passthrough["b"]
+
+
+def q_forward(params: Params, obs: jax.Array, x: jax.Array) -> jax.Array:
+    """Single-pass P-DQN Q-values: ``obs [..., obs_dim], x [..., P] -> [..., K]``."""
+    h = jnp.concatenate([obs, x], axis=-1)
+    for layer in params[:-1]:
+        h = jax.nn.relu(h @ layer["w"] + layer["b"])
+    return h @ params[-1]["w"] + params[-1]["b"]
+
+
+def q_forward_multipass(params: Params, obs: jax.Array, x: jax.Array,
+                        param_owner: jax.Array, num_actions: int) -> jax.Array:
+    """Multi-pass Q-values for one state: ``obs [obs_dim], x [P] -> [K]``.
+
+    ``param_owner[i]`` is the action that parameter ``i`` belongs to (int32[P]). Equal to
+    running the single-pass network K times with all but action k's parameters zeroed and
+    keeping output k of pass k (see the module docstring); ``vmap`` it over a batch.
+    """
+    obs_dim = obs.shape[-1]
+    first = params[0]
+    w_s, w_x = first["w"][:obs_dim], first["w"][obs_dim:]
+    base = obs @ w_s + first["b"]  # [H]
+    if num_actions * x.shape[-1] <= DENSE_MULTIPASS_MAX:
+        # Small K x P: the masked inputs as one [K, P] @ [P, H] matmul is fastest on CPU.
+        masked = jnp.where(param_owner[None, :] == jnp.arange(num_actions)[:, None], x[None], 0.0)
+        per_action = masked @ w_x  # [K, H]
+    else:
+        contrib = x[:, None] * w_x  # [P, H]
+        per_action = jax.ops.segment_sum(contrib, param_owner, num_segments=num_actions,
+                                         indices_are_sorted=True)  # [K, H]
+    h = jax.nn.relu(base[None, :] + per_action)
+    for layer in params[1:-1]:
+        h = jax.nn.relu(h @ layer["w"] + layer["b"])
+    out = params[-1]
+    return jnp.einsum("kh,hk->k", h, out["w"]) + out["b"]
+
+
+def q_forward_multipass_naive(params: Params, obs: jax.Array, x: jax.Array,
+                              param_owner: jax.Array, num_actions: int) -> jax.Array:
+    """Reference multi-pass (K explicit masked passes; ``O(K*(obs+P))``), for tests only."""
+    masks = param_owner[None, :] == jnp.arange(num_actions)[:, None]  # [K, P]
+    xs = jnp.where(masks, x[None, :], 0.0)
+    obs_k = jnp.broadcast_to(obs, (num_actions, obs.shape[-1]))
+    q_all = q_forward(params, obs_k, xs)  # [K, K]: pass k, output j
+    return jnp.diagonal(q_all)

@@ -1,0 +1,294 @@
+"""P-DQN family: losses against hand-computed cases, multi-pass masking, learning a one-step
+bandit, determinism, K up to 1024, and a short run under the harness."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import struct
+
+from pamdp_bench.agents import get_agent
+from pamdp_bench.baselines.pdqn import PDQNConfig, default_config, losses, networks
+from pamdp_bench.envs.base import PAMDPEnvironment
+from pamdp_bench.envs.spaces import ParameterizedActionSpace
+from pamdp_bench.registry import make
+
+AGENTS = ["pdqn", "mpdqn", "pdqn_td3"]
+
+
+# ------------------------------------------------------------------ a one-step bandit
+@struct.dataclass
+class BanditState:
+    time: jax.Array
+
+
+@struct.dataclass
+class BanditParams:
+    max_steps_in_episode: int = 1
+
+
+class Bandit(PAMDPEnvironment[BanditState, BanditParams]):
+    """One step, constant observation. Action 0 (1 param): reward ``0.5 - (z - 0.5)^2``;
+    action 1 (2 params): reward ``1 - ||z - (-0.4, 0.3)||^2``. Best: k=1, z=(-0.4, 0.3)."""
+
+    obs_dim = 2
+    TARGET = (-0.4, 0.3)
+
+    @property
+    def default_params(self) -> BanditParams:
+        return BanditParams()
+
+    @property
+    def pamdp_space(self) -> ParameterizedActionSpace:
+        return ParameterizedActionSpace(2, (1, 2))
+
+    def reset_env(self, key: jax.Array, params: BanditParams) -> tuple[jax.Array, BanditState]:
+        return jnp.array([1.0, -1.0], jnp.float32), BanditState(time=jnp.int32(0))
+
+    def transition(self, key, state, k, z, params):  # noqa: ANN001, ANN201
+        r0 = 0.5 - (z[0] - 0.5) ** 2
+        r1 = 1.0 - jnp.sum((z[:2] - jnp.asarray(self.TARGET)) ** 2)
+        reward = jnp.where(k == 0, r0, r1).astype(jnp.float32)
+        obs = jnp.array([1.0, -1.0], jnp.float32)
+        info = {"success": reward > 0.99}
+        return obs, BanditState(time=state.time + 1), reward, jnp.bool_(True), info
+
+
+def small_config(name: str, **kw: Any) -> PDQNConfig:
+    cls = get_agent(name)
+    cfg = dataclasses.replace(
+        cls.default_config("CatchPoint-v0"), hidden_q=(32,), hidden_param=(32,),
+        batch_size=32, buffer_size=2000, initial_memory=64, epsilon_episodes=300,
+        lr_q=3e-3, lr_param=3e-3, tau_q=0.05, tau_param=0.05, passthrough_bias=None,
+        ou_sigma=0.1)  # the published 1e-4 barely explores a one-step bandit's parameters
+    return dataclasses.replace(cfg, **kw)
+
+
+# --------------------------------------------------------------------------- losses
+def test_invert_gradients_hand_computed() -> None:
+    grad = jnp.array([1.0, -1.0, 2.0, -2.0, 1.0, -1.0])
+    x = jnp.array([0.5, 0.5, -1.0, 1.0, 1.5, -1.5])
+    # up: g * (1 - x) / 2; down: g * (x + 1) / 2; beyond a bound the sign reverses.
+    want = [0.25, -0.75, 2.0, -2.0, -0.25, 0.25]
+    np.testing.assert_allclose(losses.invert_gradients(grad, x), want, rtol=1e-6)
+
+
+def test_param_loss_gradient_hand_computed() -> None:
+    # Q(s, x) = x @ A (linear, K=2), x_theta(s) = s * theta (elementwise, P=2), batch of 2.
+    a = jnp.array([[1.0, 2.0], [-1.0, -3.0]])  # dQ_sum/dx = row sums = (3, -4)
+    obs = jnp.array([[1.0, 2.0], [0.5, -1.0]])
+    theta = jnp.array([0.2, 0.4])
+    # x = obs * theta = [[0.2, 0.8], [0.1, -0.4]]
+
+    def q_fn(p: Any, o: jax.Array, xx: jax.Array) -> jax.Array:
+        return xx @ a
+
+    def x_fn(p: jax.Array, o: jax.Array) -> jax.Array:
+        return o * p
+
+    g = jax.grad(lambda t: losses.param_loss(t, None, obs, q_fn, x_fn)[0])(theta)
+    # delta = (3, -4) / B before inversion; inverted per sample:
+    # sample 0: 1.5 * (1 - 0.2) / 2 = 0.6 ; -2 * (0.8 + 1) / 2 = -1.8
+    # sample 1: 1.5 * (1 - 0.1) / 2 = 0.675 ; -2 * (-0.4 + 1) / 2 = -0.6
+    # dloss/dtheta_i = -sum_b delta_bi * obs_bi
+    want = [-(0.6 * 1.0 + 0.675 * 0.5), -(-1.8 * 2.0 + -0.6 * -1.0)]
+    np.testing.assert_allclose(g, want, rtol=1e-5)
+    # Without inversion: -sum_b (3, -4)/2 * obs_b.
+    g_raw = jax.grad(lambda t: losses.param_loss(t, None, obs, q_fn, x_fn,
+                                                 inverting=False)[0])(theta)
+    np.testing.assert_allclose(g_raw, [-(1.5 * 1.5), -(-2.0 * 1.0)], rtol=1e-5)
+
+
+def test_q_loss_hand_computed() -> None:
+    # Q(s, x) = [s0 + x0, s0 * x1] (K=2, P=2); x'(s') = (0.5, 1.0) constant.
+    def q_fn(p: Any, o: jax.Array, x: jax.Array) -> jax.Array:
+        return jnp.stack([o[:, 0] + x[:, 0], o[:, 0] * x[:, 1]], axis=-1)
+
+    def x_fn(p: Any, o: jax.Array) -> jax.Array:
+        return jnp.broadcast_to(jnp.array([0.5, 1.0]), (o.shape[0], 2))
+
+    batch = {"obs": jnp.array([[1.0], [2.0]]), "k": jnp.array([0, 1]),
+             "x": jnp.array([[0.0, 0.0], [0.0, 0.5]]), "reward": jnp.array([1.0, 0.0]),
+             "next_obs": jnp.array([[2.0], [3.0]]), "terminated": jnp.array([False, True])}
+    # q_taken = (1 + 0, 2 * 0.5) = (1, 1); Q(s') = [[2.5, 2], [3.5, 3]] -> max (2.5, 3.5)
+    # targets = (1 + 0.9 * 2.5, 0 + 0) = (3.25, 0); loss = ((1-3.25)^2 + 1) / 2
+    loss, q = losses.q_loss(None, None, None, batch, 0.9, q_fn, x_fn)
+    np.testing.assert_allclose(q, [1.0, 1.0])
+    np.testing.assert_allclose(loss, (2.25**2 + 1.0) / 2, rtol=1e-6)
+
+
+def test_twin_q_loss_target_smoothing_hand_computed() -> None:
+    # Critic c: Q = [p_c0 * x0 + s0, p_c1 * x1]; x'(s') = (0.5, 0.8); smoothing noise given.
+    def q_fn(p: jax.Array, o: jax.Array, x: jax.Array) -> jax.Array:
+        return jnp.stack([p[0] * x[:, 0] + o[:, 0], p[1] * x[:, 1]], axis=-1)
+
+    def x_fn(p: Any, o: jax.Array) -> jax.Array:
+        return jnp.broadcast_to(jnp.array([0.5, 0.8]), (o.shape[0], 2))
+
+    twin = jnp.array([[1.0, 2.0], [2.0, 1.0]])
+    batch = {"obs": jnp.array([[0.0]]), "k": jnp.array([1]), "x": jnp.array([[0.0, 1.0]]),
+             "reward": jnp.array([0.5]), "next_obs": jnp.array([[1.0]]),
+             "terminated": jnp.array([False])}
+    noise = jnp.array([[0.7, -0.1]])
+    # x' = clip((1.2, 0.7)) = (1, 0.7); Q1' = (2, 1.4), Q2' = (3, 0.7); min = (2, 0.7);
+    # target = 0.5 + 0.9 * 2 = 2.3; Q1(s, k=1) = 2, Q2(s, k=1) = 1.
+    loss, q1 = losses.q_loss(twin, twin, None, batch, 0.9, q_fn, x_fn, twin=True, noise=noise)
+    np.testing.assert_allclose(q1, [2.0])
+    np.testing.assert_allclose(loss, (2.0 - 2.3) ** 2 + (1.0 - 2.3) ** 2, rtol=1e-5)
+
+
+# ----------------------------------------------------------------- multi-pass masking
+@pytest.mark.parametrize("dense", [True, False])
+def test_multipass_matches_explicit_masked_passes(dense: bool, monkeypatch: Any) -> None:
+    # Both first-layer paths: dense masked matmul and segment sum.
+    monkeypatch.setattr(networks, "DENSE_MULTIPASS_MAX", 10**9 if dense else 0)
+    dims = (1, 2, 0, 3)  # includes an action without parameters
+    k_count, p = len(dims), sum(dims)
+    owner = jnp.asarray(np.repeat(np.arange(k_count), dims), jnp.int32)
+    params = networks.init_q_network(jax.random.key(0), 3, p, k_count, (16, 8))
+    obs = jax.random.normal(jax.random.key(1), (3,))
+    x = jax.random.uniform(jax.random.key(2), (p,), minval=-1, maxval=1)
+    fast = networks.q_forward_multipass(params, obs, x, owner, k_count)
+    # By hand: pass k zeroes every other action's parameters, Q_k is output k of pass k.
+    by_hand = []
+    for k in range(k_count):
+        xk = jnp.where(owner == k, x, 0.0)
+        by_hand.append(networks.q_forward(params, obs[None], xk[None])[0, k])
+    np.testing.assert_allclose(fast, by_hand, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        networks.q_forward_multipass_naive(params, obs, x, owner, k_count), by_hand,
+        rtol=1e-5, atol=1e-6)
+    # Q_k depends on action k's parameters only.
+    jac = jax.jacobian(lambda xx: networks.q_forward_multipass(params, obs, xx, owner,
+                                                               k_count))(x)
+    mask = np.asarray(owner)[None, :] == np.arange(k_count)[:, None]
+    assert np.all(np.asarray(jac)[~mask] == 0.0)
+
+
+# ---------------------------------------------------------------- learning, determinism
+def _run(name: str, env: Any, cfg: PDQNConfig, steps: int, key: int = 0) -> tuple[Any, Any]:
+    agent = get_agent(name)(env, env.default_params, cfg)
+    state = jax.jit(agent.init)(jax.random.key(key))
+    state, metrics = jax.jit(agent.train, static_argnums=1)(state, steps)
+    return agent, (state, metrics)
+
+
+@pytest.mark.parametrize("name", AGENTS)
+def test_learns_one_step_bandit(name: str) -> None:
+    env = Bandit()
+    agent, (state, metrics) = _run(name, env, small_config(name), 1500)
+    obs = jnp.array([1.0, -1.0], jnp.float32)
+    k, z = agent.act(state, obs, jax.random.key(0), True)
+    assert bool(env.pamdp_space.contains((k, z)))
+    _, env_state = env.reset_env(jax.random.key(0), env.default_params)
+    reward = env.step_env(jax.random.key(0), env_state, (k, z), env.default_params)[2]
+    # Best reward 1; action 0 gives at most 0.5; the initial x ~ 0 gives 0.75 with action 1.
+    assert int(k) == 1 and float(reward) > 0.93, (k, z, reward)
+    assert np.isfinite(float(metrics["loss_q"]))
+
+
+@pytest.mark.parametrize("name", ["pdqn", "mpdqn"])
+def test_deterministic_under_fixed_key(name: str) -> None:
+    env = Bandit()
+    agent = get_agent(name)(env, env.default_params, small_config(name))
+
+    @jax.jit
+    def run(key: jax.Array) -> Any:
+        return agent.train(agent.init(key), 120)
+
+    def data(tree: Any) -> list[np.ndarray]:
+        return [np.asarray(jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+                           else x) for x in jax.tree.leaves(tree)]
+
+    a, b, c = run(jax.random.key(0)), run(jax.random.key(0)), run(jax.random.key(1))
+    for u, v in zip(data(a), data(b), strict=True):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(np.asarray(a[0].x_params[0]["w"]),
+                              np.asarray(c[0].x_params[0]["w"]))
+
+
+@pytest.mark.parametrize("name", ["pdqn", "mpdqn"])
+def test_shapes_hard_move_k1024(name: str) -> None:
+    env, params = make("HardMove-n10-v0")
+    assert env.pamdp_space.num_actions == 1024
+    cfg = dataclasses.replace(get_agent(name).default_config("HardMove-n10-v0"),
+                              hidden_q=(16,), hidden_param=(16,), batch_size=4,
+                              initial_memory=4, buffer_size=64)
+    agent = get_agent(name)(env, params, cfg)
+    state = jax.jit(agent.init)(jax.random.key(0))
+    state, metrics = jax.jit(agent.train, static_argnums=1)(state, 6)
+    assert int(metrics["updates_in_chunk"]) == 3
+    # MP-DQN's replay keeps only k's slice of the parameters; P-DQN needs all 1024.
+    assert state.buffer.experience["x"].shape[-1] == (1 if name == "mpdqn" else 1024)
+    assert np.isfinite(float(metrics["loss_q"]))
+    k, z = agent.act(state, state.obs, jax.random.key(1), True)
+    assert k.shape == () and z.shape == (1024,) and k.dtype == jnp.int32
+    q = agent.q_fn(state.q_params, jnp.zeros((4, env.obs_dim)), jnp.zeros((4, 1024)))
+    assert q.shape == (4, 1024)
+
+
+def test_default_configs_and_flags() -> None:
+    cfg = default_config("Platform-v0")
+    assert (cfg.gamma, cfg.buffer_size, cfg.initial_memory, cfg.tau_q) == (0.9, 10_000, 500, 0.01)
+    np.testing.assert_allclose(cfg.passthrough_bias, [-0.8, 10 / 360 - 1, 800 / 430 - 1])
+    assert default_config("Goal-v0").clip_grad == 1.0
+    assert default_config("HardMove-n4-v0").hidden_q == (256, 256)
+    assert get_agent("mpdqn").default_config("Platform-v0").multipass
+    assert get_agent("pdqn_td3").default_config("Platform-v0").twin
+    env, params = make("Platform-v0")
+    with pytest.raises(ValueError, match="multipass"):
+        get_agent("mpdqn")(env, params, default_config("Platform-v0"))
+    from pamdp_bench.registry import BENCHMARK_IDS
+
+    for env_id in BENCHMARK_IDS:  # every benchmark builds with its defaults
+        e, p = make(env_id)
+        for name in AGENTS:
+            get_agent(name)(e, p, get_agent(name).default_config(env_id))
+
+
+@pytest.mark.parametrize("env_id", ["Platform-v0", "Goal-v0"])
+def test_passthrough_initialisation(env_id: str) -> None:
+    # At init the parameter network outputs ~ the frozen passthrough (output weights ~1e-4).
+    env, params = make(env_id)
+    cfg = default_config(env_id)
+    agent = get_agent("pdqn")(env, params, cfg)
+    state = agent.init(jax.random.key(0))
+    x = agent.x_fn(state.x_params, state.obs)
+    w = np.zeros((env.pamdp_space.total_param_dim, env.obs_dim))
+    if cfg.passthrough_weights is not None:
+        w = np.asarray(cfg.passthrough_weights)
+    np.testing.assert_allclose(x, w @ np.asarray(state.obs) + np.asarray(cfg.passthrough_bias),
+                               atol=5e-3)
+    if env_id == "Platform-v0":  # (3, 10, 400) in raw units, scaled to [-1, 1]
+        np.testing.assert_allclose(x, [3 / 15 - 1, 10 / 360 - 1, 400 / 215 - 1], atol=5e-3)
+
+
+# --------------------------------------------------------------------------- harness
+def test_short_run_under_harness(tmp_path: Any) -> None:
+    from pamdp_bench import runner
+
+    def cfg(env_id: str) -> PDQNConfig:
+        return dataclasses.replace(get_agent("mpdqn").default_config(env_id), hidden_q=(16,),
+                                   hidden_param=(16,), batch_size=16, initial_memory=32)
+
+    records = runner.train("mpdqn", "quick", str(tmp_path), envs=["Platform-v0"], seeds=2,
+                           budget=100, eval_interval=50, eval_episodes=2, config=cfg,
+                           progress=False)
+    assert len(records) == 4
+    assert {r["seed"] for r in records} == {0, 1}
+    with open(os.path.join(tmp_path, "results.jsonl")) as f:
+        rows = [json.loads(line) for line in f]
+    assert sorted((r["seed"], r["env_steps"]) for r in rows) == [(0, 50), (0, 100), (1, 50),
+                                                                  (1, 100)]
+    for r in rows:
+        assert 0.0 <= r["return_mean"] <= 1.0
+        assert r["train_metrics"]["env_steps"] == r["env_steps"]
+        # updates start at env step 32 = max(batch 16, initial_memory 32)
+        assert r["train_metrics"]["updates_in_chunk"] == (19 if r["env_steps"] == 50 else 50)
