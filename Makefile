@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## demo: the `quick` protocol for every agent that exists, then the score table
-DEMO_OUT ?= runs/demo
-AGENTS   ?= random scripted
+DEMO_OUT    ?= runs/demo
+DEMO_AGENTS ?= random scripted pdqn mpdqn
+AGENTS      ?= random scripted pdqn mpdqn pdqn_td3 dlpa
 demo: $(STAMP)
-	@for a in $(AGENTS); do \
+	@for a in $(DEMO_AGENTS); do \
 	  $(BIN)/pamdp-bench train --agent=$$a --protocol=quick --supported_only --resume \
 	    --out=$(DEMO_OUT)/$$a || exit 1; \
 	done
