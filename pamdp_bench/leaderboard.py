@@ -29,7 +29,7 @@ from typing import Any
 from pamdp_bench import results as results_lib
 from pamdp_bench.agents import get_agent
 from pamdp_bench.protocols import load_protocol
-from pamdp_bench.runner import comparable, train
+from pamdp_bench.runner import comparable, flatten, train
 
 ENTRY_SCHEMA = "pamdp_bench.entry/1"
 ENTRIES_DIR = os.path.join("results", "leaderboard", "entries")
@@ -147,19 +147,9 @@ class Verification:
         return "\n".join(lines)
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def _compare(ours: dict[str, Any], ref: dict[str, Any]) -> tuple[float, list[str]]:
     """Max relative deviation of numeric fields, and every field outside the tolerance."""
-    a, b = _flatten(comparable(ours)), _flatten(comparable(ref))
+    a, b = flatten(comparable(ours)), flatten(comparable(ref))
     worst, problems = 0.0, []
     for field in sorted(set(a) | set(b)):
         x, y = a.get(field), b.get(field)

@@ -191,12 +191,12 @@ def _scalar(value: np.ndarray) -> Any:
     return f if math.isfinite(f) else str(f)
 
 
-def _flat(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested metric dicts as one level with ``/``-joined names."""
+def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level with ``/``-joined names (metrics, record comparison)."""
     out: dict[str, Any] = {}
     for name, value in metrics.items():
         if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{name}/"))
+            out.update(flatten(value, f"{prefix}{name}/"))
         else:
             out[f"{prefix}{name}"] = value
     return out
@@ -484,7 +484,7 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True) -> list[dict[st
             keys = jax.device_put(keys_fn(lane_seeds, point, ep.eval_episodes), sharding)
             episodes = eval_fn(state, keys)
             episodes = {k: np.asarray(v)[:num_real] for k, v in episodes.items()}
-            metrics = {k: np.asarray(v)[:num_real] for k, v in _flat(metrics).items()}
+            metrics = {k: np.asarray(v)[:num_real] for k, v in flatten(metrics).items()}
             wall = wall_before + time.perf_counter() - t0
             prov_now = {**prov, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
             records = _make_records(run, point, episodes, metrics, wall, prov_now)
