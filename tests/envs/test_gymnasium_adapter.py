@@ -19,7 +19,6 @@ scaled observations are not clipped.)
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 import warnings
@@ -35,7 +34,7 @@ from gymnasium.utils.env_checker import check_env
 from toy_env import ToyEnv
 
 from pamdp_bench.envs.gymnasium_adapter import GymnasiumPAMDPEnv, register_gymnasium_envs
-from pamdp_bench.registry import _FIXED, BENCHMARK_IDS
+from pamdp_bench.registry import BENCHMARK_IDS
 
 
 def _f32(*values: float) -> np.ndarray:
@@ -253,19 +252,8 @@ def test_registration_is_opt_in() -> None:
     assert all(i in gymnasium.registry for i in ids)
 
 
-def _available(env_id: str) -> bool:
-    module = _FIXED[env_id][0] if env_id in _FIXED else "pamdp_bench.envs.hard_move"
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("env_id", ["Platform-v0", "Goal-v0", "CatchPoint-v0", "HardMove-n4-v0"])
 def test_check_env_real(env_id: str) -> None:
-    if not _available(env_id):
-        pytest.skip(f"{env_id}: env module not written yet")
     env = gymnasium.make(f"pamdp_bench.envs.gymnasium_adapter:pamdp_bench/{env_id}")
     _check_env_quietly(env.unwrapped)
     base = env.unwrapped

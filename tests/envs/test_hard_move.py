@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from env_checks import assert_deterministic_and_finite
 
 import pamdp_bench
 from pamdp_bench.envs.hard_move import (
@@ -181,24 +182,7 @@ def test_jit_compiles_once(env: HardMove) -> None:
 
 
 def test_determinism_and_finite(env: HardMove) -> None:
-    params = env.default_params
-
-    def rollout(key: jax.Array) -> jax.Array:
-        rk, key = jax.random.split(key)
-        _, state = env.reset(rk, params)
-
-        def body(state: Any, k: jax.Array) -> tuple[Any, jax.Array]:
-            ak, sk = jax.random.split(k)
-            obs, state, r, *_ = env.step(sk, state, env.pamdp_space.sample(ak), params)
-            return state, jnp.concatenate([obs, r[None]])
-
-        return jax.lax.scan(body, state, jax.random.split(key, 60))[1]
-
-    f = jax.jit(rollout)
-    a, b = f(jax.random.key(7)), f(jax.random.key(7))
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    assert np.all(np.isfinite(np.asarray(a)))
-    assert not np.array_equal(np.asarray(a), np.asarray(f(jax.random.key(8))))
+    assert_deterministic_and_finite(env)
 
 
 @pytest.mark.parametrize("cap", [25, 30])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
@@ -23,7 +22,7 @@ from pamdp_bench.envs.rendering import (
     save_episode,
 )
 from pamdp_bench.envs.spaces import ParameterizedActionSpace
-from pamdp_bench.registry import _FIXED, make
+from pamdp_bench.registry import make
 
 
 @struct.dataclass
@@ -151,23 +150,8 @@ def test_episode_frames_one_size() -> None:
     assert len({f.shape for f in frames}) == 1
 
 
-def _available(env_id: str) -> bool:
-    module = _FIXED[env_id][0] if env_id in _FIXED else "pamdp_bench.envs.hard_move"
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError:
-        return False
-    return True
-
-
-def _need(env_id: str) -> None:
-    if not _available(env_id):
-        pytest.skip(f"{env_id}: env module not written yet")
-
-
 @pytest.mark.parametrize("fmt", ["both", "png", "gif"])
 def test_save_episode_files(tmp_path: Any, fmt: str) -> None:
-    _need("CatchPoint-v0")
     paths = save_episode("CatchPoint-v0", str(tmp_path), seed=3, fmt=fmt, max_steps=4)
     assert all(os.path.isfile(p) for p in paths)
     pngs = [p for p in paths if p.endswith(".png")]
@@ -187,7 +171,6 @@ def test_save_episode_files(tmp_path: Any, fmt: str) -> None:
 
 
 def test_render_episode_cli(tmp_path: Any) -> None:
-    _need("Platform-v0")
     out = str(tmp_path / "renders")
     paths = render_episode_cli("Platform-v0", out, seed=0, max_steps=3)
     assert paths[-1].endswith(".gif") and len(paths) >= 2
@@ -201,7 +184,6 @@ def test_render_episode_cli(tmp_path: Any) -> None:
 )
 def test_real_env_draws_something(env_id: str) -> None:
     """Every benchmark's reset state renders to a non-blank, multi-coloured frame."""
-    _need(env_id)
     env, params = make(env_id)
     _, state = env.reset(jax.random.PRNGKey(0), params)
     frame = render_frame(env, state, params)
