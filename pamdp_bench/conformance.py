@@ -130,6 +130,17 @@ class BenchmarkReport:
         )
 
 
+def flat_params(space: Any, k: int, z: Sequence[float]) -> np.ndarray:
+    """A recorded action's parameters (``par_size[k]`` entries) as the flat ``z[P]`` vector.
+
+    Extra recorded entries are ignored (Catch Point records one value for its parameterless
+    catch action)."""
+    flat = np.zeros(space.total_param_dim, np.float32)
+    sl = space.param_slices[k]
+    flat[sl] = np.asarray(z, np.float32)[: sl.stop - sl.start]
+    return flat
+
+
 def _excess(ours: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """Deviation in units of the tolerance: > 1 means outside ``atol + rtol*|ref|``."""
     return np.abs(ours - ref) / (OBS_ATOL + OBS_RTOL * np.abs(ref))
@@ -157,13 +168,6 @@ class _Replayer:
         vec = self.env.golden_state_vector(state) if self.has_state_vector else jnp.zeros(0)
         return obs, state, reward, terminated | truncated, info, vec
 
-    def flat_z(self, k: int, z: Sequence[float]) -> np.ndarray:
-        flat = np.zeros(self.space.total_param_dim, np.float32)
-        sl = self.space.param_slices[k]
-        n = sl.stop - sl.start
-        flat[sl] = np.asarray(z, np.float32)[:n]
-        return flat
-
     def replay(self, index: int, ep: dict[str, Any]) -> tuple[Divergence | None, dict[str, float]]:
         devs = {"obs": 0.0, "reward": 0.0, "state": 0.0, "steps": 0}
         kind = ep.get("kind", "?")
@@ -180,7 +184,7 @@ class _Replayer:
         for t in range(len(cols["k"])):
             k = int(cols["k"][t])
             obs, state, reward, terminal, info, vec = self._step(
-                state, jnp.int32(k), jnp.asarray(self.flat_z(k, cols["z"][t]))
+                state, jnp.int32(k), jnp.asarray(flat_params(self.space, k, cols["z"][t]))
             )
             devs["steps"] += 1
             step = t + 1

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pamdp_bench.conformance import OBS_ATOL, OBS_RTOL, env_id_for
+from pamdp_bench.conformance import OBS_ATOL, OBS_RTOL, env_id_for, flat_params
 from pamdp_bench.evaluate import random_policy_episodes
 from pamdp_bench.registry import make
 
@@ -117,11 +117,7 @@ def check_random_policy(
 def _one_step_samples(
     env: Any, params: Any, state0: Any, k: int, z: list[float], key: jax.Array, samples: int
 ) -> dict[str, np.ndarray]:
-    space = env.pamdp_space
-    flat = np.zeros(space.total_param_dim, np.float32)
-    sl = space.param_slices[k]
-    flat[sl] = np.asarray(z, np.float32)[: sl.stop - sl.start]
-    action = (jnp.int32(k), jnp.asarray(flat))
+    action = (jnp.int32(k), jnp.asarray(flat_params(env.pamdp_space, k, z)))
 
     def one(key: jax.Array) -> dict[str, jax.Array]:
         obs, state, reward, terminated, info = env.step_env(key, state0, action, params)
