@@ -51,6 +51,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
+from pamdp_bench.baselines.common import tree_where
 from pamdp_bench.baselines.hppo import config as config_lib
 from pamdp_bench.baselines.hppo import losses, networks
 from pamdp_bench.baselines.hppo.config import HPPOConfig
@@ -75,10 +76,6 @@ class HPPOState:
 
 _UPDATE_METRICS = ("loss_critic", "loss_actor", "loss_actor_discrete", "loss_actor_param",
                    "entropy_discrete", "param_std", "clip_frac")
-
-
-def _tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
-    return jax.tree.map(lambda u, v: jnp.where(cond, u, v), a, b)
 
 
 @register_agent("hppo")
@@ -171,7 +168,7 @@ class HPPO:
             key, upd_key = jax.random.split(s.key)
             learner = (s.actor, s.critic, s.actor_opt, s.critic_opt)
             new_learner, m = self._update(learner, s.buffer, upd_key)
-            actor, critic, actor_opt, critic_opt = _tree_where(full, new_learner, learner)
+            actor, critic, actor_opt, critic_opt = tree_where(full, new_learner, learner)
             s = s.replace(key=jnp.where(full, key, s.key), actor=actor, critic=critic,
                           actor_opt=actor_opt, critic_opt=critic_opt,
                           buf_pos=jnp.where(full, 0, s.buf_pos),
@@ -217,7 +214,7 @@ class HPPO:
                         buf_pos=s.buf_pos + 1, env_steps=s.env_steps + 1,
                         episodes=s.episodes + done.astype(jnp.int32),
                         ep_return=jnp.where(done, 0.0, ep_return))
-        s = _tree_where(active, new, s.replace(buffer=buffer))
+        s = tree_where(active, new, s.replace(buffer=buffer))
         finished = active & done
         return (s, remaining - active.astype(jnp.int32),
                 ret_sum + jnp.where(finished, ep_return, 0.0),

@@ -22,21 +22,26 @@ each default's source is in ``config.py``):
    0.1 clipped 0.5), every 2nd update the actor (inverting gradients on both heads, grad-norm
    clip 10) and Polyak targets. DDPG (``td3=False``): one critic, no smoothing, every step.
 5. **Representation upkeep**: when a training episode ends, if ``episodes % 10 == 0`` and
-   ``episodes >= 1000``: ``vae_train(1)`` (one VAE step; its convergence check always passes
-   after one step) and fresh LSC bounds / ``recon_s``.
+   ``episodes >= 1000``, a ``vae_train(1)`` call (one VAE step; its convergence check always
+   passes after one step, then fresh LSC bounds / ``recon_s``) becomes due. [choice] Due calls
+   run at the next env step that is a multiple of ``vae_sync_steps`` (default 32; 1 = the
+   original's timing, right after the episode): the same calls, at most 31 steps late, so that
+   the vmapped seeds train their VAEs on the same steps (see below).
 
 jit / vmap layout. The harness ``vmap``s seeds, which turns a ``lax.cond`` with a per-seed
 predicate into both branches. The rare, expensive pieces (the warm-up phase, every VAE
 training call with its ``lsc_samples``-sample LSC pass) therefore sit in ``lax.while_loop``s
 whose trip count is 0 unless some seed needs them: a batched ``while_loop`` runs while *any*
-lane's predicate holds, so a step where no seed finished a 10th episode pays nothing, and the
-warm-up loop costs nothing after the first call. A batched ``while_loop`` also ``select``s
+lane's predicate holds (and keeps the other lanes' carries), so the warm-up loop costs nothing
+after the first call. The online calls would still make every seed compute a masked-out
+``lsc_samples``-sample pass whenever *any* seed finishes a 10th episode (Platform: about every
+30 / n_seeds steps), so the per-seed cost would grow with the seed count; ``vae_sync_steps``
+gathers them on steps every seed shares. A batched ``while_loop`` also ``select``s
 its whole carry each iteration; the warm-up env loop carries the VAE buffer, so it steps in
 scans of ``warmup_block`` env steps between checks (one copy per block, not per step; the
 stop overshoots by at most ``warmup_block - 1`` random steps, see ``config``). The online-VAE
-loop leaves the buffers out of its carry. The per-step RL
-update uses ``lax.cond`` (both branches are cheap or needed). Memory: the VAE buffer holds
-``vae_buffer_size`` items of
+loop leaves the buffers out of its carry. The per-step RL update uses ``lax.cond`` (both
+branches are cheap or needed). Memory: the VAE buffer holds ``vae_buffer_size`` items of
 ``2 obs_dim + max_param_dim + 1`` floats (Platform 1e6 x 20 x 4 B = 80 MB per seed; Goal /
 Hard Goal 2e6 x 37 x 4 B = 296 MB per seed); it is a ring, so warm-up + training beyond its
 size overwrites the oldest items, as the original's.
@@ -56,7 +61,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import make_replay, soft_update
+from pamdp_bench.baselines.common import make_replay, soft_update, tree_where
 from pamdp_bench.baselines.hyar import config as config_lib
 from pamdp_bench.baselines.hyar import losses, networks
 from pamdp_bench.baselines.hyar import vae as vae_lib
@@ -90,10 +95,6 @@ class HyARState:
     warmup_steps: jax.Array  # int32, uncounted env steps
     vae_pending: jax.Array  # int32, online VAE calls due
     vae_steps: jax.Array  # int32, VAE gradient steps in total
-
-
-def _tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
-    return jax.tree.map(lambda u, v: jnp.where(cond, u, v), a, b)
 
 
 class HyARAgent:
@@ -267,8 +268,10 @@ class HyARAgent:
 
         return jax.lax.while_loop(lambda s: ~s.warmed, phase, s)
 
-    def _vae_train(self, s: HyARState, train_step: int) -> HyARState:
-        """The original ``vae_train``: steps with its convergence check, then the LSC pass."""
+    def _vae_steps(self, vae: Any, opt: Any, key: jax.Array, buffer: Any, train_step: int,
+                   loss: jax.Array) -> tuple[Any, Any, jax.Array, jax.Array, jax.Array]:
+        """The original ``vae_train``'s gradient steps with its convergence check; returns
+        ``(vae, opt, key, steps_taken, last_loss)``. Its LSC pass is ``_lsc``."""
         cfg = self.config
         hist0 = jnp.zeros((10,), jnp.float32)  # newest first
 
@@ -279,7 +282,7 @@ class HyARAgent:
         def body(c: tuple) -> tuple:
             vae, opt, key, n, hist, _, _ = c
             key, ks, kl = jax.random.split(key, 3)
-            batch = self.vae_replay.sample(s.vae_buffer, ks).experience
+            batch = self.vae_replay.sample(buffer, ks).experience
             (loss, _), g = jax.value_and_grad(vae_lib.vae_loss, has_aux=True)(
                 vae, kl, batch, state_weight=cfg.state_recon_weight,
                 param_weight=cfg.param_recon_weight, kl_weight=cfg.kl_weight,
@@ -293,9 +296,15 @@ class HyARAgent:
             done = (n >= train_step) & converged(hist, n, cfg.vae_converge_tol)
             return vae, opt, key, n, hist, done, loss
 
-        key, k_lsc = jax.random.split(s.key)
-        c = (s.vae, s.vae_opt, key, jnp.int32(0), hist0, jnp.bool_(False), s.vae_loss)
+        c = (vae, opt, key, jnp.int32(0), hist0, jnp.bool_(False), loss)
         vae, opt, key, n, _, _, loss = jax.lax.while_loop(cond, body, c)
+        return vae, opt, key, n, loss
+
+    def _vae_train(self, s: HyARState, train_step: int) -> HyARState:
+        """The original ``vae_train``: gradient steps, then the LSC pass."""
+        key, k_lsc = jax.random.split(s.key)
+        vae, opt, key, n, loss = self._vae_steps(s.vae, s.vae_opt, key, s.vae_buffer,
+                                                 train_step, s.vae_loss)
         bounds, recon_s = self._lsc(vae, s.vae_buffer, k_lsc)
         return s.replace(vae=vae, vae_opt=opt, key=key, vae_loss=loss, bounds=bounds,
                          recon_s=recon_s, vae_steps=s.vae_steps + n)
@@ -313,19 +322,28 @@ class HyARAgent:
                 jnp.mean((ds_hat - b["ds"]) ** 2))
 
     def _online_vae(self, s: HyARState) -> HyARState:
-        """Run the due ``vae_train(vae_online_steps)`` calls (usually none: 0 iterations)."""
+        """At a sync step (``env_steps % vae_sync_steps == 0``) run the due
+        ``vae_train(vae_online_steps)`` calls (usually none: 0 iterations).
 
+        With ``vae_sync_steps=1`` every call runs at the step its episode ended, as in the
+        original (an env step ends at most one episode). With a larger interval the calls of
+        several episodes run back to back at the next sync step. Every seed shares
+        ``env_steps``, so under ``vmap`` all seeds train on the same steps and a seed's call no
+        longer makes the others compute a masked-out call at every episode end of any seed.
+        """
         # The carry leaves the replay buffers out: a batched while_loop selects its whole
         # carry per iteration, and the buffers are read-only here.
         names = ("vae", "vae_opt", "key", "bounds", "recon_s", "vae_loss", "vae_steps",
                  "vae_pending")
+        at_sync = s.env_steps % self.config.vae_sync_steps == 0
 
         def body(c: tuple) -> tuple:
             t = self._vae_train(s.replace(**dict(zip(names, c, strict=True))),
                                 self.config.vae_online_steps)
             return tuple(getattr(t, n) for n in names[:-1]) + (c[-1] - 1,)
 
-        c = jax.lax.while_loop(lambda c: c[-1] > 0, body, tuple(getattr(s, n) for n in names))
+        c = jax.lax.while_loop(lambda c: at_sync & (c[-1] > 0), body,
+                               tuple(getattr(s, n) for n in names))
         return s.replace(**dict(zip(names, c, strict=True)))
 
     # --------------------------------------------------------------- training step
@@ -399,20 +417,25 @@ class HyARAgent:
         upd, new_c_opt = self.critic_tx.update(g, c_opt, critic)
         new_critic = optax.apply_updates(critic, upd)
         critic0 = jax.tree.map(lambda a: a[0], new_critic)
-        (la, _), ga = jax.value_and_grad(losses.actor_loss, has_aux=True)(
-            actor, critic0, batch["obs"], self.q_fn, self.actor_fn,
-            inverting=cfg.inverting_gradients)
-        upd, new_a_opt = self.actor_tx.update(ga, a_opt, actor)
-        new_actor = optax.apply_updates(actor, upd)
-        new_actor_t = soft_update(new_actor, actor_t, cfg.tau)
-        new_critic_t = soft_update(new_critic, critic_t, cfg.tau)
+
+        def actor_step(c: tuple) -> tuple:
+            actor, a_opt, actor_t, critic_t, _ = c
+            (la, _), ga = jax.value_and_grad(losses.actor_loss, has_aux=True)(
+                actor, critic0, batch["obs"], self.q_fn, self.actor_fn,
+                inverting=cfg.inverting_gradients)
+            upd, a_opt = self.actor_tx.update(ga, a_opt, actor)
+            actor = optax.apply_updates(actor, upd)
+            return (actor, a_opt, soft_update(actor, actor_t, cfg.tau),
+                    soft_update(new_critic, critic_t, cfg.tau), la)
+
+        # TD3 counts updates from 1: the actor and both targets move on the 2nd, 4th, ...
+        # update. Computed every update and selected: skipping it in a while_loop (a real
+        # branch under vmap, since every seed shares ``updates``) measured no faster on CPU.
         delayed = (updates + 1) % (cfg.policy_delay if cfg.td3 else 1) == 0
-        new_actor, new_a_opt, new_actor_t, new_critic_t = _tree_where(
-            delayed, (new_actor, new_a_opt, new_actor_t, new_critic_t),
-            (actor, a_opt, actor_t, critic_t))
-        learner = (new_actor, new_actor_t, new_critic, new_critic_t, new_a_opt, new_c_opt,
-                   updates + 1)
-        return learner, {"loss_critic": lc, "loss_actor": jnp.where(delayed, la, 0.0),
+        c0 = (actor, a_opt, actor_t, critic_t, jnp.float32(0.0))
+        actor, a_opt, actor_t, new_critic_t, la = tree_where(delayed, actor_step(c0), c0)
+        learner = (actor, actor_t, new_critic, new_critic_t, a_opt, new_c_opt, updates + 1)
+        return learner, {"loss_critic": lc, "loss_actor": la,
                          "q": jnp.mean(q), "discrete_kept": jnp.mean(d_kept),
                          "param_kept": jnp.mean(p_kept),
                          "actor_updates": delayed.astype(jnp.int32)}

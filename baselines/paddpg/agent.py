@@ -39,7 +39,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import make_replay, soft_update
+from pamdp_bench.baselines.common import make_replay, soft_update, tree_where
 from pamdp_bench.baselines.paddpg import config as config_lib
 from pamdp_bench.baselines.paddpg import losses, networks
 from pamdp_bench.baselines.paddpg.config import PADDPGConfig
@@ -61,10 +61,6 @@ class PADDPGState:
     episodes: jax.Array  # int32, finished training episodes (noise schedule)
     updates: jax.Array  # int32, gradient updates done (the original's total_it)
     ep_return: jax.Array  # float32, return of the running training episode
-
-
-def _tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
-    return jax.tree.map(lambda u, v: jnp.where(cond, u, v), a, b)
 
 
 def _tx(lr: float, clip: float) -> optax.GradientTransformation:
@@ -240,7 +236,7 @@ class PADDPGAgent:
         updates = updates + 1
         if cfg.twin:  # the original increments total_it first, then checks % policy_freq
             delayed = updates % cfg.policy_delay == 0
-            new_actor, new_actor_opt, new_actor_target, new_critic_target = _tree_where(
+            new_actor, new_actor_opt, new_actor_target, new_critic_target = tree_where(
                 delayed, (new_actor, new_actor_opt, new_actor_target, new_critic_target),
                 (actor, actor_opt, actor_target, critic_target))
         learner = (new_actor, new_actor_target, new_critic, new_critic_target, new_actor_opt,

@@ -42,7 +42,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import make_replay, ou_init, ou_step, soft_update
+from pamdp_bench.baselines.common import make_replay, ou_init, ou_step, soft_update, tree_where
 from pamdp_bench.baselines.pdqn import config as config_lib
 from pamdp_bench.baselines.pdqn import losses, networks
 from pamdp_bench.baselines.pdqn.config import PDQNConfig
@@ -65,10 +65,6 @@ class PDQNState:
     episodes: jax.Array  # int32, finished training episodes (epsilon schedule)
     updates: jax.Array  # int32, gradient updates done
     ep_return: jax.Array  # float32, return of the running training episode
-
-
-def _tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
-    return jax.tree.map(lambda u, v: jnp.where(cond, u, v), a, b)
 
 
 class PDQNAgent:
@@ -287,7 +283,7 @@ class PDQNAgent:
         if cfg.twin:
             # HyAR / TD3 count updates from 1 (total_it += 1 first): the 2nd, 4th, ... update
             delayed = (updates + 1) % cfg.policy_delay == 0
-            new_x, new_x_opt, new_x_target, new_q_target = _tree_where(
+            new_x, new_x_opt, new_x_target, new_q_target = tree_where(
                 delayed, (new_x, new_x_opt, new_x_target, new_q_target),
                 (x_params, x_opt, x_target, q_target))
         learner = (new_q, new_q_target, new_x, new_x_target, new_q_opt, new_x_opt, updates + 1)

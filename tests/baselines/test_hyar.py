@@ -194,7 +194,7 @@ def test_learns_one_step_bandit() -> None:
 def test_deterministic_under_fixed_key() -> None:
     env = Bandit()
     cfg = tiny_config(warmup_episodes=20, vae_pretrain_steps=5, lsc_samples=100,
-                      start_timesteps=16, vae_interval=10)
+                      start_timesteps=16, vae_interval=10, vae_sync_steps=1)
     ag = get_agent("hyar_td3")(env, env.default_params, cfg)
 
     @jax.jit
@@ -207,6 +207,33 @@ def test_deterministic_under_fixed_key() -> None:
     # Online VAE calls ran every 10 episodes (60 one-step episodes -> 6 calls, 1 step each),
     # after the 5..15 pre-training steps.
     assert 5 + 6 <= int(a[1]["vae_steps"]) <= 15 + 6
+
+
+@pytest.mark.parametrize(("sync", "runs_at"), [(1, {10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 1}),
+                                                (16, {16: 1, 32: 2, 48: 1})])
+def test_online_vae_calls_run_at_sync_steps(sync: int, runs_at: dict[int, int]) -> None:
+    """One-step episodes, a call due every 10th: with ``vae_sync_steps=1`` each runs at its
+    episode's step (the original); with 16 the due calls run together at steps 16, 32, 48
+    (calls of episodes 50 and 60 still pending), and the LSC bounds change only there."""
+    env = Bandit()
+    cfg = tiny_config(warmup_episodes=4, vae_pretrain_steps=2, lsc_samples=32, vae_interval=10,
+                      vae_sync_steps=sync, start_timesteps=1000)
+    ag = get_agent("hyar_td3")(env, env.default_params, cfg)
+    step = jax.jit(lambda s: ag.train(s, 1)[0])
+    state = step(ag.init(jax.random.key(0)))  # warm-up + the first counted step
+    seen, bounds = {}, np.asarray(state.bounds)
+    for _ in range(59):
+        before = int(state.vae_steps)
+        state = step(state)
+        new_bounds = np.asarray(state.bounds)
+        if int(state.vae_steps) > before:
+            seen[int(state.env_steps)] = int(state.vae_steps) - before
+            assert not np.array_equal(new_bounds, bounds)
+        else:
+            assert np.array_equal(new_bounds, bounds)
+        bounds = new_bounds
+    assert seen == runs_at
+    assert int(state.vae_pending) == 6 - sum(runs_at.values())
 
 
 def test_shapes_hard_move_k1024_and_ddpg() -> None:
