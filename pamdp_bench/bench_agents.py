@@ -2,7 +2,8 @@
 
 ``bench_agent_cli(agent, env_id, seeds)`` prints progress lines and, as its last line, one JSON
 object: ``seconds_per_planned_step`` (a full training env step after the seed phase: plan,
-env step, store, ``num_updates`` updates; for ``seeds`` > 1 the vmapped step of all seeds),
+env step, store, ``num_updates`` updates, with the state donated as the runner does; one seed
+unvmapped, for ``seeds`` > 1 the vmapped step of all seeds),
 ``plan_seconds`` (one plan, single seed), ``update_seconds`` (all updates of one env step,
 single seed), ``compile_seconds`` (the training step), the FLOPs XLA counts for the plan and
 the updates (loop bodies scaled by their trip counts), the achieved FLOP/s, and a measured
@@ -103,14 +104,25 @@ def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
     upd_flops = upd_flops * cfg.num_updates if upd_flops else None
     log(f"  {cfg.num_updates} updates: {upd_s * 1e3:.1f} ms")
 
-    # full training steps, vmapped over seeds
-    states = jax.jit(jax.vmap(lambda k: _post_seed_state(agent, k)))(keys)
-    train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, steps)[0]))
+    # full training steps as the runner runs them (state donated); one seed unvmapped, more
+    # seeds vmapped
+    if seeds == 1:
+        states = jax.jit(lambda k: _post_seed_state(agent, k))(keys[0])
+        train_fn = jax.jit(lambda s: agent.train(s, steps)[0], donate_argnums=0)
+    else:
+        states = jax.jit(jax.vmap(lambda k: _post_seed_state(agent, k)))(keys)
+        train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, steps)[0]), donate_argnums=0)
     t0 = time.perf_counter()
     compiled = train_fn.lower(states).compile()
     compile_s = time.perf_counter() - t0
     log(f"  compile train({steps}) x{seeds} seeds: {compile_s:.1f} s")
-    step_times = np.asarray(_times(lambda: compiled(states), repeats)) / steps
+    holder = [states]
+
+    def call() -> Any:
+        holder[0] = compiled(holder[0])
+        return holder[0]
+
+    step_times = np.asarray(_times(call, repeats)) / steps
     step_s, step_min = float(np.median(step_times)), float(np.min(step_times))
     log(f"  per planned env step: {step_s * 1e3:.1f} ms median, {step_min * 1e3:.1f} ms best "
         f"({seeds} seeds)")
@@ -147,7 +159,8 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
     """Training throughput of any harness agent: env steps per second of ``train`` chunks.
 
     The agent is built on the env's training parameters, ``seeds`` states are ``vmap``ped and
-    one ``jit``ted ``train(state, chunk)`` is compiled (``compile_seconds``). One untimed call
+    one ``jit``ted ``train(state, chunk)`` (state donated, as in the runner) is compiled
+    (``compile_seconds``). One untimed call
     moves past the learning start (and runs any uncounted warm-up: HyAR); then ``repeats``
     timed calls continue training from where the previous one stopped. ``env_steps_per_second``
     sums the seeds (median call).
@@ -161,7 +174,7 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
     log(f"bench {spec} on {env_id}: seeds={seeds} chunk={chunk} devices={jax.device_count()}")
     keys = jax.random.split(jax.random.key(0), seeds)
     states = jax.jit(jax.vmap(agent.init))(keys)
-    train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, chunk)))
+    train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, chunk)), donate_argnums=0)
     t0 = time.perf_counter()
     compiled = train_fn.lower(states).compile()
     compile_s = time.perf_counter() - t0
@@ -218,7 +231,8 @@ SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
 def run_suite(name: str, out_dir: str, agents: Sequence[str] | None = None,
               log: Callable[[str], None] = print) -> str:
     """Run one bench suite and write ``out_dir/NAME.json`` (rewritten after every row, so an
-    interrupted bench keeps what it measured) and ``NAME.md``; returns the JSON path."""
+    interrupted bench keeps what it measured) and ``NAME.md``; returns the JSON path. With
+    ``agents`` given, the file's rows of other agents are kept."""
     from pamdp_bench.agents import available_agents, parse_agent_spec
 
     if name not in SUITES:
@@ -231,19 +245,39 @@ def run_suite(name: str, out_dir: str, agents: Sequence[str] | None = None,
         raise ValueError(f"unknown agent(s) {unknown}; available: {', '.join(sorted(known))}")
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"{name}.json")
-    record: dict[str, Any] = {"suite": name, "rows": [], "time": time.strftime(
+    # Rows of agents not re-measured now are kept (a partial re-bench updates its rows).
+    kept = [r for r in _previous_rows(path, name) if r.get("agent") not in chosen]
+    record: dict[str, Any] = {"suite": name, "rows": kept, "time": time.strftime(
         "%Y-%m-%dT%H:%M:%S%z"), "jax_version": jax.__version__,
         "note": "medians; a shared machine skews them: see load_average_1min per row"}
     record["matmul_peak_flops_per_s"] = matmul_peak()
+    order = {a: i for i, a in enumerate(dict.fromkeys((*default_agents, *chosen)))}
     for agent in chosen:
         for env_id in envs:
             for seeds in seed_counts:
                 record["rows"].append(bench_agent(agent, env_id, seeds=seeds, log=log))
+                record["rows"].sort(key=lambda r: (order.get(r["agent"], len(order)),
+                                                   r["env"], r["seeds"]))
                 with open(path, "w") as f:
                     json.dump(record, f, indent=1, sort_keys=True)
     with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
         f.write(suite_markdown(record))
     return path
+
+
+def _previous_rows(path: str, name: str) -> list[dict[str, Any]]:
+    """The rows of an earlier ``NAME.json`` of this suite; a malformed file is an error (it is
+    not overwritten)."""
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path) as f:
+            old = json.load(f)
+        if old.get("suite") != name or not isinstance(old.get("rows"), list):
+            raise ValueError("not a bench record of this suite")
+    except ValueError as e:
+        raise ValueError(f"{path}: cannot keep its rows ({e}); move it away to re-bench") from e
+    return old["rows"]
 
 
 def suite_markdown(record: dict[str, Any]) -> str:

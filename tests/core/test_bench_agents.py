@@ -1,0 +1,48 @@
+"""Agent bench suites: a partial re-bench replaces only its agents' rows; a malformed earlier
+file is refused and left as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+from pamdp_bench import bench_agents
+
+
+def _fake_bench(agent: str, env_id: str, seeds: int = 1, log: Any = None) -> dict[str, Any]:
+    return {"agent": agent, "env": env_id, "seeds": seeds, "env_steps_per_second": 100.0 * seeds,
+            "env_steps_per_second_per_seed": 100.0, "compile_seconds": 1.0,
+            "load_average_1min": 0.0}
+
+
+@pytest.fixture(autouse=True)
+def _no_timing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench_agents, "bench_agent", _fake_bench)
+    monkeypatch.setattr(bench_agents, "matmul_peak", lambda: 1.0)
+
+
+def test_partial_rebench_keeps_other_agents_rows(tmp_path: Any) -> None:
+    path = bench_agents.run_suite("modelfree", str(tmp_path), agents=["pdqn", "hppo"],
+                                  log=lambda _: None)
+    with open(path) as f:
+        first = json.load(f)
+    assert [(r["agent"], r["seeds"]) for r in first["rows"]] == [
+        ("pdqn", 1), ("pdqn", 8), ("hppo", 1), ("hppo", 8)]
+    bench_agents.run_suite("modelfree", str(tmp_path), agents=["pdqn"], log=lambda _: None)
+    with open(path) as f:
+        second = json.load(f)
+    assert [(r["agent"], r["seeds"]) for r in second["rows"]] == [
+        ("pdqn", 1), ("pdqn", 8), ("hppo", 1), ("hppo", 8)]
+    assert "| hppo |" in open(os.path.join(tmp_path, "modelfree.md")).read()
+
+
+def test_malformed_previous_file_is_refused_and_kept(tmp_path: Any) -> None:
+    path = os.path.join(tmp_path, "modelfree.json")
+    with open(path, "w") as f:
+        f.write('{"suite": "modelfree", "rows": [')
+    with pytest.raises(ValueError, match="modelfree.json: cannot keep its rows"):
+        bench_agents.run_suite("modelfree", str(tmp_path), agents=["pdqn"], log=lambda _: None)
+    assert open(path).read() == '{"suite": "modelfree", "rows": ['
