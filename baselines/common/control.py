@@ -1,17 +1,39 @@
-"""Tree-wise select, the vmap-friendly form of "apply this update only if".
+"""Control flow the off-policy baselines share.
 
-Under the harness's seed ``vmap`` a ``lax.cond`` on a per-seed predicate runs both branches
-anyway; the baselines compute the update and keep it with ``tree_where`` instead.
+``tree_where``: the vmap-friendly form of "apply this update only if" (under the harness's
+seed ``vmap`` a ``lax.cond`` on a per-seed predicate runs both branches anyway, so the
+baselines compute the update and keep it with a select). ``scan_sums``: a training chunk as one
+``lax.scan`` over env steps that sums each step's metrics.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
+
+S = TypeVar("S")
 
 
 def tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
     """Leaf-wise ``where(cond, a, b)`` for two trees of the same structure."""
     return jax.tree.map(lambda u, v: jnp.where(cond, u, v), a, b)
+
+
+def scan_sums(step: Callable[[S], tuple[S, dict[str, jax.Array]]], state: S,
+              length: int) -> tuple[S, dict[str, jax.Array]]:
+    """``length`` calls of ``step`` in a ``lax.scan``; returns the final state and each metric
+    summed over the steps (sequential adds in the metric's dtype, so a chunk's sums do not
+    depend on the seed batch shape)."""
+    _, shapes = jax.eval_shape(step, state)
+    acc0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+
+    def body(carry: tuple, _: None) -> tuple[tuple, None]:
+        s, acc = carry
+        s, m = step(s)
+        return (s, jax.tree.map(jnp.add, acc, m)), None
+
+    (state, acc), _ = jax.lax.scan(body, (state, acc0), None, length=length)
+    return state, acc

@@ -61,7 +61,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import make_replay, soft_update, tree_where
+from pamdp_bench.baselines.common import make_replay, scan_sums, soft_update, tree_where
 from pamdp_bench.baselines.hyar import config as config_lib
 from pamdp_bench.baselines.hyar import losses, networks
 from pamdp_bench.baselines.hyar import vae as vae_lib
@@ -202,17 +202,7 @@ class HyARAgent:
 
     def train(self, state: HyARState, num_env_steps: int) -> tuple[HyARState, dict]:
         state = self._warmup_phase(state)
-        zero = jnp.float32(0.0)
-        acc0 = {"loss_critic": zero, "loss_actor": zero, "q": zero, "discrete_kept": zero,
-                "param_kept": zero, "learned": jnp.int32(0), "actor_updates": jnp.int32(0),
-                "ret_sum": zero, "finished": jnp.int32(0)}
-
-        def body(carry: tuple, _: None) -> tuple[tuple, None]:
-            s, acc = carry
-            s, m = self._env_step(s)
-            return (s, jax.tree.map(jnp.add, acc, m)), None
-
-        (state, acc), _ = jax.lax.scan(body, (state, acc0), None, length=num_env_steps)
+        state, acc = scan_sums(self._env_step, state, num_env_steps)
         denom = jnp.maximum(acc["learned"], 1).astype(jnp.float32)
         n_ep = acc["finished"]
         metrics = {

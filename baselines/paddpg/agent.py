@@ -39,7 +39,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import make_replay, soft_update, tree_where
+from pamdp_bench.baselines.common import make_replay, scan_sums, soft_update, tree_where
 from pamdp_bench.baselines.paddpg import config as config_lib
 from pamdp_bench.baselines.paddpg import losses, networks
 from pamdp_bench.baselines.paddpg.config import PADDPGConfig
@@ -147,25 +147,16 @@ class PADDPGAgent:
         return k, z
 
     def train(self, state: PADDPGState, num_env_steps: int) -> tuple[PADDPGState, dict]:
-        zero = jnp.float32(0.0)
-        carry0 = (state, zero, zero, zero, jnp.int32(0), zero, jnp.int32(0))
-
-        def body(carry: tuple, _: None) -> tuple[tuple, None]:
-            s, lc, la, qv, n_upd, ret_sum, n_ep = carry
-            s, m = self._env_step(s)
-            return (s, lc + m["loss_critic"], la + m["loss_actor"], qv + m["q_taken"],
-                    n_upd + m["learned"], ret_sum + m["finished_return"],
-                    n_ep + m["finished"]), None
-
-        (state, lc, la, qv, n_upd, ret_sum, n_ep), _ = jax.lax.scan(
-            body, carry0, None, length=num_env_steps)
+        state, m = scan_sums(self._env_step, state, num_env_steps)
+        n_upd, n_ep = m["learned"], m["finished"]
         denom = jnp.maximum(n_upd, 1).astype(jnp.float32)
         metrics = {
-            "loss_critic": lc / denom,
-            "loss_actor": la / denom,
-            "q_taken": qv / denom,
+            "loss_critic": m["loss_critic"] / denom,
+            "loss_actor": m["loss_actor"] / denom,
+            "q_taken": m["q_taken"] / denom,
             "updates_in_chunk": n_upd,
-            "train_episode_return": jnp.where(n_ep > 0, ret_sum / jnp.maximum(n_ep, 1), jnp.nan),
+            "train_episode_return": jnp.where(n_ep > 0, m["finished_return"] / jnp.maximum(n_ep, 1),
+                                              jnp.nan),
             "episodes": state.episodes,
             "expl_noise": self.expl_noise(state.episodes),
             "env_steps": state.env_steps,

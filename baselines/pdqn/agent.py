@@ -42,7 +42,14 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import make_replay, ou_init, ou_step, soft_update, tree_where
+from pamdp_bench.baselines.common import (
+    make_replay,
+    ou_init,
+    ou_step,
+    scan_sums,
+    soft_update,
+    tree_where,
+)
 from pamdp_bench.baselines.pdqn import config as config_lib
 from pamdp_bench.baselines.pdqn import losses, networks
 from pamdp_bench.baselines.pdqn.config import PDQNConfig
@@ -184,26 +191,16 @@ class PDQNAgent:
         return k, jnp.clip(x, -1.0, 1.0)
 
     def train(self, state: PDQNState, num_env_steps: int) -> tuple[PDQNState, dict]:
-        zero = jnp.float32(0.0)
-        carry0 = (state, zero, zero, zero, jnp.int32(0), zero, jnp.int32(0))
-
-        def body(carry: tuple, _: None) -> tuple[tuple, None]:
-            s, lq, lp, qv, n_upd, ret_sum, n_ep = carry
-            s, m = self._env_step(s)
-            # Sequential sums (not a mean over scan outputs): batch-shape independent.
-            return (s, lq + m["loss_q"], lp + m["loss_param"], qv + m["q_taken"],
-                    n_upd + m["learned"], ret_sum + m["finished_return"],
-                    n_ep + m["finished"]), None
-
-        (state, lq, lp, qv, n_upd, ret_sum, n_ep), _ = jax.lax.scan(
-            body, carry0, None, length=num_env_steps)
+        state, m = scan_sums(self._env_step, state, num_env_steps)
+        n_upd, n_ep = m["learned"], m["finished"]
         denom = jnp.maximum(n_upd, 1).astype(jnp.float32)
         metrics = {
-            "loss_q": lq / denom,
-            "loss_param": lp / denom,
-            "q_taken": qv / denom,
+            "loss_q": m["loss_q"] / denom,
+            "loss_param": m["loss_param"] / denom,
+            "q_taken": m["q_taken"] / denom,
             "updates_in_chunk": n_upd,
-            "train_episode_return": jnp.where(n_ep > 0, ret_sum / jnp.maximum(n_ep, 1), jnp.nan),
+            "train_episode_return": jnp.where(n_ep > 0, m["finished_return"] / jnp.maximum(n_ep, 1),
+                                              jnp.nan),
             "episodes": state.episodes,
             "epsilon": self.epsilon(state.episodes),
             "env_steps": state.env_steps,

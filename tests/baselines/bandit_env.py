@@ -1,5 +1,6 @@
-"""Shared by the baseline tests: a one-step parameterized bandit with a known best (k, z), and
-a bitwise comparison of agent states (PRNG keys included)."""
+"""Shared by the baseline tests: a one-step parameterized bandit with a known best (k, z), a
+jitted init + train of a registered agent, the greedy action's bandit reward, and a bitwise
+comparison of agent states (PRNG keys included)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,23 @@ def assert_trees_bitwise_equal(a: Any, b: Any) -> None:
     """Every leaf of ``a`` equals ``b``'s exactly."""
     for u, v in zip(tree_arrays(a), tree_arrays(b), strict=True):
         np.testing.assert_array_equal(u, v)
+
+
+def train_agent(name: str, env: Any, cfg: Any, steps: int, key: int = 0) -> tuple[Any, Any]:
+    """Build agent ``name`` on ``env`` with ``cfg``; ``(agent, (state, metrics))`` after one
+    jitted ``train(init(key), steps)``."""
+    from pamdp_bench.agents import get_agent
+
+    agent = get_agent(name)(env, env.default_params, cfg)
+    state = jax.jit(agent.init)(jax.random.key(key))
+    return agent, jax.jit(agent.train, static_argnums=1)(state, steps)
+
+
+def greedy_bandit_action(agent: Any, state: Any, env: Bandit) -> tuple[Any, Any, float]:
+    """The agent's deterministic ``(k, z)`` on the bandit and its reward (best 1 at k=1,
+    z=(-0.4, 0.3); action 0 gives at most 0.5)."""
+    k, z = agent.act(state, jnp.array([1.0, -1.0], jnp.float32), jax.random.key(0), True)
+    assert bool(env.pamdp_space.contains((k, z)))
+    _, env_state = env.reset_env(jax.random.key(0), env.default_params)
+    reward = env.step_env(jax.random.key(0), env_state, (k, z), env.default_params)[2]
+    return k, z, float(reward)

@@ -14,7 +14,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from bandit_env import Bandit, assert_trees_bitwise_equal, tree_arrays
+from bandit_env import (
+    Bandit,
+    assert_trees_bitwise_equal,
+    greedy_bandit_action,
+    train_agent,
+    tree_arrays,
+)
 
 import pamdp_bench.baselines.hppo  # noqa: F401  (registers "hppo")
 from pamdp_bench.agents import get_agent
@@ -121,15 +127,9 @@ def test_learns_one_step_bandit(mode: str) -> None:
     env = Bandit()
     cfg = small_config(lr_actor=3e-3, lr_critic=3e-3, actor_epochs=10, ratio_mode=mode,
                        param_logp="chosen" if mode == "joint" else "all")
-    agent = HPPO(env, env.default_params, cfg)
-    state = jax.jit(agent.init)(jax.random.key(0))
-    state, metrics = jax.jit(agent.train, static_argnums=1)(state, 2000)
-    k, z = agent.act(state, jnp.array([1.0, -1.0]), jax.random.key(0), True)
-    assert bool(env.pamdp_space.contains((k, z)))
-    _, env_state = env.reset_env(jax.random.key(0), env.default_params)
-    reward = env.step_env(jax.random.key(0), env_state, (k, z), env.default_params)[2]
-    # Best reward 1 (k = 1, z = (-0.4, 0.3)); action 0 gives at most 0.5.
-    assert int(k) == 1 and float(reward) > 0.9, (k, z, reward)
+    agent, (state, metrics) = train_agent("hppo", env, cfg, 2000)
+    k, z, reward = greedy_bandit_action(agent, state, env)
+    assert int(k) == 1 and reward > 0.9, (k, z, reward)
     assert int(metrics["updates"]) == 100 and np.isfinite(float(metrics["loss_critic"]))
 
 

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from bandit_env import Bandit, assert_trees_bitwise_equal
+from bandit_env import Bandit, assert_trees_bitwise_equal, train_agent
 
 import pamdp_bench.baselines.hyar  # noqa: F401  (registers hyar_td3, hyar_ddpg)
 from pamdp_bench.agents import get_agent
@@ -168,16 +168,9 @@ def test_actor_loss_inverting_gradients() -> None:
 
 
 # ---------------------------------------------------------------- learning, determinism
-def _run(name: str, env: Any, cfg: HyARConfig, steps: int, key: int = 0) -> tuple[Any, Any]:
-    ag = get_agent(name)(env, env.default_params, cfg)
-    state = jax.jit(ag.init)(jax.random.key(key))
-    state, metrics = jax.jit(ag.train, static_argnums=1)(state, steps)
-    return ag, (state, metrics)
-
-
 def test_learns_one_step_bandit() -> None:
     env = Bandit()
-    ag, (state, metrics) = _run("hyar_td3", env, tiny_config(), 2000)
+    ag, (state, metrics) = train_agent("hyar_td3", env, tiny_config(), 2000)
     assert int(metrics["warmup_steps"]) == 300 and int(metrics["env_steps"]) == 2000
     rewards = []
     for i in range(5):

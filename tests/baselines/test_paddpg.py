@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from bandit_env import Bandit, assert_trees_bitwise_equal
+from bandit_env import Bandit, assert_trees_bitwise_equal, greedy_bandit_action, train_agent
 
 import pamdp_bench.baselines.paddpg  # noqa: F401  (registers "paddpg", "patd3")
 from pamdp_bench.agents import get_agent
@@ -128,18 +128,11 @@ def test_actor_shapes_and_squash() -> None:
 
 
 # ---------------------------------------------------------------- updates, learning
-def _run(name: str, env: Any, cfg: PADDPGConfig, steps: int, key: int = 0) -> tuple[Any, Any]:
-    agent = get_agent(name)(env, env.default_params, cfg)
-    state = jax.jit(agent.init)(jax.random.key(key))
-    state, metrics = jax.jit(agent.train, static_argnums=1)(state, steps)
-    return agent, (state, metrics)
-
-
 def test_td3_delays_actor_and_target_updates() -> None:
     env = Bandit()
     for name, moved_after_one in (("paddpg", True), ("patd3", False)):
         cfg = small_config(name, batch_size=4, learn_start=4)
-        agent, (s0, _) = _run(name, env, cfg, 3)  # no update yet
+        agent, (s0, _) = train_agent(name, env, cfg, 3)  # no update yet
         s1, m1 = jax.jit(agent.train, static_argnums=1)(s0, 1)  # update 1
         s2, _ = jax.jit(agent.train, static_argnums=1)(s1, 1)  # update 2
         assert int(m1["updates_in_chunk"]) == 1
@@ -153,14 +146,10 @@ def test_td3_delays_actor_and_target_updates() -> None:
 @pytest.mark.parametrize("name", AGENTS)
 def test_learns_one_step_bandit(name: str) -> None:
     env = Bandit()
-    agent, (state, metrics) = _run(name, env, small_config(name), 1500)
-    obs = jnp.array([1.0, -1.0], jnp.float32)
-    k, z = agent.act(state, obs, jax.random.key(0), True)
-    assert bool(env.pamdp_space.contains((k, z)))
-    _, env_state = env.reset_env(jax.random.key(0), env.default_params)
-    reward = env.step_env(jax.random.key(0), env_state, (k, z), env.default_params)[2]
+    agent, (state, metrics) = train_agent(name, env, small_config(name), 1500)
+    k, z, reward = greedy_bandit_action(agent, state, env)
     # Best reward 1 (k=1, z=(., -0.4, 0.3)); action 0 gives at most 0.5.
-    assert int(k) == 1 and float(reward) > 0.93, (k, z, reward)
+    assert int(k) == 1 and reward > 0.93, (k, z, reward)
     assert np.isfinite(float(metrics["loss_critic"]))
     assert float(metrics["expl_noise"]) == pytest.approx(0.1)
 
