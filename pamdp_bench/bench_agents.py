@@ -231,8 +231,9 @@ SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
 def run_suite(name: str, out_dir: str, agents: Sequence[str] | None = None,
               log: Callable[[str], None] = print) -> str:
     """Run one bench suite and write ``out_dir/NAME.json`` (rewritten after every row, so an
-    interrupted bench keeps what it measured) and ``NAME.md``; returns the JSON path. With
-    ``agents`` given, the file's rows of other agents are kept."""
+    interrupted bench keeps what it measured) and ``NAME.md``; returns the JSON path. Rows
+    of the earlier file for agents not measured now are kept; a malformed earlier file is
+    refused, not overwritten."""
     from pamdp_bench.agents import available_agents, parse_agent_spec
 
     if name not in SUITES:

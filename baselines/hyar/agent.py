@@ -258,10 +258,8 @@ class HyARAgent:
 
         return jax.lax.while_loop(lambda s: ~s.warmed, phase, s)
 
-    def _vae_steps(self, vae: Any, opt: Any, key: jax.Array, buffer: Any, train_step: int,
-                   loss: jax.Array) -> tuple[Any, Any, jax.Array, jax.Array, jax.Array]:
-        """The original ``vae_train``'s gradient steps with its convergence check; returns
-        ``(vae, opt, key, steps_taken, last_loss)``. Its LSC pass is ``_lsc``."""
+    def _vae_train(self, s: HyARState, train_step: int) -> HyARState:
+        """The original ``vae_train``: steps with its convergence check, then the LSC pass."""
         cfg = self.config
         hist0 = jnp.zeros((10,), jnp.float32)  # newest first
 
@@ -272,7 +270,7 @@ class HyARAgent:
         def body(c: tuple) -> tuple:
             vae, opt, key, n, hist, _, _ = c
             key, ks, kl = jax.random.split(key, 3)
-            batch = self.vae_replay.sample(buffer, ks).experience
+            batch = self.vae_replay.sample(s.vae_buffer, ks).experience
             (loss, _), g = jax.value_and_grad(vae_lib.vae_loss, has_aux=True)(
                 vae, kl, batch, state_weight=cfg.state_recon_weight,
                 param_weight=cfg.param_recon_weight, kl_weight=cfg.kl_weight,
@@ -286,15 +284,9 @@ class HyARAgent:
             done = (n >= train_step) & converged(hist, n, cfg.vae_converge_tol)
             return vae, opt, key, n, hist, done, loss
 
-        c = (vae, opt, key, jnp.int32(0), hist0, jnp.bool_(False), loss)
-        vae, opt, key, n, _, _, loss = jax.lax.while_loop(cond, body, c)
-        return vae, opt, key, n, loss
-
-    def _vae_train(self, s: HyARState, train_step: int) -> HyARState:
-        """The original ``vae_train``: gradient steps, then the LSC pass."""
         key, k_lsc = jax.random.split(s.key)
-        vae, opt, key, n, loss = self._vae_steps(s.vae, s.vae_opt, key, s.vae_buffer,
-                                                 train_step, s.vae_loss)
+        c = (s.vae, s.vae_opt, key, jnp.int32(0), hist0, jnp.bool_(False), s.vae_loss)
+        vae, opt, key, n, _, _, loss = jax.lax.while_loop(cond, body, c)
         bounds, recon_s = self._lsc(vae, s.vae_buffer, k_lsc)
         return s.replace(vae=vae, vae_opt=opt, key=key, vae_loss=loss, bounds=bounds,
                          recon_s=recon_s, vae_steps=s.vae_steps + n)
