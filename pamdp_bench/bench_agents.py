@@ -71,7 +71,15 @@ def _post_seed_state(agent: Any, key: jax.Array) -> Any:
 
 
 def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
-               config: Any = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+               config: Any = None, rounds: int = 3, log: Callable[[str], None] = print
+               ) -> dict[str, Any]:
+    """DLPA's cost per planned env step (plan + ``num_updates`` updates), as the runner runs it.
+
+    Plan and updates are also timed alone (single seed) with their XLA FLOP counts. With
+    ``seeds`` > 1 the vmapped step and the single-seed step are timed in alternating rounds:
+    ``per_seed_vs_single`` (median over rounds of vmapped-per-seed / single) is the "does the
+    per-seed cost grow with vmapped seeds" number.
+    """
     from pamdp_bench.baselines.dlpa import DLPAAgent
     from pamdp_bench.baselines.dlpa.planner import plan
     from pamdp_bench.registry import make
@@ -106,26 +114,46 @@ def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
 
     # full training steps as the runner runs them (state donated); one seed unvmapped, more
     # seeds vmapped
-    if seeds == 1:
-        states = jax.jit(lambda k: _post_seed_state(agent, k))(keys[0])
-        train_fn = jax.jit(lambda s: agent.train(s, steps)[0], donate_argnums=0)
-    else:
-        states = jax.jit(jax.vmap(lambda k: _post_seed_state(agent, k)))(keys)
-        train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, steps)[0]), donate_argnums=0)
-    t0 = time.perf_counter()
-    compiled = train_fn.lower(states).compile()
-    compile_s = time.perf_counter() - t0
+    def stepper(n: int) -> tuple[Callable[[], Any], float]:
+        """A blocked call running ``steps`` env steps of ``n`` seeds, and its compile time."""
+        if n == 1:
+            states = jax.jit(lambda k: _post_seed_state(agent, k))(keys[0])
+            fn = jax.jit(lambda s: agent.train(s, steps)[0], donate_argnums=0)
+        else:
+            states = jax.jit(jax.vmap(lambda k: _post_seed_state(agent, k)))(keys[:n])
+            fn = jax.jit(jax.vmap(lambda s: agent.train(s, steps)[0]), donate_argnums=0)
+        t0 = time.perf_counter()
+        compiled = fn.lower(states).compile()
+        compile_s = time.perf_counter() - t0
+        holder = [states]
+
+        def call() -> Any:
+            holder[0] = compiled(holder[0])
+            return holder[0]
+
+        return call, compile_s
+
+    call, compile_s = stepper(seeds)
     log(f"  compile train({steps}) x{seeds} seeds: {compile_s:.1f} s")
-    holder = [states]
-
-    def call() -> Any:
-        holder[0] = compiled(holder[0])
-        return holder[0]
-
-    step_times = np.asarray(_times(call, repeats)) / steps
+    # With several seeds, single-seed and vmapped timings alternate in ``rounds`` rounds, so
+    # the per-seed comparison is not skewed by a load change between two separate runs.
+    single = stepper(1)[0] if seeds > 1 else None
+    step_times: list[float] = []
+    ratios: list[float] = []
+    single_times: list[float] = []
+    for _ in range(rounds if single else 1):
+        multi = np.asarray(_times(call, repeats)) / steps
+        step_times.extend(multi)
+        if single:
+            one = np.asarray(_times(single, repeats)) / steps
+            single_times.extend(one)
+            ratios.append(float(np.median(multi) / seeds / np.median(one)))
     step_s, step_min = float(np.median(step_times)), float(np.min(step_times))
     log(f"  per planned env step: {step_s * 1e3:.1f} ms median, {step_min * 1e3:.1f} ms best "
         f"({seeds} seeds)")
+    if ratios:
+        log(f"  per-seed cost / single-seed cost, by round: "
+            f"{', '.join(f'{r:.3f}' for r in ratios)}")
 
     peak = matmul_peak()
     out: dict[str, Any] = {
@@ -142,6 +170,9 @@ def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
         "plan_flops_per_s": plan_flops / plan_s if plan_flops else None,
         "update_flops_per_s": upd_flops / upd_s if upd_flops else None,
         "matmul_peak_flops_per_s": peak,
+        **({"single_seed_seconds_per_planned_step": float(np.median(single_times)),
+            "per_seed_vs_single_by_round": ratios,
+            "per_seed_vs_single": float(np.median(ratios))} if ratios else {}),
         "official_seconds_per_planned_step": {"Platform-v0": 0.48,
                                               "HardMove-n4-v0": 0.49}.get(env_id),
         "cpu_count": os.cpu_count(), "backend": jax.default_backend(),
@@ -286,18 +317,21 @@ def suite_markdown(record: dict[str, Any]) -> str:
     rows = record["rows"]
     if record["suite"] == "dlpa":
         lines = ["| env | seeds | per planned step (ms) | per seed (ms) | plan (ms) | 25 updates "
-                 "(ms) | official (ms) | speed-up | plan / update FLOP/s vs peak | compile (s) "
-                 "| load |", "|" + "---|" * 11]
+                 "(ms) | official (ms) | speed-up | plan / update FLOP/s vs peak | per seed / "
+                 "1 seed (rounds) | compile (s) | load |", "|" + "---|" * 12]
         for r in rows:
             off = r.get("official_seconds_per_planned_step")
             frac = "/".join(f"{r.get(f'{n}_fraction_of_peak') or 0:.0%}"
                             for n in ("plan", "update"))
+            by_round = r.get("per_seed_vs_single_by_round")
+            growth = (f"{r['per_seed_vs_single']:.2f} ({', '.join(f'{x:.2f}' for x in by_round)})"
+                      if by_round else "")
             lines.append(
                 f"| {r['env']} | {r['seeds']} | {r['seconds_per_planned_step'] * 1e3:.1f} | "
                 f"{r['seconds_per_planned_step_per_seed'] * 1e3:.1f} | "
                 f"{r['plan_seconds'] * 1e3:.1f} | {r['update_seconds'] * 1e3:.1f} | "
                 f"{off * 1e3 if off else float('nan'):.0f} | "
-                f"{r.get('speedup_vs_official', float('nan')):.1f}x | {frac} | "
+                f"{r.get('speedup_vs_official', float('nan')):.1f}x | {frac} | {growth} | "
                 f"{r['compile_seconds']:.1f} | {r['load_average_1min']:.1f} |")
     else:
         lines = ["| agent | env | seeds | env steps/s (seeds summed) | per seed | 200k steps x 5 "

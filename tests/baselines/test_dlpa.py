@@ -262,7 +262,7 @@ def test_bench_smoke() -> None:
     from pamdp_bench.bench_agents import bench_dlpa, suite_markdown
 
     lines: list[str] = []
-    out = bench_dlpa("HardMove-n4-v0", seeds=2, steps=2, repeats=1,
+    out = bench_dlpa("HardMove-n4-v0", seeds=2, steps=2, repeats=1, rounds=2,
                      config=_tiny("HardMove-n4-v0"), log=lines.append)
     for key in ("seconds_per_planned_step", "plan_seconds", "update_seconds",
                 "compile_seconds", "matmul_peak_flops_per_s"):
@@ -270,6 +270,11 @@ def test_bench_smoke() -> None:
     assert out["seeds"] == 2 and out["plan_flops"] and out["update_flops"]
     per_seed = out["seconds_per_planned_step_per_seed"]
     assert out["speedup_vs_official"] == pytest.approx(0.49 / per_seed)
+    # single-seed and vmapped steps timed in alternating rounds, one ratio per round
+    assert len(out["per_seed_vs_single_by_round"]) == 2
+    assert out["per_seed_vs_single"] == pytest.approx(
+        float(np.median(out["per_seed_vs_single_by_round"])))
+    assert out["single_seed_seconds_per_planned_step"] > 0
     assert json.loads(json.dumps(out)) == out  # the CLI prints it as one JSON line
     table = suite_markdown({"suite": "dlpa", "rows": [out]})
     assert "HardMove-n4-v0 | 2 |" in table and any("plan" in line for line in lines)
