@@ -6,6 +6,9 @@ folder ``RL_with_Action_Representation/HyAR/`` @ ``ece9562``):
 * ``SPEC``: spec §7.1 "HyAR-TD3 hyperparameters [code]" and the budgets table.
 * ``MAIN``: ``HyAR_RL/main_embedding_*_td3.py`` (argparse defaults, the warm-up loop, ``vae_train``,
   ``true_parameter_action``), read through the ``search`` tool.
+* ``MAIN_DDPG``: the HyAR-DDPG main script for Hard Move with 4 directions (argparse
+  ``--policy DDPG``, ``P_DDPG_relable``), read through the ``search`` tool; the only HyAR-DDPG
+  script read (its Platform / Goal / Catch Point scripts were not found).
 * ``VAE``: ``embedding/ActionRepresentation_vae.py`` (layers, loss, ``get_c_rate`` / ``z_range``).
 * ``TD3R``: ``agents/P_TD3_relable.py`` (actor/critic shapes, relabelling, inverting gradients).
 * ``CHOICE``: not published; a suite choice (named field, sweepable).
@@ -20,6 +23,7 @@ import re
 
 SPEC = "spec algorithms.md §7.1 (HyAR code defaults)"
 MAIN = "HyAR_RL/main_embedding_*_td3.py @ ece9562"
+MAIN_DDPG = "the HyAR-DDPG main script of Hard Move (4 directions) @ ece9562"
 VAE = "embedding/ActionRepresentation_vae.py @ ece9562"
 TD3R = "agents/P_TD3_relable.py @ ece9562"
 CHOICE = "suite choice [choice]"
@@ -120,11 +124,15 @@ def default_config(env_id: str, *, td3: bool = True) -> HyARConfig:
     """HyAR's code settings for ``env_id`` (the HyAR protocol)."""
     family = _family(env_id)
     src = _COMMON_SOURCES
-    if not td3:
-        src = src + (("HyAR-DDPG: single critic, no target smoothing, actor and targets "
-                      "updated every step, same lr and layers as TD3 (P_DDPG_relable not "
-                      "read)", CHOICE),)
     base = HyARConfig(td3=td3)
+    if not td3:
+        src = src + (("HyAR-DDPG: Adam lr actor 1e-4 / critic 1e-3, tau 0.005 for actor and "
+                      "critic (argparse actor_lr, critic_lr, tau_actor, tau_critic); used for "
+                      "every env", MAIN_DDPG),
+                     ("HyAR-DDPG: single critic, no target smoothing, actor and targets "
+                      "updated every step, layers as TD3 (P_DDPG_relable itself not read)",
+                      CHOICE))
+        base = dataclasses.replace(base, lr_actor=1e-4, lr_critic=1e-3)
     if family == "platform":
         cfg = dataclasses.replace(base, sources=src + (("d1, d2 = (6, 6)", SPEC),))
     elif family == "goal":

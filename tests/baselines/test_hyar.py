@@ -255,6 +255,10 @@ def test_default_configs_all_benchmarks() -> None:
     assert default_config("Platform-v0").warmup_episodes == 5000
     assert default_config("Goal-v0").warmup_episodes == 20_000
     assert default_config("HardGoal-v0", td3=False).gamma == 0.9
+    ddpg = default_config("Platform-v0", td3=False)  # HyAR-DDPG's own argparse learning rates
+    assert (ddpg.lr_actor, ddpg.lr_critic) == (1e-4, 1e-3)
+    assert (default_config("Platform-v0").lr_actor, default_config("Platform-v0").lr_critic) == (
+        3e-4, 3e-4)
     assert default_config("Goal-v0").gamma == 0.99
     cp = default_config("CatchPoint-v0")
     assert (cp.discrete_emb_dim, cp.param_emb_dim) == (4, 4)
