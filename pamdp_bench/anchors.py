@@ -237,7 +237,9 @@ PUBLISHED_AGENTS: dict[str, str] = {p.agent: p.method for p in PUBLISHED}
 
 
 def published_for(env_id: str, agent: str) -> list[Published]:
-    """Published numbers for one (env, agent), in source order."""
+    """Published numbers for one (env, agent), in source order (``agent@HASH`` config variants,
+    see ``scoring.label_config_variants``, get their agent's numbers)."""
+    agent = agent.split("@")[0]
     return [p for p in PUBLISHED if p.env_id == env_id and p.agent == agent]
 
 

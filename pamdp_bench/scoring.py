@@ -297,6 +297,21 @@ def tau_grid(all_scores: Iterable[np.ndarray], num: int = 101) -> np.ndarray:
 Key = tuple[str, str, str]  # (protocol, env_id, agent)
 
 
+def label_config_variants(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``records`` with ``agent`` relabelled ``agent@HASH8`` where one (protocol, env, agent)
+    holds records of more than one config hash (say the agent's defaults changed between two
+    runs), so that different configs are never pooled as seeds of one row; otherwise as is."""
+    hashes: dict[Key, set[str]] = {}
+    for r in records:
+        hashes.setdefault((r["protocol"], r["env_id"], r["agent"]), set()).add(r["config_hash"])
+    out: list[Mapping[str, Any]] = []
+    for r in records:
+        if len(hashes[(r["protocol"], r["env_id"], r["agent"])]) > 1:
+            r = {**r, "agent": f"{r['agent']}@{r['config_hash'][:8]}"}
+        out.append(r)
+    return out
+
+
 def final_records(records: Iterable[Mapping[str, Any]]) -> dict[Key, dict[int, Mapping[str, Any]]]:
     """Per (protocol, env, agent) and seed: the record with ``final=true`` (the latest one if
     several), else the seed's last evaluation point."""

@@ -109,7 +109,9 @@ def scores_markdown(summaries: Sequence[S.Summary], n_records: int, sources: Seq
         "counted toward the budget (uncounted warm-up, e.g. HyAR's, shown as +N). Return = "
         "undiscounted "
         "evaluation episode return; success = fraction of evaluation episodes with a success "
-        "(algorithms.md §2.1). Both are always shown, whatever the protocol's headline metric.",
+        "(algorithms.md §2.1). Both are always shown, whatever the protocol's headline metric. "
+        "Records of one (env, agent) with different config hashes (e.g. the agent's defaults "
+        "changed between runs) are never pooled: each config is its own row, `agent@HASH`.",
         "",
         f"Normalized return: {A.NORMALIZATION}. {A.UPPER_RULE}. {A.RANDOM_RULE}. "
         "Anchor values: `ANCHORS.md`.",
@@ -422,6 +424,7 @@ def build_tables(records: Sequence[Mapping[str, Any]], out_dir: str,
     os.makedirs(out_dir, exist_ok=True)
     files: list[str] = []
     p = lambda name: os.path.join(out_dir, name)  # noqa: E731
+    records = S.label_config_variants(records)
 
     summaries = S.summarize(records)
     scores_md = scores_markdown(summaries, len(records), sources)

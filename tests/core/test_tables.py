@@ -145,6 +145,25 @@ def test_non_final_seeds_are_flagged(tmp_path):
     assert row["warmup_steps_max"] == "5000" and row["all_final"] == "False"
 
 
+def test_records_of_two_configs_are_not_pooled(tmp_path):
+    """Same agent name, two config hashes (defaults changed between runs): two rows, each with
+    its own seeds and the agent's published number; one hash keeps the plain name."""
+    old = [r for r in synthetic(("hyar",), seeds=2) if r["env_id"] == "Platform-v0"
+           and r["agent"] == "hyar_td3"]
+    new = [{**r, "config_hash": "0123456789abcdef", "return_mean": 0.2} for r in old]
+    tables.build_tables(old + new, str(tmp_path), reps=50, plots=False)
+    with open(tmp_path / "scores.csv") as f:
+        rows = {r["agent"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"hyar_td3@c", "hyar_td3@01234567"}
+    assert rows["hyar_td3@01234567"]["n"] == rows["hyar_td3@c"]["n"] == "2"
+    assert float(rows["hyar_td3@01234567"]["return_mean"]) == pytest.approx(0.2)
+    md = (tmp_path / "scores.md").read_text()
+    assert md.count("return 0.98 ± 0.01 (HyAR T2; hyar)") == 2
+    tables.build_tables(old, str(tmp_path / "one"), reps=50, plots=False)
+    with open(tmp_path / "one" / "scores.csv") as f:
+        assert [r["agent"] for r in csv.DictReader(f)] == ["hyar_td3"]
+
+
 def _write_lines(path, lines, end="\n"):
     with open(path, "w") as f:
         f.write("\n".join(lines) + end)
