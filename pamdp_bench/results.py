@@ -190,11 +190,13 @@ def result_files(paths: Iterable[str]) -> list[str]:
 
 
 def load_records(paths: Iterable[str]) -> list[dict[str, Any]]:
-    """All records of files/directories; duplicates of one key must agree, else an error."""
+    """All records of files/directories; duplicates of one key and config hash must agree,
+    else an error. Records of the same key with different config hashes (an agent re-run after
+    its defaults changed) are all kept; the tables show each config as its own row."""
     seen: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
     for path in result_files(paths):
         for r in iter_records(path):
-            key = record_key(r)
+            key = (*record_key(r), r["config_hash"])
             if key in seen:
                 prev_path, prev = seen[key]
                 same = all(prev[f] == r[f] for f in ("return_mean", "success_rate"))

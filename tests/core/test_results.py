@@ -83,6 +83,16 @@ def test_conflicting_duplicates_rejected(tmp_path) -> None:
         results.load_records([str(a), str(b)])
 
 
+def test_same_key_of_another_config_is_kept(tmp_path) -> None:
+    """A re-run after the agent's defaults changed (other config hash) is not a conflict."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    results.append_records(str(a), [_record()])
+    results.append_records(str(b), [_record(config_hash="def", return_mean=0.9)])
+    loaded = results.load_records([str(a), str(b)])
+    assert sorted((r["config_hash"], r["return_mean"]) for r in loaded) == [
+        ("abc", 0.15), ("def", 0.9)]
+
+
 def test_missing_path() -> None:
     with pytest.raises(results.ResultFileError, match="no such file"):
         results.load_records(["/nonexistent/results.jsonl"])
