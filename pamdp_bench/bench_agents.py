@@ -115,7 +115,8 @@ def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
     # full training steps as the runner runs them (state donated); one seed unvmapped, more
     # seeds vmapped
     def stepper(n: int) -> tuple[Callable[[], Any], float]:
-        """A blocked call running ``steps`` env steps of ``n`` seeds, and its compile time."""
+        """A call running ``steps`` env steps of ``n`` seeds on its own donated state (carried
+        from call to call), and its compile time."""
         if n == 1:
             states = jax.jit(lambda k: _post_seed_state(agent, k))(keys[0])
             fn = jax.jit(lambda s: agent.train(s, steps)[0], donate_argnums=0)
