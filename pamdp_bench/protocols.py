@@ -8,6 +8,10 @@ both recorded; ``headline`` only says which one a table leads with.
 Top-level keys are defaults for every env; a table ``[env."<id>"]`` overrides any of them for
 one env. Unknown keys, wrong types and impossible values fail with a message naming the file
 and the field.
+
+``env_overrides`` (a table) overrides fields of the env's default params for training and
+evaluation alike, e.g. the observation view an original used (HyAR's Catch Point agents see
+the 4 raw dims: ``env_overrides = {obs_view = "hyar"}``); unknown field names fail at load time.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ class EnvProtocol:
     train_episode_cap: int | None  # None: same as evaluation
     headline: str
     warmup_counted: bool
+    #: env param overrides (sorted ``(name, value)`` pairs), applied before the caps
+    env_overrides: tuple[tuple[str, Any], ...] = ()
 
     def eval_points(self) -> list[int]:
         """Env-step counts at which evaluations happen (always including the budget)."""
@@ -56,7 +62,9 @@ class EnvProtocol:
         cap = self.eval_episode_cap
         if training and self.train_episode_cap is not None:
             cap = self.train_episode_cap
-        overrides = {} if cap is None else {"max_steps_in_episode": cap}
+        overrides = dict(self.env_overrides)
+        if cap is not None:
+            overrides["max_steps_in_episode"] = cap
         return make(self.env_id, **overrides)
 
 
@@ -69,6 +77,7 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "train_episode_cap": (int,),
     "headline": (str,),
     "warmup_counted": (bool,),
+    "env_overrides": (dict,),
 }
 _TOP_ONLY = {"name": (str,), "description": (str,), "envs": (list,), "env": (dict,)}
 
@@ -100,6 +109,7 @@ class Protocol:
             train_episode_cap=f.get("train_episode_cap"),
             headline=f.get("headline", "return"),
             warmup_counted=f.get("warmup_counted", True),
+            env_overrides=tuple(sorted(f.get("env_overrides", {}).items())),
         )
 
 
@@ -114,6 +124,9 @@ def _check_fields(where: str, table: dict[str, Any], allowed: dict[str, tuple[ty
         if key in ("seeds", "budget", "eval_interval", "eval_episodes", "eval_episode_cap",
                    "train_episode_cap") and value < 1:
             raise ValueError(f"{where}: field {key!r} must be >= 1, got {value}")
+        if key == "env_overrides" and "max_steps_in_episode" in value:
+            raise ValueError(f"{where}: set the episode cap with 'eval_episode_cap' / "
+                             f"'train_episode_cap', not in 'env_overrides'")
         if key == "headline" and value not in HEADLINES:
             raise ValueError(f"{where}: field 'headline' must be one of {HEADLINES}, got {value!r}")
 
@@ -151,6 +164,13 @@ def load_protocol(name_or_path: str) -> Protocol:
         if env_id not in envs:
             raise ValueError(f"{path}: [env.{env_id!r}] is not in 'envs'")
         _check_fields(f"{path} [env.{env_id!r}]", table, _FIELDS)
+    for env_id in envs:  # env_overrides must name fields of every env they apply to
+        env_overrides = {**defaults, **per_env.get(env_id, {})}.get("env_overrides", {})
+        try:
+            env, params = make(env_id, **env_overrides)
+            env.observation_space(params)  # value checks of static fields (e.g. obs_view)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{path}: 'env_overrides' for {env_id!r}: {err}") from err
     return Protocol(
         name=top["name"],
         description=top.get("description", ""),

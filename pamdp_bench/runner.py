@@ -162,6 +162,8 @@ def run_config_hash(agent_name: str, config: Any, ep: EnvProtocol) -> str:
     agent_cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
     proto = dataclasses.asdict(ep)
     proto.pop("seeds")
+    if not proto["env_overrides"]:  # keeps the hashes of runs from before the field existed
+        proto.pop("env_overrides")
     return results_lib.config_hash({"agent": agent_name, "agent_config": agent_cfg,
                                     "protocol": proto, "base_seed": BASE_SEED})
 

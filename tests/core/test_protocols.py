@@ -47,6 +47,9 @@ BASE = 'name = "t"\nenvs = ["Platform-v0"]\nseeds = 2\nbudget = 100\neval_interv
         ('eval_episode_cap = "30"\n', "'eval_episode_cap' must be int"),
         ("warmup_counted = 1\n", "'warmup_counted' must be bool"),
         ('[env."Goal-v0"]\nbudget = 5\n', r"\[env.'Goal-v0'\] is not in 'envs'"),
+        ("env_overrides = 3\n", "'env_overrides' must be dict"),
+        ("env_overrides = {gravity = 2.0}\n", r"'env_overrides' for 'Platform-v0'.*gravity"),
+        ("env_overrides = {max_steps_in_episode = 9}\n", "set the episode cap with"),
     ],
 )
 def test_malformed_fields_are_named(tmp_path, extra: str, message: str) -> None:
@@ -64,3 +67,25 @@ def test_missing_and_unknown(tmp_path) -> None:
         load_protocol("nope")
     with pytest.raises(ValueError, match="not valid TOML"):
         load_protocol(_write(tmp_path, "name = \n"))
+
+
+def test_hyar_catch_point_sees_the_raw_observation() -> None:
+    """HyAR's Catch Point agents see the 4 raw dims (no DLPA step clock): the protocol's
+    ``env_overrides`` reach both the training and the evaluation env; other envs and the
+    DLPA protocol keep the default view."""
+    import jax
+
+    hyar = load_protocol("hyar").for_env("CatchPoint-v0")
+    for training in (True, False):
+        env, params = hyar.env_params(training=training)
+        assert env.reset(jax.random.key(0), params)[0].shape == (4,)
+        assert params.max_steps_in_episode == 25
+    env, params = load_protocol("dlpa").for_env("CatchPoint-v0").env_params(training=True)
+    assert env.reset(jax.random.key(0), params)[0].shape == (6,)
+    assert load_protocol("hyar").for_env("Platform-v0").env_overrides == ()
+
+
+def test_bad_override_value_of_a_static_field_fails_at_load(tmp_path) -> None:
+    text = BASE.replace('["Platform-v0"]', '["CatchPoint-v0"]')
+    with pytest.raises(ValueError, match="'env_overrides' for 'CatchPoint-v0'.*obs_view"):
+        load_protocol(_write(tmp_path, text + 'env_overrides = {obs_view = "raw"}\n'))

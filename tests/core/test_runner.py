@@ -346,3 +346,19 @@ def test_random_agent_quick_protocol(tmp_path) -> None:
         assert r["length_mean"] <= 25 and r["eval_episodes"] == 3
     assert sorted((r["seed"], r["env_steps"], r["final"]) for r in on_disk) == [
         (0, 25, False), (0, 50, True), (1, 25, False), (1, 50, True)]
+
+
+def test_env_overrides_enter_the_config_hash_only_when_set() -> None:
+    """Runs recorded before protocols had ``env_overrides`` keep their hash; a protocol that
+    changes the env (HyAR's Catch Point view) hashes differently."""
+    import dataclasses
+
+    ep = load_protocol("hyar").for_env("Platform-v0")
+    before = dataclasses.asdict(ep)
+    before.pop("seeds")
+    before.pop("env_overrides")
+    legacy = results.config_hash({"agent": "a", "agent_config": {"x": 1}, "protocol": before,
+                                  "base_seed": runner.BASE_SEED})
+    assert runner.run_config_hash("a", {"x": 1}, ep) == legacy
+    changed = dataclasses.replace(ep, env_overrides=(("obs_view", "hyar"),))
+    assert runner.run_config_hash("a", {"x": 1}, changed) != legacy
