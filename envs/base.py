@@ -43,7 +43,8 @@ TParams = TypeVar("TParams")
 class PAMDPEnvironment(environment.Environment[TState, TParams], Generic[TState, TParams]):
     """A gymnax environment whose actions are ``(k, z)`` pairs (see ``spaces``)."""
 
-    #: Length of the agent-side observation vector.
+    #: Length of the default agent-side observation vector. A params field may change the view
+    #: (Catch Point's ``obs_view``): size networks from ``observation_space(params)``.
     obs_dim: int
 
     # ----------------------------------------------------------------- to implement

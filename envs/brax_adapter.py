@@ -134,7 +134,7 @@ class BraxPAMDPEnv(_BraxEnv):
     # ------------------------------------------------------------------ brax Env API
     @property
     def observation_size(self) -> int:
-        return int(self.pamdp_env.obs_dim)
+        return int(self.pamdp_env.observation_space(self.params).shape[0])
 
     @property
     def action_size(self) -> int:

@@ -156,7 +156,8 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
                 tuple(spaces.Box(low, high, (d,), np.float32) for d in self._param_dims)
             )
         self.action_space = spaces.Tuple((spaces.Discrete(self._num_actions), param_space))
-        self.observation_space = spaces.Box(-np.inf, np.inf, (int(env.obs_dim),), np.float32)
+        obs_dim = int(env.observation_space(params).shape[0])
+        self.observation_space = spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
 
         self._key: jax.Array | None = None
         self._state: Any = None

@@ -118,7 +118,7 @@ class HyARAgent:
         self.max_param_dim = self.space.max_param_dim
         if self.num_params == 0:
             raise ValueError("HyAR needs at least one continuous parameter")
-        self.obs_dim = int(env.obs_dim)
+        self.obs_dim = int(env.observation_space(env_params).shape[0])
         self.num_critics = 2 if cfg.td3 else 1
 
         def adam(lr: float, clip: float = 0.0) -> optax.GradientTransformation:

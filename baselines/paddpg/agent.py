@@ -87,7 +87,7 @@ class PADDPGAgent:
         self.num_actions = int(space.num_actions)
         self.num_params = int(space.total_param_dim)
         self.action_dim = self.num_actions + self.num_params
-        self.obs_dim = int(env.obs_dim)
+        self.obs_dim = int(env.observation_space(env_params).shape[0])
         self.actor_tx = _tx(cfg.lr_actor, cfg.actor_clip_grad)
         self.critic_tx = _tx(cfg.lr_critic, cfg.critic_clip_grad)
         self.replay = make_replay(cfg.buffer_size, cfg.batch_size)

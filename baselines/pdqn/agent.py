@@ -94,7 +94,7 @@ class PDQNAgent:
         self.space = space
         self.num_actions = space.num_actions
         self.num_params = space.total_param_dim
-        self.obs_dim = int(env.obs_dim)
+        self.obs_dim = int(env.observation_space(env_params).shape[0])
         if self.num_params == 0:
             raise ValueError("P-DQN needs at least one continuous parameter")
         owner = np.repeat(np.arange(self.num_actions), space.param_dims).astype(np.int32)

@@ -25,12 +25,15 @@ def _avals(tree: Any) -> list[tuple]:
                              for x in leaves]
 
 
+@pytest.mark.parametrize("obs_view", ["dlpa", "hyar"])
 @pytest.mark.parametrize("name", available_agents())
-def test_train_state_is_a_fixed_point_of_its_avals(name: str) -> None:
+def test_train_state_is_a_fixed_point_of_its_avals(name: str, obs_view: str) -> None:
+    """Also under HyAR's 4-dim Catch Point view (the HyAR protocol's): agents size their
+    networks from the params' observation space, not the env's default."""
     if not supports(name, ENV_ID):
         pytest.skip(f"{name} has no policy for {ENV_ID}")
     cls = get_agent(name)
-    env, params = make(ENV_ID)
+    env, params = make(ENV_ID, obs_view=obs_view)
     agent = cls(env, params, cls.default_config(ENV_ID))
     state = jax.eval_shape(agent.init, jax.random.key(0))
     out, metrics = jax.eval_shape(lambda s: agent.train(s, 7), state)

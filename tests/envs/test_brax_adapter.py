@@ -43,6 +43,12 @@ def test_missing_brax_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         sys.modules[name] = saved
 
 
+def test_observation_size_follows_the_params_view() -> None:
+    env = BraxPAMDPEnv("CatchPoint-v0", obs_view="hyar")
+    assert env.observation_size == 4
+    assert env.reset(jax.random.PRNGKey(0)).obs.shape == (4,)
+
+
 @pytest.mark.parametrize("env_id", ["Platform-v0", "Goal-v0", "HardMove-n4-v0"])
 def test_reset_step_shapes(env_id: str) -> None:
     env = BraxPAMDPEnv(env_id)

@@ -270,3 +270,12 @@ def test_check_env_real(env_id: str) -> None:
         if term or trunc:
             break
     env.close()
+
+
+def test_observation_space_follows_the_params_view() -> None:
+    """Catch Point's ``obs_view="hyar"`` (4 raw dims) reaches the gymnasium space."""
+    env = GymnasiumPAMDPEnv("CatchPoint-v0", obs_view="hyar")
+    assert env.observation_space.shape == (4,)
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    assert GymnasiumPAMDPEnv("CatchPoint-v0").observation_space.shape == (6,)
