@@ -114,3 +114,13 @@ class PAMDPEnvironment(environment.Environment[TState, TParams], Generic[TState,
 
     def is_truncated(self, state: TState, params: TParams) -> jax.Array:
         return state.time >= params.max_steps_in_episode
+
+    def observes_time(self, params: TParams) -> bool:
+        """Does the observation carry the step count (a clock)? Static per params.
+
+        With a clock in the state the step cap is part of the task, so a value target must not
+        bootstrap through a truncation (Pardo et al. 2018, "Time Limits in Reinforcement
+        Learning"): the next state's clock value is one the critic never trains on. Only
+        Catch Point's DLPA view has one.
+        """
+        return False

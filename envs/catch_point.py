@@ -228,6 +228,10 @@ class CatchPoint(PAMDPEnvironment[CatchPointState, CatchPointParams]):
         feats = jnp.stack([state.valid_feat, state.time_feat]).astype(jnp.float32)
         return jnp.concatenate([raw, feats])
 
+    def observes_time(self, params: CatchPointParams) -> bool:
+        """DLPA's view carries ``time_feat`` (a clock); HyAR's raw view does not."""
+        return _obs_view(params) == "dlpa"
+
     # ----------------------------------------------------------- conformance hooks
     def noise_free(self, params: CatchPointParams) -> CatchPointParams:
         """Catch Point has no dynamics noise: ``params`` unchanged."""

@@ -3,7 +3,8 @@
 ``tree_where``: the vmap-friendly form of "apply this update only if" (under the harness's
 seed ``vmap`` a ``lax.cond`` on a per-seed predicate runs both branches anyway, so the
 baselines compute the update and keep it with a select). ``scan_sums``: a training chunk as one
-``lax.scan`` over env steps that sums each step's metrics.
+``lax.scan`` over env steps that sums each step's metrics. ``ends_value``: which episode ends a
+value target must not bootstrap through.
 """
 
 from __future__ import annotations
@@ -37,3 +38,18 @@ def scan_sums(step: Callable[[S], tuple[S, dict[str, jax.Array]]], state: S,
 
     (state, acc), _ = jax.lax.scan(body, (state, acc0), None, length=length)
     return state, acc
+
+
+def ends_value(env: Any, params: Any, terminated: jax.Array, truncated: jax.Array) -> jax.Array:
+    """The "no bootstrap" flag of a transition: ``terminated``, and also ``truncated`` when the
+    observation carries a clock (``env.observes_time(params)``, e.g. Catch Point's DLPA view).
+
+    The suite's convention is to bootstrap through step caps; with a clock in the state that
+    reads the critic at a clock value past the cap, which it never trains on, and the
+    extrapolation can feed on itself (HyAR-TD3 on Catch Point: Q rising along the clock to
+    ~1300 with rewards of about -1 per step). Envs without ``observes_time`` count as clockless.
+    """
+    observes = getattr(env, "observes_time", None)
+    if observes is not None and observes(params):
+        return terminated | truncated
+    return terminated

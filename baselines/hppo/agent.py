@@ -16,8 +16,9 @@ Per iteration (faithful unless marked):
    (``losses``); then ``critic_epochs`` epochs of MSE regression on shuffled minibatches
    (HyAR's rule: ``max(T // 32, 1)`` minibatches of ``T // n``; T = 50 gives one of 50), then
    ``actor_epochs`` full-rollout actor steps on the clipped surrogate(s).
-3. Bootstrapping: on truncation (``V(s')``), not on termination -- the suite's convention
-   (HyAR used the last reward as the bootstrap value at every episode end).
+3. Bootstrapping: on truncation (``V(s')``), not on termination -- the suite's convention,
+   except with a clock in the observation (``common.ends_value``); HyAR used the last reward
+   as the bootstrap value at every episode end.
 
 Exact env-step counts: ``train(state, n)`` takes exactly ``n`` env steps for any ``n``. The
 buffer and its fill level ``buf_pos`` live in the state, so a rollout may span chunks. A chunk
@@ -51,7 +52,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import tree_where
+from pamdp_bench.baselines.common import ends_value, tree_where
 from pamdp_bench.baselines.hppo import config as config_lib
 from pamdp_bench.baselines.hppo import losses, networks
 from pamdp_bench.baselines.hppo.config import HPPOConfig
@@ -205,7 +206,8 @@ class HPPO:
         item = {"obs": s.obs, "k": k, "z": z, "logp_k": logp_k[0], "logp_z": logp_z[0],
                 "max_prob": jnp.max(jax.nn.softmax(logits)),
                 "reward": reward * self.config.reward_scale,
-                "next_obs": info["final_observation"], "terminated": terminated,
+                "next_obs": info["final_observation"],
+                "terminated": ends_value(self.env, self.env_params, terminated, truncated),
                 "truncated": truncated}
         buffer = {n: b.at[j].set(jnp.where(active, item[n], b[j])) for n, b in s.buffer.items()}
         done = terminated | truncated

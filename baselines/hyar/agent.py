@@ -16,7 +16,8 @@ each default's source is in ``config.py``):
 3. **Storing**: the RL replay keeps ``(s, k, x_k, d_emb, p_emb, s', s' - s, r, terminated)``
    (the noisy latent actions); the VAE buffer keeps ``(s, k, x_k, s' - s)``. ``s'`` is the
    pre-reset final observation; truncation bootstraps (``terminated`` only): the suite's
-   convention (the original stored the env's terminal flag).
+   convention, except with a clock in the observation (``common.ends_value``; the original
+   stored its loop's terminal flag, which includes the cap).
 4. **Learning**: once ``start_timesteps`` training steps were taken, one update per env step:
    relabel the batch (RSC, ``losses.relabel``), TD3 critic step (twin critics, target smoothing
    0.1 clipped 0.5), every 2nd update the actor (inverting gradients on both heads, grad-norm
@@ -61,7 +62,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import make_replay, scan_sums, soft_update, tree_where
+from pamdp_bench.baselines.common import ends_value, make_replay, scan_sums, soft_update, tree_where
 from pamdp_bench.baselines.hyar import config as config_lib
 from pamdp_bench.baselines.hyar import losses, networks
 from pamdp_bench.baselines.hyar import vae as vae_lib
@@ -343,7 +344,8 @@ class HyARAgent:
         next_obs = info["final_observation"]
         ds = next_obs - s.obs
         rl_item = {"obs": s.obs, "k": k, "x": x_pad, "d_emb": d, "p_emb": p,
-                   "next_obs": next_obs, "ds": ds, "reward": reward, "terminated": terminated}
+                   "next_obs": next_obs, "ds": ds, "reward": reward,
+                   "terminated": ends_value(self.env, self.env_params, terminated, truncated)}
         vae_item = {"obs": s.obs, "k": k, "x": x_pad, "ds": ds}
         done = terminated | truncated
         ep_return = s.ep_return + reward

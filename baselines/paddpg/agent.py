@@ -14,7 +14,8 @@ Per env step:
 2. Store ``(s, a, r * reward_scale, s', terminated)`` with the whole ``a`` (as the original
    stores ``discrete_emb`` = all scores, ``parameter_emb`` = all parameters). ``s'`` is the
    pre-reset final observation; truncation bootstraps (``terminated`` only) -- the suite's
-   convention; the original treated every episode end as terminal. Hard Move n=10 with the
+   convention, except with a clock in the observation (``common.ends_value``); the original
+   treated every episode end as terminal. Hard Move n=10 with the
    published 1e5 replay: ``2048 + 2 * obs`` floats per transition, ~0.8 GB per seed.
 3. Once ``env_steps >= learn_start``: one update per env step. Critic: MSE TD loss (PATD3:
    twin critics, clipped double Q, target smoothing ``clip(N(0, 0.2), +-0.5)`` on scores and
@@ -39,7 +40,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import make_replay, scan_sums, soft_update, tree_where
+from pamdp_bench.baselines.common import ends_value, make_replay, scan_sums, soft_update, tree_where
 from pamdp_bench.baselines.paddpg import config as config_lib
 from pamdp_bench.baselines.paddpg import losses, networks
 from pamdp_bench.baselines.paddpg.config import PADDPGConfig
@@ -175,7 +176,8 @@ class PADDPGAgent:
             step_key, s.env_state, (k, z), self.env_params)
         reward = reward.astype(jnp.float32)
         item = {"obs": s.obs, "action": a, "reward": reward * cfg.reward_scale,
-                "next_obs": info["final_observation"], "terminated": terminated}
+                "next_obs": info["final_observation"],
+                "terminated": ends_value(self.env, self.env_params, terminated, truncated)}
         buffer = self.replay.add(s.buffer, item)
         env_steps = s.env_steps + 1
         done = terminated | truncated

@@ -14,8 +14,9 @@ Per env step, as in ``cycraig/MP-DQN`` ``agents/pdqn.py`` (spec §7.2):
 2. Store ``(s, k, x, r * reward_scale, s', terminated)`` (MP-DQN: only k's slice of x, which is
    all its ``Q_k`` reads; P-DQN's single pass reads all of x, so it stores all P parameters:
    Hard Move n=10, buffer 1e5 -> ~0.4 GB per seed); ``s'`` is the pre-reset final
-   observation, and truncation bootstraps (``terminated`` only) -- the suite's convention; the
-   original treated the gym ``TimeLimit`` end as terminal.
+   observation, and truncation bootstraps (``terminated`` only) -- the suite's convention,
+   except with a clock in the observation (``common.ends_value``); the original treated the
+   gym ``TimeLimit`` end as terminal.
 3. Once ``env_steps >= max(batch_size, initial_memory)``: one update per env step -- Q-network
    on the MSE TD loss, then the parameter network with inverting gradients through the
    *updated* Q-network, global-norm gradient clipping on both, then Polyak target updates.
@@ -43,6 +44,7 @@ from flax import struct
 
 from pamdp_bench.agents import register_agent
 from pamdp_bench.baselines.common import (
+    ends_value,
     make_replay,
     ou_init,
     ou_step,
@@ -227,7 +229,8 @@ class PDQNAgent:
         reward = reward.astype(jnp.float32)
         x_stored = self.space.to_padded((k, x))[1] if cfg.multipass else x
         item = {"obs": s.obs, "k": k, "x": x_stored, "reward": reward * cfg.reward_scale,
-                "next_obs": info["final_observation"], "terminated": terminated}
+                "next_obs": info["final_observation"],
+                "terminated": ends_value(self.env, self.env_params, terminated, truncated)}
         buffer = self.replay.add(s.buffer, item)
         env_steps = s.env_steps + 1
         done = terminated | truncated

@@ -1,0 +1,79 @@
+"""``common.ends_value``: which episode ends a value target does not bootstrap through, and the
+off-policy agents storing it (Catch Point's DLPA view carries a step clock; HyAR's does not)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from bandit_env import Bandit
+
+from pamdp_bench.agents import get_agent
+from pamdp_bench.baselines.common import ends_value
+from pamdp_bench.registry import make
+
+T, F = jnp.array([True, False, True, False]), jnp.array([False, False, True, True])
+
+
+@pytest.mark.parametrize(
+    ("env_id", "overrides", "clock"),
+    [("CatchPoint-v0", {}, True), ("CatchPoint-v0", {"obs_view": "hyar"}, False),
+     ("Platform-v0", {}, False), ("HardMove-n4-v0", {}, False)],
+)
+def test_truncation_ends_the_value_only_with_a_clock(env_id: str, overrides: dict,
+                                                     clock: bool) -> None:
+    env, params = make(env_id, **overrides)
+    assert env.observes_time(params) is clock
+    want = (T | F) if clock else T
+    np.testing.assert_array_equal(ends_value(env, params, T, F), want)
+
+
+def test_envs_without_the_hook_count_as_clockless() -> None:
+    class Bare:
+        pass
+
+    np.testing.assert_array_equal(ends_value(Bare(), None, T, F), T)
+    env = Bandit()
+    np.testing.assert_array_equal(ends_value(env, env.default_params, T, F), T)
+
+
+def _small(name: str, cfg: Any) -> Any:
+    if name == "pdqn":
+        return dataclasses.replace(cfg, hidden_q=(8,), hidden_param=(8,), batch_size=8,
+                                   initial_memory=8)
+    if name == "paddpg":
+        return dataclasses.replace(cfg, hidden_actor=(8,), hidden_critic=(8,), batch_size=8,
+                                   learn_start=8)
+    return dataclasses.replace(cfg, hidden=(8,), vae_hidden=8, batch_size=8, vae_batch_size=8,
+                               warmup_episodes=1, warmup_block=1, vae_pretrain_steps=2,
+                               lsc_samples=50, start_timesteps=8)
+
+
+@pytest.mark.parametrize(("name", "obs_view"), [("pdqn", "dlpa"), ("pdqn", "hyar"),
+                                               ("paddpg", "dlpa"), ("hyar_td3", "dlpa")])
+def test_stored_cap_transitions(name: str, obs_view: str) -> None:
+    """Over 60 training steps the replay marks a transition "terminated" exactly when the env
+    terminated it (a catch) or, with the DLPA clock, when it hit the 25-step cap. An unlimited
+    catch budget keeps random catches from ending episodes before the cap."""
+    cls = get_agent(name)
+    env, params = make("CatchPoint-v0", obs_view=obs_view, catch_budget=10_000)
+    agent = cls(env, params, _small(name, cls.default_config("CatchPoint-v0")))
+    state = agent.init(jax.random.key(3))
+    # HyAR's warm-up and the first steps run inside train; its buffer holds training steps only.
+    state, _ = jax.jit(lambda s: agent.train(s, 60))(state)
+    buf = state.rl_buffer if name == "hyar_td3" else state.buffer
+    n = int(np.asarray(buf.current_index).reshape(-1)[0])
+    ex = jax.tree.map(lambda a: np.asarray(a).reshape((-1,) + np.asarray(a).shape[2:])[:n],
+                      buf.experience)
+    flags = ex["terminated"]
+    real = ex["reward"] > 4  # a successful catch
+    if obs_view == "dlpa":
+        at_cap = np.isclose(ex["next_obs"][:, 5], -1.0 + 25.0 / 12.0, atol=1e-5)  # the clock
+        assert at_cap.sum() >= 1  # the case under test happened
+        np.testing.assert_array_equal(flags, real | at_cap)
+    else:
+        np.testing.assert_array_equal(flags, real)
