@@ -15,8 +15,8 @@ Per env step:
    stores ``discrete_emb`` = all scores, ``parameter_emb`` = all parameters). ``s'`` is the
    pre-reset final observation; truncation bootstraps (``terminated`` only) -- the suite's
    convention, except with a clock in the observation (``common.ends_value``); the original
-   treated every episode end as terminal. Hard Move n=10 with the
-   published 1e5 replay: ``2048 + 2 * obs`` floats per transition, ~0.8 GB per seed.
+   treated every episode end as terminal. Hard Move n=10 with the published 1e5 replay:
+   ``2048 + 2 * obs`` floats per transition, ~0.8 GB per seed.
 3. Once ``env_steps >= learn_start``: one update per env step. Critic: MSE TD loss (PATD3:
    twin critics, clipped double Q, target smoothing ``clip(N(0, 0.2), +-0.5)`` on scores and
    parameters, then clip to [-1, 1]). Actor (PATD3: every ``policy_delay``-th update, counted
