@@ -164,14 +164,7 @@ def load_protocol(name_or_path: str) -> Protocol:
         if env_id not in envs:
             raise ValueError(f"{path}: [env.{env_id!r}] is not in 'envs'")
         _check_fields(f"{path} [env.{env_id!r}]", table, _FIELDS)
-    for env_id in envs:  # env_overrides must name fields of every env they apply to
-        env_overrides = {**defaults, **per_env.get(env_id, {})}.get("env_overrides", {})
-        try:
-            env, params = make(env_id, **env_overrides)
-            env.observation_space(params)  # value checks of static fields (e.g. obs_view)
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{path}: 'env_overrides' for {env_id!r}: {err}") from err
-    return Protocol(
+    proto = Protocol(
         name=top["name"],
         description=top.get("description", ""),
         envs=envs,
@@ -179,6 +172,16 @@ def load_protocol(name_or_path: str) -> Protocol:
         per_env=per_env,
         path=path,
     )
+    for env_id in envs:  # env_overrides must name fields of every env they apply to
+        ep = proto.for_env(env_id)
+        if not ep.env_overrides:
+            continue  # the plain env was built above
+        try:
+            env, params = ep.env_params(training=False)
+            env.observation_space(params)  # value checks of static fields (e.g. obs_view)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{path}: 'env_overrides' for {env_id!r}: {err}") from err
+    return proto
 
 
 def available_protocols() -> list[str]:
