@@ -81,6 +81,26 @@ def register_agent(name: str) -> Callable[[type], type]:
     return deco
 
 
+def register_preset(name: str, base: type, config_fn: Callable[[str], Any], *,
+                    paper_url: str | None = None, doc: str | None = None) -> type:
+    """Register ``name`` as agent ``base`` whose per-env defaults are ``config_fn(env_id)``.
+
+    A preset is a variant of an agent that is only a config (``mpdqn`` = P-DQN with
+    ``multipass=True``): the algorithm reads the variant from its config, never from class
+    attributes, so ``pdqn[multipass=true]`` and ``mpdqn`` run the same code. Returns the
+    registered class (a thin subclass of ``base`` that overrides ``default_config`` only).
+    """
+    attrs: dict[str, Any] = {
+        "default_config": classmethod(lambda cls, env_id: config_fn(env_id)),
+        "__doc__": doc or base.__doc__,
+        "__module__": base.__module__,
+        "__qualname__": f"{base.__qualname__}[{name}]",
+    }
+    if paper_url is not None:
+        attrs["paper_url"] = paper_url
+    return register_agent(name)(type(f"{base.__name__}_{name}", (base,), attrs))
+
+
 def _load_entry_points() -> None:
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in _AGENTS:

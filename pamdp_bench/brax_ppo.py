@@ -184,7 +184,7 @@ def train_seed(
     env = BraxPAMDPEnv(env=train_env_obj, params=train_params, own_cap=False)
     episode_length = env.episode_cap
     chash = results_lib.config_hash({
-        "agent": AGENT_NAME, "agent_config": dataclasses.asdict(config),
+        "agent": AGENT_NAME, "agent_config": results_lib.config_dict(config),
         "protocol": {k: v for k, v in dataclasses.asdict(ep).items() if k != "seeds"},
     })
     prov = results_lib.provenance()

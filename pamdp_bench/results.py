@@ -54,11 +54,23 @@ class ResultFileError(ValueError):
     """A malformed result file; the message names the file, line and problem."""
 
 
+def config_dict(config: Any) -> Any:
+    """The JSON-able form of a config as it enters a config hash.
+
+    A dataclass config becomes ``asdict(config)`` with each field renamed through the class's
+    ``LEGACY_FIELD_NAMES`` (``{current name: name when the hash was first defined}``), so a
+    field renamed for consistency across agents keeps the hashes of unchanged behaviour (and the
+    records and checkpoints that carry them) stable. Anything else is returned as it is.
+    """
+    if not dataclasses.is_dataclass(config):
+        return config
+    legacy = getattr(type(config), "LEGACY_FIELD_NAMES", {})
+    return {legacy.get(k, k): v for k, v in dataclasses.asdict(config).items()}
+
+
 def config_hash(config: Any) -> str:
-    """Stable short hash of a config (dataclass or JSON-able mapping)."""
-    if dataclasses.is_dataclass(config):
-        config = dataclasses.asdict(config)
-    blob = json.dumps(config, sort_keys=True, default=str).encode()
+    """Stable short hash of a config (dataclass, via ``config_dict``, or JSON-able mapping)."""
+    blob = json.dumps(config_dict(config), sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -159,7 +159,7 @@ def seed_placement(
 # ----------------------------------------------------------------------- run pieces
 def run_config_hash(agent_name: str, config: Any, ep: EnvProtocol) -> str:
     """Hash of what determines a seed's numbers: agent, agent config, resolved protocol."""
-    agent_cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+    agent_cfg = results_lib.config_dict(config)
     proto = dataclasses.asdict(ep)
     proto.pop("seeds")
     if not proto["env_overrides"]:  # keeps the hashes of runs from before the field existed
