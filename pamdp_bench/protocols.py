@@ -1,4 +1,9 @@
-"""Evaluation protocols: declarative TOML files under ``experiments/``.
+"""Evaluation protocols: declarative TOML files shipped in the package.
+
+The files live in a checkout's ``experiments/``, which is installed as the package
+``pamdp_bench.protocol_files``; ``load_protocol(name)`` reads them through
+``importlib.resources``, so a plain (non-editable) install has them too. A path to any TOML
+file works as well.
 
 A protocol fixes the env set, the training budget (env steps counted toward it), the
 evaluation schedule and episodes, the seeds, the episode caps (evaluation and training
@@ -19,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from importlib import resources
 from typing import Any
 
 if sys.version_info >= (3, 11):
@@ -28,8 +34,7 @@ else:  # pragma: no cover
 
 from pamdp_bench.registry import make
 
-EXPERIMENTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                               "experiments")
+PROTOCOL_PACKAGE = "pamdp_bench.protocol_files"
 HEADLINES = ("return", "success")
 
 
@@ -131,19 +136,27 @@ def _check_fields(where: str, table: dict[str, Any], allowed: dict[str, tuple[ty
             raise ValueError(f"{where}: field 'headline' must be one of {HEADLINES}, got {value!r}")
 
 
+def protocol_path(name_or_path: str) -> str:
+    """The file of a shipped protocol by name, or ``name_or_path`` if it is an existing file."""
+    if os.path.isfile(name_or_path):
+        return name_or_path
+    shipped = resources.files(PROTOCOL_PACKAGE) / f"{name_or_path}.toml"
+    if not shipped.is_file():
+        raise ValueError(f"unknown protocol {name_or_path!r}; known: "
+                         f"{', '.join(available_protocols())} (or give a path to a TOML file)")
+    return str(shipped)
+
+
 def load_protocol(name_or_path: str) -> Protocol:
-    """Load ``experiments/<name>.toml`` (or a path) and validate every field."""
-    path = name_or_path
-    if not os.path.exists(path):
-        path = os.path.join(EXPERIMENTS_DIR, f"{name_or_path}.toml")
-    if not os.path.exists(path):
-        known = sorted(f[:-5] for f in os.listdir(EXPERIMENTS_DIR) if f.endswith(".toml"))
-        raise ValueError(f"unknown protocol {name_or_path!r}; known: {', '.join(known)}")
+    """Load a shipped protocol by name (or a TOML file by path) and validate every field."""
+    path = protocol_path(name_or_path)
     try:
         with open(path, "rb") as f:
             raw = tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"{path}: not valid TOML ({err})") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from err
     top = {k: v for k, v in raw.items() if k in _TOP_ONLY}
     defaults = {k: v for k, v in raw.items() if k not in _TOP_ONLY}
     _check_fields(path, top, _TOP_ONLY)
@@ -185,4 +198,6 @@ def load_protocol(name_or_path: str) -> Protocol:
 
 
 def available_protocols() -> list[str]:
-    return sorted(f[:-5] for f in os.listdir(EXPERIMENTS_DIR) if f.endswith(".toml"))
+    """Names of the shipped protocols."""
+    return sorted(p.name[:-5] for p in resources.files(PROTOCOL_PACKAGE).iterdir()
+                  if p.name.endswith(".toml"))

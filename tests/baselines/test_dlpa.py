@@ -11,12 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pamdp_bench import runner
 from pamdp_bench.agents import get_agent
 from pamdp_bench.baselines.dlpa import DLPAAgent, DLPAConfig, default_config
 from pamdp_bench.baselines.dlpa.losses import model_loss
 from pamdp_bench.baselines.dlpa.networks import apply_head, init_head, init_model, model_step
 from pamdp_bench.baselines.dlpa.planner import init_plan_state, plan
+from pamdp_bench.harness import runner
 from pamdp_bench.registry import make
 
 TARGETS = jnp.asarray([0.6, -0.4, 0.1, -0.8], jnp.float32)  # best parameter of each k
@@ -259,7 +259,7 @@ def test_fast_normal_moments() -> None:
 
 def test_bench_smoke() -> None:
     """The agent bench measures plan, updates and a vmapped step and reports FLOP counts."""
-    from pamdp_bench.bench_agents import bench_dlpa, suite_markdown
+    from pamdp_bench.tools.bench_agents import bench_dlpa, suite_markdown
 
     lines: list[str] = []
     out = bench_dlpa("HardMove-n4-v0", seeds=2, steps=2, repeats=1, rounds=2,

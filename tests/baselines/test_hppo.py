@@ -201,7 +201,7 @@ def test_default_configs() -> None:
 
 # --------------------------------------------------------------------------- harness
 def test_short_run_under_harness(tmp_path: Any) -> None:
-    from pamdp_bench import runner
+    from pamdp_bench.harness import runner
 
     def cfg(env_id: str) -> HPPOConfig:
         return dataclasses.replace(default_config(env_id), hidden_actor=(16,),

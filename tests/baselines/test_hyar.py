@@ -277,7 +277,7 @@ def test_default_configs_all_benchmarks() -> None:
 
 # --------------------------------------------------------------------------- harness
 def test_short_run_under_harness_warmup_not_counted(tmp_path: Any) -> None:
-    from pamdp_bench import runner
+    from pamdp_bench.harness import runner
 
     def cfg(env_id: str) -> HyARConfig:
         return dataclasses.replace(

@@ -212,7 +212,7 @@ def test_default_configs_and_flags() -> None:
 
 # --------------------------------------------------------------------------- harness
 def test_short_run_under_harness(tmp_path: Any) -> None:
-    from pamdp_bench import runner
+    from pamdp_bench.harness import runner
 
     def cfg(env_id: str) -> PADDPGConfig:
         return dataclasses.replace(get_agent("patd3").default_config(env_id),

@@ -216,7 +216,7 @@ def test_passthrough_initialisation(env_id: str) -> None:
 
 # --------------------------------------------------------------------------- harness
 def test_short_run_under_harness(tmp_path: Any) -> None:
-    from pamdp_bench import runner
+    from pamdp_bench.harness import runner
 
     def cfg(env_id: str) -> PDQNConfig:
         return dataclasses.replace(get_agent("mpdqn").default_config(env_id), hidden_q=(16,),

@@ -59,7 +59,7 @@ def test_supports() -> None:
 @pytest.mark.parametrize("env_id", ["CatchPoint-v0", "HardMove-n6-v0"])
 def test_scripted_reference_returns(env_id: str) -> None:
     """The scripted policies reach the spec's reference success rates (envs §5.7, §6.3)."""
-    from pamdp_bench.evaluate import evaluate_agent
+    from pamdp_bench.harness.evaluate import evaluate_agent
 
     (row,) = evaluate_agent("scripted", [env_id], 2000, seed=0)
     expected = {"CatchPoint-v0": 0.964, "HardMove-n6-v0": 0.924}[env_id]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pamdp_bench import bench_agents
+from pamdp_bench.tools import bench_agents
 
 
 def _fake_bench(agent: str, env_id: str, seeds: int = 1, log: Any = None) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def test_train_table_submit_verify_leaderboard(tmp_path) -> None:
     assert proc.returncode == 2 and "digest" in proc.stderr
 
     # A forger who also recomputes the digest is caught by the re-run itself.
-    from pamdp_bench.leaderboard import records_digest
+    from pamdp_bench.analysis.leaderboard import records_digest
 
     data["records_digest"] = records_digest(data["records"])
     seed0 = data["records"][0]["seed"]

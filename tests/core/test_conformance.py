@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from pamdp_bench import conformance
-from pamdp_bench.golden_stats import StatCheck, bonferroni_z
+from pamdp_bench.tools import conformance
+from pamdp_bench.tools.golden_stats import StatCheck, bonferroni_z
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

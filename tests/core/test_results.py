@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pamdp_bench import results
+from pamdp_bench.harness import records as results
 
 
 def _record(**kw) -> dict:

@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 import toy_agent
 
-from pamdp_bench import checkpoints, results, runner
+from pamdp_bench.cli import train_cli
+from pamdp_bench.harness import checkpoints, runner, seeding
+from pamdp_bench.harness import records as results
 from pamdp_bench.protocols import load_protocol
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,7 +49,9 @@ import json, os, signal, sys, time
 from absl import logging
 logging.set_verbosity(logging.INFO)
 import numpy as np
-from pamdp_bench import checkpoints, results, runner
+from pamdp_bench.harness import checkpoints
+from pamdp_bench.harness import records as results
+from pamdp_bench.harness import runner
 
 pause = float(os.environ.get("TEST_PAUSE_AFTER_SAVE", "0"))
 if pause:
@@ -75,11 +79,13 @@ if kill_after:
     results.append_records = append
 
 if os.environ.get("TEST_CHECK_SHARDING"):
-    placement = runner.seed_placement(3)
+    from pamdp_bench.harness.placement import seed_placement
+    placement = seed_placement(3)
     x = placement.pad(np.arange(3))
     assert x.shape == (4,) and len(x.sharding.device_set) == 2, (x.shape, x.sharding)
 
-code = runner.train_cli(**json.loads(sys.argv[1]))
+from pamdp_bench.cli import train_cli
+code = train_cli(**json.loads(sys.argv[1]))
 toy = sys.modules.get("toy_agent")
 if toy is not None:  # how often train was traced, per chunk length
     print("TRACES " + json.dumps(dict(toy.ToyAgent.train_traces)), flush=True)
@@ -120,7 +126,7 @@ def _numbers(path: str) -> dict[tuple, dict[str, Any]]:
     for r in results.iter_records(path):
         key = results.record_key(r)
         assert key not in out, f"duplicate record {key}"
-        out[key] = runner.comparable(r)
+        out[key] = results.comparable(r)
     return out
 
 
@@ -270,22 +276,22 @@ def test_refuses_to_overwrite_without_resume(setup: dict[str, Any], tmp_path, ca
     out = _copy_run(setup, tmp_path, "again")
     with open(os.path.join(out, "results.jsonl")) as f:
         before = f.read()
-    assert runner.train_cli(TOY, setup["protocol"], None, None, out, False) == 2
+    assert train_cli(TOY, setup["protocol"], None, None, out, False) == 2
     err = capsys.readouterr().err
     assert "already holds records of toy on CatchPoint-v0" in err and "--resume" in err
     with open(os.path.join(out, "results.jsonl")) as f:
         assert f.read() == before
     os.remove(os.path.join(out, "results.jsonl"))  # checkpoints alone are a run too
-    assert runner.train_cli(TOY, setup["protocol"], None, None, out, False) == 2
+    assert train_cli(TOY, setup["protocol"], None, None, out, False) == 2
     assert "already holds checkpoints" in capsys.readouterr().err
 
 
 def test_refuses_other_config_hash(setup: dict[str, Any], tmp_path) -> None:
     out = _copy_run(setup, tmp_path, "other-config")
     proto = load_protocol(setup["protocol"]).for_env("CatchPoint-v0")
-    ours = runner.run_config_hash("toy", toy_agent.ToyConfig(), proto)
+    ours = results.run_config_hash("toy", toy_agent.ToyConfig(), proto)
     other_cfg = toy_agent.ToyConfig(epsilon=0.5)
-    theirs = runner.run_config_hash("toy", other_cfg, proto)
+    theirs = results.run_config_hash("toy", other_cfg, proto)
     assert ours != theirs
     # Records of another configuration in the results file ...
     with pytest.raises(runner.RunError, match=f"{ours}.*{theirs}"):
@@ -358,7 +364,7 @@ def test_env_overrides_enter_the_config_hash_only_when_set() -> None:
     before.pop("seeds")
     before.pop("env_overrides")
     legacy = results.config_hash({"agent": "a", "agent_config": {"x": 1}, "protocol": before,
-                                  "base_seed": runner.BASE_SEED})
-    assert runner.run_config_hash("a", {"x": 1}, ep) == legacy
+                                  "base_seed": seeding.BASE_SEED})
+    assert results.run_config_hash("a", {"x": 1}, ep) == legacy
     changed = dataclasses.replace(ep, env_overrides=(("obs_view", "hyar"),))
-    assert runner.run_config_hash("a", {"x": 1}, changed) != legacy
+    assert results.run_config_hash("a", {"x": 1}, changed) != legacy

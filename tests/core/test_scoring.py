@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pamdp_bench import anchors as A
-from pamdp_bench import scoring as S
-from pamdp_bench.results import SCHEMA
+from pamdp_bench.analysis import anchors as A
+from pamdp_bench.analysis import scoring as S
+from pamdp_bench.harness.records import SCHEMA
 
 SPECS = os.environ.get(
     "PAMDP_SPECS_DIR",

@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from pamdp_bench import tables
-from pamdp_bench.results import SCHEMA, append_records
+from pamdp_bench.analysis import tables
+from pamdp_bench.harness.records import SCHEMA, append_records
 
 PROV = {"package_version": "0", "git_commit": "x", "jax_version": "0", "jaxlib_version": "0",
         "device_kind": "cpu", "host": "h"}

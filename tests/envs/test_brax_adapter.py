@@ -17,15 +17,15 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from brax.envs import training  # noqa: E402
 
-from pamdp_bench import brax_ppo  # noqa: E402
+from pamdp_bench.baselines import brax_ppo  # noqa: E402
 from pamdp_bench.envs.brax_adapter import (  # noqa: E402
     BraxPAMDPEnv,
     decode_action,
     encode_action,
     training_env,
 )
+from pamdp_bench.harness.records import load_records, validate  # noqa: E402
 from pamdp_bench.registry import make  # noqa: E402
-from pamdp_bench.results import load_records, validate  # noqa: E402
 
 
 def _actions(key: jax.Array, n: int, size: int) -> jax.Array:

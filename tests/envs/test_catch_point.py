@@ -15,7 +15,7 @@ from env_checks import assert_deterministic_and_finite
 
 import pamdp_bench
 from pamdp_bench.envs.catch_point import CATCH, MOVE, CatchPoint, CatchPointParams
-from pamdp_bench.evaluate import random_policy_episodes
+from pamdp_bench.harness.evaluate import random_policy_episodes
 
 GOLDEN_DIR = os.environ.get("PAMDP_GOLDEN_DIR", "/work/shared/golden")
 GOLDEN = os.path.join(GOLDEN_DIR, "catch_point.json")

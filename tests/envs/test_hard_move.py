@@ -22,7 +22,7 @@ from pamdp_bench.envs.hard_move import (
     movement_table,
     raw_motion_table,
 )
-from pamdp_bench.evaluate import random_policy_episodes
+from pamdp_bench.harness.evaluate import random_policy_episodes
 
 GOLDEN_DIR = os.environ.get("PAMDP_GOLDEN_DIR", "/work/shared/golden")
 needs_golden = pytest.mark.skipif(

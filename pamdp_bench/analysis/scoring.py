@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from pamdp_bench import anchors as anchors_mod
+from pamdp_bench.analysis import anchors as anchors_mod
 
 DEFAULT_REPS = 2000
 DEFAULT_SEED = 0

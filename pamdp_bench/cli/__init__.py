@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
+import numpy as np
 from absl import app, flags, logging
 
 COMMANDS = ("train", "eval", "table", "submit", "verify", "leaderboard", "conformance",
@@ -91,9 +93,45 @@ def _need(args: list[str], n: int, usage: str) -> None:
         raise ValueError(f"usage: pamdp-bench {usage}")
 
 
-def cmd_train(args: list[str]) -> int:
-    from pamdp_bench.runner import train_cli
+def train_cli(
+    agent: str,
+    protocol: str,
+    envs: list[str] | None,
+    seeds: int | None,
+    out_dir: str,
+    resume: bool,
+    seed_offset: int = 0,
+    *,
+    budget: int | None = None,
+    eval_interval: int | None = None,
+    eval_episodes: int | None = None,
+) -> int:
+    """``pamdp-bench train``: run and report; returns the exit code (2: refused/bad input)."""
+    from pamdp_bench.harness import runner
+    from pamdp_bench.harness.checkpoints import CheckpointError
+    from pamdp_bench.harness.records import ResultFileError
 
+    try:
+        records = runner.train(agent, protocol, out_dir, envs=envs, seeds=seeds, resume=resume,
+                        seed_offset=seed_offset, budget=budget, eval_interval=eval_interval,
+                        eval_episodes=eval_episodes)
+    except (runner.RunError, CheckpointError, ResultFileError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    final = [r for r in records if r["final"]]
+    by_env: dict[str, list[dict[str, Any]]] = {}
+    for r in final:
+        by_env.setdefault(r["env_id"], []).append(r)
+    for env_id, rs in by_env.items():
+        ret = np.asarray([r["return_mean"] for r in rs])
+        succ = np.asarray([r["success_rate"] for r in rs])
+        print(f"{env_id}: final return {ret.mean():.3f} ± {ret.std():.3f}, success rate "
+              f"{succ.mean():.3f} ± {succ.std():.3f} (n={len(rs)} seeds)")
+    print(f"results: {os.path.join(os.path.abspath(out_dir), 'results.jsonl')}")
+    return 0
+
+
+def cmd_train(args: list[str]) -> int:
     if not FLAGS.out:
         raise ValueError("train needs --out=DIR (records go to DIR/results.jsonl)")
     envs = _env_ids(default_all=False)
@@ -112,7 +150,7 @@ def cmd_train(args: list[str]) -> int:
 
 
 def cmd_eval(args: list[str]) -> int:
-    from pamdp_bench.evaluate import evaluate_agent, format_table
+    from pamdp_bench.harness.evaluate import evaluate_agent, format_table
 
     rows = evaluate_agent(FLAGS.agent, _env_ids(), FLAGS.episodes, FLAGS.seed,
                           log=logging.info)
@@ -121,7 +159,7 @@ def cmd_eval(args: list[str]) -> int:
 
 
 def cmd_table(args: list[str]) -> int:
-    from pamdp_bench.tables import table_cli
+    from pamdp_bench.analysis.tables import table_cli
 
     _need(args, 1, "table RESULTS_FILE_OR_DIR... --out=DIR")
     out = FLAGS.out or os.path.join("results", "tables")
@@ -129,7 +167,7 @@ def cmd_table(args: list[str]) -> int:
 
 
 def cmd_submit(args: list[str]) -> int:
-    from pamdp_bench import leaderboard
+    from pamdp_bench.analysis import leaderboard
 
     _need(args, 1, "submit AGENT_OR_MODULE:CLASS --protocol=P")
     agent = _agent(args[0])
@@ -145,7 +183,7 @@ def cmd_submit(args: list[str]) -> int:
 
 
 def cmd_verify(args: list[str]) -> int:
-    from pamdp_bench import leaderboard
+    from pamdp_bench.analysis import leaderboard
 
     _need(args, 1, "verify ENTRY.json [--seed=S]")
     seed = FLAGS.seed if FLAGS["seed"].present else None
@@ -155,7 +193,7 @@ def cmd_verify(args: list[str]) -> int:
 
 
 def cmd_leaderboard(args: list[str]) -> int:
-    from pamdp_bench import leaderboard
+    from pamdp_bench.analysis import leaderboard
 
     out = FLAGS.out or leaderboard.BOARD_PATH
     print(leaderboard.render_board(FLAGS.entries, out))
@@ -169,7 +207,7 @@ def cmd_conformance(args: list[str]) -> int:
     import jax
     import jax.numpy as jnp
 
-    from pamdp_bench import conformance, golden_stats
+    from pamdp_bench.tools import conformance, golden_stats
 
     dtype = jnp.float32
     if FLAGS.x64:
@@ -202,18 +240,18 @@ def cmd_conformance(args: list[str]) -> int:
 
 def cmd_bench(args: list[str]) -> int:
     if FLAGS.suite != "envs":  # the agent suites of `make bench`
-        from pamdp_bench.bench_agents import run_suite
+        from pamdp_bench.tools.bench_agents import run_suite
 
         agents = FLAGS.agent.split(";") if FLAGS["agent"].present else None
         path = run_suite(FLAGS.suite, FLAGS.out or os.path.join("results", "bench"), agents)
         print(f"wrote {path}")
         return 0
     if FLAGS["agent"].present:  # agent training/planning speed instead of env throughput
-        from pamdp_bench.bench_agents import bench_agent_cli
+        from pamdp_bench.tools.bench_agents import bench_agent_cli
 
         env_id = (FLAGS.env or ["Platform-v0"])[0]
         return bench_agent_cli(_agent(), env_id, FLAGS.seeds or 1)
-    from pamdp_bench import bench
+    from pamdp_bench.tools import bench_envs as bench
 
     record = bench.run_bench(_env_ids(), [int(b) for b in FLAGS.batches], FLAGS.bench_budget,
                              FLAGS.repeats)

@@ -30,9 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pamdp_bench.conformance import OBS_ATOL, OBS_RTOL, env_id_for, flat_params
-from pamdp_bench.evaluate import random_policy_episodes
+from pamdp_bench.harness.evaluate import random_policy_episodes
 from pamdp_bench.registry import make
+from pamdp_bench.tools.conformance import OBS_ATOL, OBS_RTOL, env_id_for, flat_params
 
 THREE_SIGMA_ALPHA = 2 * (1 - NormalDist().cdf(3.0))  # 0.0027
 

@@ -49,123 +49,30 @@ the same process count. Only the single-host path is tested here.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import logging as py_logging
-import math
 import os
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import logging
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from pamdp_bench import checkpoints as ckpt_lib
-from pamdp_bench import results as results_lib
 from pamdp_bench.agents import agent_spec, apply_overrides, get_agent, parse_agent_spec
-from pamdp_bench.evaluate import agent_episodes, summarize_episodes
+from pamdp_bench.harness import checkpoints as ckpt_lib
+from pamdp_bench.harness import records as results_lib
+from pamdp_bench.harness.evaluate import agent_episodes, summarize_episodes
+from pamdp_bench.harness.placement import PlacementError, SeedPlacement, seed_placement
+from pamdp_bench.harness.progress import Progress, quiet_orbax
+from pamdp_bench.harness.records import comparable, flatten, run_config_hash
+from pamdp_bench.harness.seeding import eval_keys, init_key
 from pamdp_bench.protocols import EnvProtocol, Protocol, load_protocol
-
-#: The root of every key of a run (see the module docstring).
-BASE_SEED = 0
-_INIT_STREAM = 0
-_EVAL_STREAM = 1
-#: Record fields that legitimately differ between a run and its resumed re-computation.
-VOLATILE_FIELDS = ("wall_time_s", "provenance")
 
 
 class RunError(ValueError):
     """A run that cannot start or continue (the message says why and what to do)."""
-
-
-# ----------------------------------------------------------------------------- keys
-def seed_key(seed: int | jax.Array) -> jax.Array:
-    """The root key of seed index ``seed``."""
-    return jax.random.fold_in(jax.random.key(BASE_SEED), seed)
-
-
-def init_key(seed: int | jax.Array) -> jax.Array:
-    """The key given to the agent's ``init`` for seed ``seed``."""
-    return jax.random.fold_in(seed_key(seed), _INIT_STREAM)
-
-
-def eval_keys(seed: int | jax.Array, env_steps: int | jax.Array, episodes: int) -> jax.Array:
-    """``[episodes]`` episode keys of seed ``seed``'s evaluation at ``env_steps``."""
-    point = jax.random.fold_in(jax.random.fold_in(seed_key(seed), _EVAL_STREAM), env_steps)
-    return jax.random.split(point, episodes)
-
-
-# ------------------------------------------------------------------------ placement
-@dataclasses.dataclass(frozen=True)
-class SeedPlacement:
-    """Which seeds this process runs and how its seed axis is laid out on devices."""
-
-    seeds: tuple[int, ...]  # seed indices owned by this process
-    mesh: Mesh
-    process_index: int = 0
-    process_count: int = 1
-
-    @property
-    def num_devices(self) -> int:
-        return int(self.mesh.devices.size)
-
-    @property
-    def lanes(self) -> int:
-        """Seed-axis length after padding to a multiple of the device count."""
-        return -(-len(self.seeds) // self.num_devices) * self.num_devices
-
-    @property
-    def lane_seeds(self) -> np.ndarray:
-        """Seed index of every lane (padded lanes repeat the first seed)."""
-        pad = [self.seeds[0]] * (self.lanes - len(self.seeds))
-        return np.asarray(list(self.seeds) + pad, np.int32)
-
-    @property
-    def sharding(self) -> NamedSharding:
-        return NamedSharding(self.mesh, PartitionSpec("seed"))
-
-    def pad(self, tree: Any) -> Any:
-        """Real-lane pytree ``[S, ...]`` -> padded ``[lanes, ...]``, placed on the mesh."""
-        idx = np.concatenate([np.arange(len(self.seeds)),
-                              np.zeros(self.lanes - len(self.seeds), np.int64)])
-        padded = jax.tree.map(lambda x: jnp.asarray(x)[idx], tree)
-        return jax.device_put(padded, self.sharding)
-
-    def real(self, tree: Any) -> Any:
-        """Drop padded lanes."""
-        n = len(self.seeds)
-        return jax.tree.map(lambda x: x[:n], tree)
-
-
-def seed_placement(
-    num_seeds: int, seed_offset: int = 0, devices: Sequence[Any] | None = None
-) -> SeedPlacement:
-    """This process's seeds (its slice under ``jax.distributed``) over its local devices."""
-    if num_seeds < 1 or seed_offset < 0:
-        raise RunError(f"need seeds >= 1 and seed_offset >= 0, got {num_seeds}, {seed_offset}")
-    count, index = jax.process_count(), jax.process_index()
-    all_seeds = np.arange(seed_offset, seed_offset + num_seeds)
-    own = tuple(int(s) for s in np.array_split(all_seeds, count)[index])
-    devs = list(devices) if devices is not None else jax.local_devices()
-    mesh = Mesh(np.asarray(devs), ("seed",))
-    return SeedPlacement(seeds=own, mesh=mesh, process_index=index, process_count=count)
-
-
-# ----------------------------------------------------------------------- run pieces
-def run_config_hash(agent_name: str, config: Any, ep: EnvProtocol) -> str:
-    """Hash of what determines a seed's numbers: agent, agent config, resolved protocol."""
-    agent_cfg = results_lib.config_dict(config)
-    proto = dataclasses.asdict(ep)
-    proto.pop("seeds")
-    if not proto["env_overrides"]:  # keeps the hashes of runs from before the field existed
-        proto.pop("env_overrides")
-    return results_lib.config_hash({"agent": agent_name, "agent_config": agent_cfg,
-                                    "protocol": proto, "base_seed": BASE_SEED})
 
 
 def _paths(out_dir: str, env_id: str, placement: SeedPlacement) -> tuple[str, str]:
@@ -175,92 +82,6 @@ def _paths(out_dir: str, env_id: str, placement: SeedPlacement) -> tuple[str, st
         return os.path.join(out_dir, "results.jsonl"), ckpt
     tag = f"process-{placement.process_index}-of-{placement.process_count}"
     return os.path.join(out_dir, f"results.{tag}.jsonl"), os.path.join(ckpt, tag)
-
-
-def comparable(record: dict[str, Any]) -> dict[str, Any]:
-    """A record without the fields that differ between a run and its re-computation."""
-    return {k: v for k, v in record.items() if k not in VOLATILE_FIELDS}
-
-
-def _scalar(value: np.ndarray) -> Any:
-    """A per-seed metric value as a JSON scalar (non-finite floats as strings)."""
-    value = np.asarray(value)
-    if value.dtype == np.bool_:
-        return bool(value)
-    if np.issubdtype(value.dtype, np.integer):
-        return int(value)
-    f = float(value)
-    return f if math.isfinite(f) else str(f)
-
-
-def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as one level with ``/``-joined names (metrics, record comparison)."""
-    out: dict[str, Any] = {}
-    for name, value in metrics.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{prefix}{name}/"))
-        else:
-            out[f"{prefix}{name}"] = value
-    return out
-
-
-def _repair_truncated_tail(path: str) -> None:
-    """Drop a partial last line left by a killed writer (resume only; logged)."""
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return
-    with open(path, "rb+") as f:
-        data = f.read()
-        if data.endswith(b"\n"):
-            return
-        cut = data.rfind(b"\n") + 1
-        lineno = data.count(b"\n") + 1
-        logging.warning("%s:%d: removing a truncated last line left by a killed run (%d bytes)",
-                        path, lineno, len(data) - cut)
-        f.truncate(cut)
-
-
-def _fmt_duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-class _Progress:
-    """Env steps, steps/s, ETA and the last evaluation: tqdm on a terminal, else absl logs."""
-
-    def __init__(self, label: str, total: int, start: int, num_seeds: int, enabled: bool):
-        self.label, self.total, self.start, self.num_seeds = label, total, start, num_seeds
-        self.t0 = time.perf_counter()
-        self.bar = None
-        self.enabled = enabled
-        if enabled and sys.stderr.isatty():
-            try:
-                from tqdm import tqdm
-            except ImportError:  # optional: fall back to log lines
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=total, initial=start, desc=label, unit="step",
-                                dynamic_ncols=True, file=sys.stderr)
-
-    def update(self, env_steps: int, last_eval: str) -> None:
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.set_postfix_str(last_eval, refresh=False)
-            self.bar.update(env_steps - self.bar.n)
-            return
-        elapsed = time.perf_counter() - self.t0
-        rate = (env_steps - self.start) / elapsed if elapsed > 0 else float("nan")
-        eta = (self.total - env_steps) / rate if rate > 0 else float("nan")
-        logging.info("%s: %d/%d env steps (%.0f%%) | %.0f steps/s per seed x %d seeds | "
-                     "ETA %s | eval: %s", self.label, env_steps, self.total,
-                     100.0 * env_steps / self.total, rate, self.num_seeds,
-                     _fmt_duration(eta), last_eval)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 @dataclasses.dataclass
@@ -309,24 +130,6 @@ class EnvRun:
             return ck.latest_step()
 
 
-class _QuietOrbax(py_logging.Filter):
-    """Drop orbax's INFO chatter (dozens of lines per save) so progress lines stay readable."""
-
-    def filter(self, record: py_logging.LogRecord) -> bool:
-        return record.levelno > py_logging.INFO or f"{os.sep}orbax{os.sep}" not in record.pathname
-
-
-@contextlib.contextmanager
-def _quiet_orbax() -> Iterator[None]:
-    logger = py_logging.getLogger("absl")
-    filt = _QuietOrbax()
-    logger.addFilter(filt)
-    try:
-        yield
-    finally:
-        logger.removeFilter(filt)
-
-
 def _has_files(directory: str) -> bool:
     return os.path.isdir(directory) and any(os.scandir(directory))
 
@@ -348,7 +151,7 @@ def _preflight(run: EnvRun, resume: bool) -> None:
                            "to continue it, or choose another --out directory (results are "
                            "never overwritten)")
         return
-    _repair_truncated_tail(run.results_path)
+    results_lib.repair_truncated_tail(run.results_path)
     for key, r in run.existing_records().items():
         if r["config_hash"] != run.config_hash:
             raise RunError(
@@ -389,34 +192,15 @@ def _sync_records(run: EnvRun, records: list[dict[str, Any]],
 def _make_records(run: EnvRun, env_steps: int, episodes: dict[str, np.ndarray],
                   metrics: dict[str, np.ndarray], wall: float,
                   prov: dict[str, str]) -> list[dict[str, Any]]:
-    ep = run.ep
+    """One record per seed of this process at ``env_steps``."""
     out = []
     for lane, seed in enumerate(run.placement.seeds):
-        rec: dict[str, Any] = {
-            "schema": results_lib.SCHEMA,
-            "protocol": ep.protocol,
-            "env_id": ep.env_id,
-            "agent": run.agent_name,
-            "seed": int(seed),
-            "env_steps": int(env_steps),
-            "eval_episodes": ep.eval_episodes,
-            **summarize_episodes({k: v[lane] for k, v in episodes.items()}),
-            "final": env_steps == ep.budget,
-            "config_hash": run.config_hash,
-            "wall_time_s": round(wall, 3),
-            "provenance": prov,
-        }
-        train_metrics = {}
-        for name, value in metrics.items():
-            v = np.asarray(value)[lane]
-            if v.shape != ():
-                continue  # the protocol asks for scalars; anything else is not recorded
-            if name == "warmup_steps":
-                rec["warmup_steps"] = int(v)
-            else:
-                train_metrics[name] = _scalar(v)
-        rec["train_metrics"] = train_metrics
-        out.append(rec)
+        train_metrics, warmup = results_lib.scalar_metrics(
+            {name: np.asarray(value)[lane] for name, value in metrics.items()})
+        out.append(results_lib.build_record(
+            run.ep, run.agent_name, seed, env_steps,
+            summarize_episodes({k: v[lane] for k, v in episodes.items()}), run.config_hash,
+            wall, prov, train_metrics, warmup))
     return out
 
 
@@ -478,7 +262,7 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True) -> list[dict[st
         if not points:
             logging.info("%s: already finished (%d env steps)", label, start)
         prov = results_lib.provenance()
-        bar = _Progress(label, ep.budget, start, num_real, enabled=progress and bool(points))
+        bar = Progress(label, ep.budget, start, num_real, enabled=progress and bool(points))
         t0 = time.perf_counter()
         done = start
         for point in points:
@@ -567,7 +351,10 @@ def train(
     out_dir = os.path.abspath(out_dir)
     runs = []
     for ep in eps:
-        placement = seed_placement(ep.seeds, seed_offset, devices)
+        try:
+            placement = seed_placement(ep.seeds, seed_offset, devices)
+        except PlacementError as err:
+            raise RunError(str(err)) from err
         cfg = config(ep.env_id) if callable(config) else config
         if cfg is None:
             cfg = agent_cls.default_config(ep.env_id)
@@ -582,7 +369,7 @@ def train(
                            run_config_hash(agent_name, cfg, ep), placement, results_path,
                            ckpt_dir))
     records = []
-    with _quiet_orbax():
+    with quiet_orbax():
         for run in runs:  # refuse everything that must be refused before spending compute
             _preflight(run, resume)
         for run in runs:
@@ -596,37 +383,4 @@ def train(
             records += run_env(run, resume=resume, progress=progress)
     return records
 
-
-def train_cli(
-    agent: str,
-    protocol: str,
-    envs: list[str] | None,
-    seeds: int | None,
-    out_dir: str,
-    resume: bool,
-    seed_offset: int = 0,
-    *,
-    budget: int | None = None,
-    eval_interval: int | None = None,
-    eval_episodes: int | None = None,
-) -> int:
-    """``pamdp-bench train``: run and report; returns the exit code (2: refused/bad input)."""
-    try:
-        records = train(agent, protocol, out_dir, envs=envs, seeds=seeds, resume=resume,
-                        seed_offset=seed_offset, budget=budget, eval_interval=eval_interval,
-                        eval_episodes=eval_episodes)
-    except (RunError, ckpt_lib.CheckpointError, results_lib.ResultFileError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    final = [r for r in records if r["final"]]
-    by_env: dict[str, list[dict[str, Any]]] = {}
-    for r in final:
-        by_env.setdefault(r["env_id"], []).append(r)
-    for env_id, rs in by_env.items():
-        ret = np.asarray([r["return_mean"] for r in rs])
-        succ = np.asarray([r["success_rate"] for r in rs])
-        print(f"{env_id}: final return {ret.mean():.3f} ± {ret.std():.3f}, success rate "
-              f"{succ.mean():.3f} ± {succ.std():.3f} (n={len(rs)} seeds)")
-    print(f"results: {os.path.join(os.path.abspath(out_dir), 'results.jsonl')}")
-    return 0
 

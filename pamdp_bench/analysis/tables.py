@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from pamdp_bench import anchors as A
-from pamdp_bench import scoring as S
-from pamdp_bench.results import ResultFileError, load_records, result_files
+from pamdp_bench.analysis import anchors as A
+from pamdp_bench.analysis import scoring as S
+from pamdp_bench.harness.records import ResultFileError, load_records, result_files
 
 REFERENCE_AGENTS = ("random", "scripted")
 METRIC_KINDS = (("normalized", "normalized return"), ("success", "success rate"))
@@ -122,15 +122,15 @@ def scores_markdown(summaries: Sequence[S.Summary], n_records: int, sources: Seq
     ]
     for protocol in sorted({s.protocol for s in summaries}):
         rows = [s for s in summaries if s.protocol == protocol]
-        raw = A.protocol_raw(protocol)
+        proto = A.shipped_protocol(protocol)
         lines += ["", f"## Protocol `{protocol}`", ""]
-        if raw is not None:
+        if proto is not None:
             by_head: dict[str, list[str]] = {}
             for env_id in sorted({s.env_id for s in rows}, key=A.env_sort_key):
                 by_head.setdefault(_headline(protocol, env_id), []).append(A.display_name(env_id))
             heads = (next(iter(by_head)) if len(by_head) == 1 else
                      "; ".join(f"{h} ({', '.join(envs)})" for h, envs in by_head.items()))
-            lines.append(f"{raw.get('description', '')}. Headline metric: {heads}.")
+            lines.append(f"{proto.description}. Headline metric: {heads}.")
         else:
             lines.append("(no protocol file `experiments/" + protocol + ".toml`: caps assumed to "
                          "be the env defaults)")

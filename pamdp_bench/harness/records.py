@@ -21,7 +21,15 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from absl import logging
+
+from pamdp_bench.harness.seeding import BASE_SEED
+
+if TYPE_CHECKING:
+    from pamdp_bench.protocols import EnvProtocol
 
 SCHEMA = "pamdp_bench.result/1"
 
@@ -219,3 +227,103 @@ def load_records(paths: Iterable[str]) -> list[dict[str, Any]]:
                 continue
             seen[key] = (path, r)
     return [r for _, r in seen.values()]
+
+
+# ------------------------------------------------------------------- run records
+#: Record fields that legitimately differ between a run and its resumed re-computation.
+VOLATILE_FIELDS = ("wall_time_s", "provenance")
+
+
+def run_config_hash(agent_name: str, config: Any, ep: EnvProtocol) -> str:
+    """Hash of what determines a seed's numbers: agent, agent config, resolved protocol (without
+    its seed count, which does not change any seed's numbers) and the key root."""
+    agent_cfg = config_dict(config)
+    proto = dataclasses.asdict(ep)
+    proto.pop("seeds")
+    if not proto["env_overrides"]:  # keeps the hashes of runs from before the field existed
+        proto.pop("env_overrides")
+    return config_hash({"agent": agent_name, "agent_config": agent_cfg,
+                                    "protocol": proto, "base_seed": BASE_SEED})
+
+
+def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without the fields that differ between a run and its re-computation."""
+    return {k: v for k, v in record.items() if k not in VOLATILE_FIELDS}
+
+
+def _scalar(value: np.ndarray) -> Any:
+    """A per-seed metric value as a JSON scalar (non-finite floats as strings)."""
+    value = np.asarray(value)
+    if value.dtype == np.bool_:
+        return bool(value)
+    if np.issubdtype(value.dtype, np.integer):
+        return int(value)
+    f = float(value)
+    return f if math.isfinite(f) else str(f)
+
+
+def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level with ``/``-joined names (metrics, record comparison)."""
+    out: dict[str, Any] = {}
+    for name, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{name}/"))
+        else:
+            out[f"{prefix}{name}"] = value
+    return out
+
+
+def repair_truncated_tail(path: str) -> None:
+    """Drop a partial last line left by a killed writer (resume only; logged)."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data.endswith(b"\n"):
+            return
+        cut = data.rfind(b"\n") + 1
+        lineno = data.count(b"\n") + 1
+        logging.warning("%s:%d: removing a truncated last line left by a killed run (%d bytes)",
+                        path, lineno, len(data) - cut)
+        f.truncate(cut)
+
+
+def scalar_metrics(metrics: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """One seed's train metrics as JSON scalars (non-scalar values dropped: the protocol asks
+    for scalars) and its uncounted warm-up steps (``metrics["warmup_steps"]``), if reported."""
+    out: dict[str, Any] = {}
+    warmup = None
+    for name, value in metrics.items():
+        v = np.asarray(value)
+        if v.shape != ():
+            continue
+        if name == "warmup_steps":
+            warmup = int(v)
+        else:
+            out[name] = _scalar(v)
+    return out, warmup
+
+
+def build_record(ep: EnvProtocol, agent: str, seed: int, env_steps: int,
+                 summary: dict[str, float], config_hash: str, wall_time_s: float,
+                 provenance: dict[str, str], train_metrics: dict[str, Any],
+                 warmup_steps: int | None = None) -> dict[str, Any]:
+    """One validated result record (the only place records are assembled)."""
+    rec: dict[str, Any] = {
+        "schema": SCHEMA,
+        "protocol": ep.protocol,
+        "env_id": ep.env_id,
+        "agent": agent,
+        "seed": int(seed),
+        "env_steps": int(env_steps),
+        "eval_episodes": ep.eval_episodes,
+        **summary,
+        "final": int(env_steps) == ep.budget,
+        "config_hash": config_hash,
+        "wall_time_s": round(wall_time_s, 3),
+        "provenance": provenance,
+    }
+    if warmup_steps is not None:
+        rec["warmup_steps"] = int(warmup_steps)
+    rec["train_metrics"] = train_metrics
+    return validate(rec)

@@ -1,18 +1,18 @@
 """Reference row: brax's own PPO trainer on the continuous relaxation of the hybrid action.
 
-``python -m pamdp_bench.brax_ppo --env=Platform-v0 --seeds=3 --budget=200000 --out=DIR``
-trains ``brax.training.agents.ppo.train`` per seed on ``pamdp_bench.envs.brax_adapter`` (one
-tanh-Gaussian vector ``a[K + P]``; ``k = argmax a[:K]``, ``z = a[K:]``), then evaluates the policy
-with the suite's conventions and appends result records (``pamdp_bench.results`` schema, agent
-``brax_ppo``) to ``DIR/results.jsonl``, readable by ``pamdp-bench table DIR``. Needs the
-``brax`` extra. This is "what a brax user would do", not a PAMDP algorithm: brax's networks,
-losses and training loop are used unchanged.
+``python -m pamdp_bench.baselines.brax_ppo --env=Platform-v0 --seeds=3 --budget=200000
+--out=DIR`` trains ``brax.training.agents.ppo.train`` per seed on
+``pamdp_bench.envs.brax_adapter`` (one tanh-Gaussian vector ``a[K + P]``; ``k = argmax a[:K]``,
+``z = a[K:]``), then evaluates the policy with the suite's conventions and appends result
+records (``pamdp_bench.harness.records`` schema, agent ``brax_ppo``) to ``DIR/results.jsonl``,
+readable by ``pamdp-bench table DIR``. Needs the ``brax`` extra. This is "what a brax user
+would do", not a PAMDP algorithm: brax's networks, losses and training loop are used unchanged.
 
 Protocol (``--protocol``, default ``hyar``, ``experiments/hyar.toml``): training and evaluation
 envs get the protocol's episode caps (Platform: the env's own 200); each evaluation plays
 ``eval_episodes`` (Platform: 100) episodes of the *deterministic* policy (tanh of the Gaussian
 mean, brax's ``deterministic=True``) on a separate env with fresh reset keys, the harness's keys
-(``runner.eval_keys(seed, env_steps, n)``) and the harness's episode loop
+(``seeding.eval_keys(seed, env_steps, n)``) and the harness's episode loop
 (``evaluate.policy_episodes``: each episode ends at its first terminated/truncated). Budget
 counts every env step brax takes (``batch_size * num_minibatches * unroll_length`` per training
 step); no warm-up. Evaluations happen at brax's ``num_evals - 1`` epoch ends (through
@@ -50,6 +50,9 @@ num_evals                   26         [choice] 25 evaluations, every 8,000 env 
 (``brax_adapter.training_env``): brax's EpisodeWrapper then flags the cap as a truncation, so PPO
 bootstraps it (the suite convention); see the adapter's docstring for why the adapter's own cap
 must be off under brax's wrappers. [choice] brax's ``seed`` argument is the seed index.
+Records carry the harness's ``run_config_hash`` (records written before the restructure of
+2026-12 used a variant without the key root and with an empty ``env_overrides``, so a re-run
+into an old directory shows as its own ``brax_ppo@HASH`` row).
 Resuming: seeds whose final record is already in ``DIR/results.jsonl`` are skipped; a seed
 killed mid-run restarts from scratch (brax's trainer has no resumable state here); records whose
 key (protocol, env, agent, seed, env steps) is already in the file are not appended again.
@@ -68,8 +71,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from pamdp_bench import results as results_lib
-from pamdp_bench.evaluate import policy_episodes, summarize_episodes
+from pamdp_bench.harness import records as results_lib
+from pamdp_bench.harness.evaluate import policy_episodes, summarize_episodes
 from pamdp_bench.protocols import EnvProtocol, load_protocol
 
 AGENT_NAME = "brax_ppo"
@@ -132,22 +135,10 @@ def _hparams(config: BraxPPOConfig, episode_length: int) -> dict[str, Any]:
     return out
 
 
-def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """brax's progress metrics as finite JSON scalars (non-finite values as strings)."""
-    out: dict[str, Any] = {}
-    for name, value in metrics.items():
-        v = np.asarray(value)
-        if v.shape != ():
-            continue
-        f = float(v)
-        out[name] = f if np.isfinite(f) else str(f)
-    return out
-
-
 def make_evaluator(ep: EnvProtocol, make_policy: Any, num_actions: int) -> Any:
     """``evaluate(params, seed, env_steps) -> episode arrays``, jitted once per run."""
     from pamdp_bench.envs.brax_adapter import decode_action
-    from pamdp_bench.runner import eval_keys
+    from pamdp_bench.harness.seeding import eval_keys
 
     env, params = ep.env_params(training=False)
 
@@ -183,10 +174,7 @@ def train_seed(
     train_env_obj, train_params = ep.env_params(training=True)
     env = BraxPAMDPEnv(env=train_env_obj, params=train_params, own_cap=False)
     episode_length = env.episode_cap
-    chash = results_lib.config_hash({
-        "agent": AGENT_NAME, "agent_config": results_lib.config_dict(config),
-        "protocol": {k: v for k, v in dataclasses.asdict(ep).items() if k != "seeds"},
-    })
+    chash = results_lib.run_config_hash(AGENT_NAME, config, ep)
     prov = results_lib.provenance()
     hparams = _hparams(config, episode_length)
     t0 = time.perf_counter()
@@ -206,22 +194,12 @@ def train_seed(
         if step not in pending:
             return
         summary = pending.pop(step)
-        rec = {
-            "schema": results_lib.SCHEMA,
-            "protocol": ep.protocol,
-            "env_id": ep.env_id,
-            "agent": AGENT_NAME,
-            "seed": int(seed),
-            "env_steps": int(step),
-            "eval_episodes": ep.eval_episodes,
-            **summary,
-            "final": int(step) == ep.budget,
-            "config_hash": chash,
-            "wall_time_s": round(time.perf_counter() - t0, 3),
-            "provenance": {**prov, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
-            "train_metrics": {**_scalar_metrics(metrics), **hparams},
-        }
-        records.append(results_lib.validate(rec))
+        train_metrics, _ = results_lib.scalar_metrics(metrics)
+        rec = results_lib.build_record(
+            ep, AGENT_NAME, seed, step, summary, chash, time.perf_counter() - t0,
+            {**prov, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+            {**train_metrics, **hparams})
+        records.append(rec)
         if out_path is not None:
             _append_new(out_path, [rec])
         log(f"{ep.env_id} seed {seed} @ {step} steps: return {summary['return_mean']:.3f} "
@@ -281,8 +259,8 @@ def run(env_id: str, seeds: int, budget: int | None, out_dir: str, protocol: str
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m pamdp_bench.brax_ppo", description=__doc__
-                                .split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m pamdp_bench.baselines.brax_ppo",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--env", default="Platform-v0")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--budget", type=int, default=None, help="default: the protocol's")
@@ -300,7 +278,3 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "final_return_std": float(np.std(finals, ddof=1)) if len(finals) > 1
                           else 0.0, "n": len(finals)}))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,10 +27,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pamdp_bench import results as results_lib
 from pamdp_bench.agents import agent_spec, apply_overrides, get_agent, parse_agent_spec
+from pamdp_bench.harness import records as results_lib
+from pamdp_bench.harness.runner import comparable, flatten, train
 from pamdp_bench.protocols import load_protocol
-from pamdp_bench.runner import comparable, flatten, train
 
 ENTRY_SCHEMA = "pamdp_bench.entry/1"
 ENTRIES_DIR = os.path.join("results", "leaderboard", "entries")
@@ -230,8 +230,8 @@ def _verified_mark(path: str, entry: dict[str, Any]) -> str:
 
 def render_board(entries_dir: str = ENTRIES_DIR, out_path: str = BOARD_PATH) -> str:
     """``results/leaderboard.md`` from every entry: per protocol, per env final scores."""
-    from pamdp_bench import scoring
-    from pamdp_bench.anchors import display_name, env_sort_key
+    from pamdp_bench.analysis import scoring
+    from pamdp_bench.analysis.anchors import display_name, env_sort_key
 
     paths = sorted(
         os.path.join(entries_dir, f) for f in os.listdir(entries_dir)
