@@ -4,15 +4,19 @@ A checkpoint is one orbax ``CheckpointManager`` step (the step number is the env
 with two items:
 
 ``state``
-    The train state's leaves as numpy arrays under ``leaf_00000``, ``leaf_00001``, ...
-    (flattened in the pytree order of the agent's state). Typed PRNG keys are stored as their
-    raw ``key_data`` and re-wrapped on restore; zero-size leaves are not stored (orbax refuses
-    them) and are recreated from the template. Only real seed lanes are saved (no device
-    padding), so a checkpoint can be resumed on a different device count.
+    The train state's leaves as numpy arrays, each named by its path in the state tree
+    (``jax.tree_util.keystr``, e.g. ``.q_params['w']`` stored as ``q_params__w``), so a leaf
+    is restored into the field of the same name, never by position: two leaves of the same
+    shape (an online network and its target) cannot be swapped by reordering a state's fields.
+    Typed PRNG keys are stored as their raw ``key_data`` and re-wrapped on restore; zero-size
+    leaves are not stored (orbax refuses them) and are recreated from the template. Only real
+    seed lanes are saved (no device padding), so a checkpoint can be resumed on a different
+    device count.
 ``meta``
     JSON: ``format_version``, ``config_hash``, agent, env, protocol, seeds, ``env_steps``,
-    cumulative wall time, the leaf specs (shape, dtype, key impl) and the result records written
-    at this step (the runner uses them to restore records lost to a kill).
+    cumulative wall time, the leaf specs (tree path, stored name, shape, dtype, key impl) and
+    the result records written at this step (the runner uses them to restore records lost to a
+    kill).
 
 Saving is asynchronous (orbax writes in a background thread after a synchronous host copy);
 ``wait``/``close`` block until the last save is committed, and orbax's atomic rename means a
@@ -27,6 +31,7 @@ of the agent's ``init``) gives the structure back.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,7 +40,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 #: Bump when the layout of ``state``/``meta`` changes; older checkpoints are then refused.
-FORMAT_VERSION = 1
+#: 1: leaves named by position (``leaf_00047``); 2: leaves named by their tree path.
+FORMAT_VERSION = 2
 
 #: Identity fields compared by ``check_compatible``, in the order they are reported.
 IDENTITY_FIELDS = ("format_version", "config_hash", "agent", "env_id", "protocol", "seeds",
@@ -50,21 +56,32 @@ def _is_key(x: Any) -> bool:
     return jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
 
 
-def leaf_specs(state: Any) -> list[dict[str, Any]]:
-    """Shape, dtype and key flag of every leaf of ``state`` (arrays or ShapeDtypeStructs).
+def _stored_name(path: str) -> str:
+    """An orbax-safe item name for a tree path (``.q_params['w'][0]`` -> ``q_params__w__0``)."""
+    return re.sub(r"[^A-Za-z0-9_]+", "__", path).strip("_") or "root"
 
-    Typed PRNG keys are described by their ``key_data`` and, for concrete arrays, their impl.
-    """
+
+def leaf_specs(state: Any) -> list[dict[str, Any]]:
+    """Tree path, stored name, shape, dtype and key flag of every leaf of ``state`` (arrays or
+    ShapeDtypeStructs). Typed PRNG keys are described by their ``key_data`` and, for concrete
+    arrays, their impl."""
     specs = []
-    for leaf in jax.tree.leaves(state):
+    names: dict[str, str] = {}
+    for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
+        tree_path = jax.tree_util.keystr(path)
+        name = _stored_name(tree_path)
+        if name in names:  # two paths that sanitise alike: keep names unique and stable
+            name = f"{name}__{len(names)}"
+        names[name] = tree_path
         if _is_key(leaf):
             data = jax.eval_shape(jax.random.key_data, leaf)
             impl = str(jax.random.key_impl(leaf)) if isinstance(leaf, jax.Array) else None
-            specs.append({"shape": list(data.shape), "dtype": str(data.dtype), "key": True,
-                          "key_impl": impl})
+            spec = {"shape": list(data.shape), "dtype": str(data.dtype), "key": True,
+                    "key_impl": impl}
         else:
-            specs.append({"shape": list(leaf.shape), "dtype": str(np.dtype(leaf.dtype)),
-                          "key": False, "key_impl": None})
+            spec = {"shape": list(leaf.shape), "dtype": str(np.dtype(leaf.dtype)),
+                    "key": False, "key_impl": None}
+        specs.append({"path": tree_path, "name": name, **spec})
     return specs
 
 
@@ -149,23 +166,33 @@ class RunCheckpointer:
         dtype differs from the template raises ``CheckpointError``.
         """
         meta = self.read_meta(step)
+        version = meta.get("format_version")
+        if version != FORMAT_VERSION:
+            raise CheckpointError(
+                f"{self.directory}: the checkpoint at {step} env steps has checkpoint format "
+                f"version {version!r}, this code reads version {FORMAT_VERSION} (version 1 "
+                "named state leaves by position, which could restore two same-shaped fields "
+                "swapped); it is not restored. Start a new run in another --out directory.")
         leaves, treedef = jax.tree.flatten(template)
         want = leaf_specs(template)
-        saved = meta.get("leaves", [])
-        if len(saved) != len(want):
+        saved = {s["path"]: s for s in meta.get("leaves", [])}
+        missing = [w["path"] for w in want if w["path"] not in saved]
+        extra = sorted(set(saved) - {w["path"] for w in want})
+        if missing or extra:
             raise CheckpointError(
-                f"{self.directory}: the checkpoint at {step} env steps has {len(saved)} state "
-                f"leaves, the agent's state has {len(want)}; was it written by other code?"
-            )
-        for i, (s, w) in enumerate(zip(saved, want, strict=True)):
+                f"{self.directory}: the checkpoint at {step} env steps does not hold the "
+                f"agent's state: missing leaves {missing[:5]}, unexpected leaves {extra[:5]}; "
+                "was it written by other code?")
+        for w in want:
+            s = saved[w["path"]]
             if not _spec_matches(s, w):
                 raise CheckpointError(
-                    f"{self.directory}: state leaf {i} of the checkpoint at {step} env steps is "
-                    f"{s['dtype']}{s['shape']}, the agent's is {w['dtype']}{w['shape']}"
-                )
+                    f"{self.directory}: state leaf {w['path']} of the checkpoint at {step} env "
+                    f"steps is {s['dtype']}{s['shape']}, the agent's is "
+                    f"{w['dtype']}{w['shape']}")
         target = {
-            f"leaf_{i:05d}": np.zeros(w["shape"], np.dtype(w["dtype"]))
-            for i, w in enumerate(want) if int(np.prod(w["shape"])) > 0
+            saved[w["path"]]["name"]: np.zeros(w["shape"], np.dtype(w["dtype"]))
+            for w in want if int(np.prod(w["shape"])) > 0
         }
         if target:
             out = self._manager.restore(step, args=ocp.args.Composite(
@@ -174,10 +201,9 @@ class RunCheckpointer:
         else:
             arrays = {}
         restored = []
-        for i, (leaf, s) in enumerate(zip(leaves, saved, strict=True)):
-            name = f"leaf_{i:05d}"
-            arr = arrays.get(name, np.zeros(s["shape"], np.dtype(s["dtype"])))
-            arr = np.asarray(arr)
+        for leaf, w in zip(leaves, want, strict=True):
+            s = saved[w["path"]]
+            arr = np.asarray(arrays.get(s["name"], np.zeros(s["shape"], np.dtype(s["dtype"]))))
             if _is_key(leaf):
                 restored.append(jax.random.wrap_key_data(arr, impl=s["key_impl"]))
             else:
@@ -193,12 +219,12 @@ class RunCheckpointer:
         """
         specs = leaf_specs(state)
         arrays = {}
-        for i, leaf in enumerate(jax.tree.leaves(state)):
+        for spec, leaf in zip(specs, jax.tree.leaves(state), strict=True):
             data = jax.random.key_data(leaf) if _is_key(leaf) else leaf
             # A private host copy: the runner donates the device buffers to the next chunk.
             data = np.array(jax.device_get(data), copy=True)
             if data.size > 0:
-                arrays[f"leaf_{i:05d}"] = data
+                arrays[spec["name"]] = data
         full_meta = {**meta, "format_version": FORMAT_VERSION, "env_steps": int(step),
                      "leaves": specs}
         items: dict[str, Any] = {"meta": ocp.args.JsonSave(full_meta)}

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import toy_agent
+from flax import struct
 
 from pamdp_bench.cli import train_cli
 from pamdp_bench.harness import checkpoints, runner, seeding
@@ -307,8 +308,9 @@ def test_refuses_other_format_version(setup: dict[str, Any], tmp_path, monkeypat
     out = _copy_run(setup, tmp_path, "other-format")
     monkeypatch.setattr(checkpoints, "FORMAT_VERSION", checkpoints.FORMAT_VERSION + 1)
     with pytest.raises(checkpoints.CheckpointError,
-                       match="checkpoint format version 1, but this run has checkpoint format "
-                             "version 2"):
+                       match=f"checkpoint format version {checkpoints.FORMAT_VERSION - 1}, but "
+                             f"this run has checkpoint format version "
+                             f"{checkpoints.FORMAT_VERSION}"):
         runner.train(TOY, setup["protocol"], out, resume=True, progress=False)
 
 
@@ -336,6 +338,42 @@ def test_checkpoint_roundtrip(tmp_path) -> None:
         bad = {**template, "x": jax.ShapeDtypeStruct((3, 3), jnp.float32)}
         with pytest.raises(checkpoints.CheckpointError, match="leaf"):
             ck.restore(10, bad)
+
+
+@struct.dataclass
+class _OnlineFirst:
+    q_params: jax.Array
+    q_target: jax.Array
+
+
+@struct.dataclass
+class _TargetFirst:
+    q_target: jax.Array
+    q_params: jax.Array
+
+
+def test_checkpoint_leaves_are_restored_by_tree_path_not_position(tmp_path) -> None:
+    """Reordering a state's fields must not swap two same-shaped leaves on restore."""
+    saved = _OnlineFirst(q_params=jnp.ones((2, 3)), q_target=jnp.zeros((2, 3)))
+    with checkpoints.RunCheckpointer(str(tmp_path / "ck")) as ck:
+        ck.save(5, saved, {})
+    with checkpoints.RunCheckpointer(str(tmp_path / "ck")) as ck:
+        restored, meta = ck.restore(5, jax.eval_shape(
+            lambda: _TargetFirst(q_target=jnp.zeros((2, 3)), q_params=jnp.zeros((2, 3)))))
+    np.testing.assert_array_equal(restored.q_params, saved.q_params)
+    np.testing.assert_array_equal(restored.q_target, saved.q_target)
+    assert [leaf["path"] for leaf in meta["leaves"]] == [".q_params", ".q_target"]
+
+
+def test_old_checkpoint_format_is_refused_not_restored(tmp_path, monkeypatch) -> None:
+    state = {"w": jnp.ones((2,))}
+    monkeypatch.setattr(checkpoints, "FORMAT_VERSION", 1)
+    with checkpoints.RunCheckpointer(str(tmp_path / "ck")) as ck:
+        ck.save(5, state, {})
+    monkeypatch.undo()
+    with checkpoints.RunCheckpointer(str(tmp_path / "ck")) as ck, \
+            pytest.raises(checkpoints.CheckpointError, match="format version 1.*not restored"):
+        ck.restore(5, jax.eval_shape(lambda: state))
 
 
 def test_random_agent_quick_protocol(tmp_path) -> None:
