@@ -9,7 +9,7 @@ reproducible field of that seed's records. The verdict goes to a sidecar file
 ``<entry>.verification.json`` so the entry itself is never rewritten.
 
 Re-running one seed alone is bitwise identical for agents whose per-seed computation does not
-depend on the seed-batch shape, and within a few ulp otherwise (see ``runner``), so the
+depend on the seed-batch shape, and within a few ulp otherwise (see ``harness.runner``), so the
 comparison allows ``VERIFY_RTOL`` relative deviation; on another device kind it is reported,
 since different hardware can legitimately change low-order bits of learning runs.
 """
@@ -29,8 +29,10 @@ from typing import Any
 
 from pamdp_bench.agents import agent_spec, apply_overrides, get_agent, parse_agent_spec
 from pamdp_bench.harness import records as results_lib
-from pamdp_bench.harness.runner import comparable, flatten, train
+from pamdp_bench.harness.records import comparable, flatten
+from pamdp_bench.harness.runner import train
 from pamdp_bench.protocols import load_protocol
+from pamdp_bench.testing import ContractError, check_agent
 
 ENTRY_SCHEMA = "pamdp_bench.entry/1"
 ENTRIES_DIR = os.path.join("results", "leaderboard", "entries")
@@ -68,7 +70,10 @@ def submit(
     overrides: dict[str, int] | None = None,
     resume: bool = True,
 ) -> str:
-    """Run ``agent`` on ``protocol`` (resumable, into ``out_dir``) and write its entry."""
+    """Run ``agent`` on ``protocol`` (resumable, into ``out_dir``) and write its entry.
+
+    Refused before any training: an entry of that name already exists, or the agent breaks
+    the suite's contracts on one of the envs (``pamdp_bench.testing.check_agent``)."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     name, config_overrides = parse_agent_spec(agent)
     cls = get_agent(name)
@@ -76,6 +81,15 @@ def submit(
     source = agent_spec(_class_path(cls), config_overrides)
     proto = load_protocol(protocol)
     env_ids = list(envs) if envs else list(proto.envs)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
+    path = os.path.join(entries_dir, f"{proto.name}__{safe}.json")
+    if os.path.exists(path):  # before any compute is spent
+        raise EntryError(f"{path} exists; remove it to replace the entry")
+    for env_id in env_ids:  # the suite's contracts, by tracing only, before training
+        try:
+            check_agent(source, env_id, env_params=proto.for_env(env_id).env_params(True))
+        except ContractError as err:
+            raise EntryError(f"{label} does not keep the agent contract: {err}") from err
     records = train(source, proto, out_dir, envs=env_ids, seeds=seeds, resume=resume,
                     **overrides)
     if not records:
@@ -99,8 +113,6 @@ def submit(
         "records": records,
     }
     os.makedirs(entries_dir, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
-    path = os.path.join(entries_dir, f"{proto.name}__{safe}.json")
     if os.path.exists(path):
         raise EntryError(f"{path} exists; remove it to replace the entry")
     with open(path, "w") as f:
