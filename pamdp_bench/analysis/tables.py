@@ -34,6 +34,7 @@ import numpy as np
 
 from pamdp_bench.analysis import anchors as A
 from pamdp_bench.analysis import scoring as S
+from pamdp_bench.analysis import statistics as St
 from pamdp_bench.harness.records import ResultFileError, load_records, result_files
 
 REFERENCE_AGENTS = ("random", "scripted")
@@ -217,7 +218,7 @@ class AggregateResult:
     agent: str
     envs: tuple[str, ...]
     runs: int
-    intervals: dict[str, S.Interval]
+    intervals: dict[str, St.Interval]
 
 
 @dataclasses.dataclass
@@ -227,7 +228,7 @@ class ImprovementResult:
     x: str
     y: str
     envs: tuple[str, ...]
-    interval: S.Interval
+    interval: St.Interval
 
 
 def _agent_order(agents: Iterable[str]) -> list[str]:
@@ -247,7 +248,7 @@ def compute_aggregates(summaries: Sequence[S.Summary], reps: int, seed: int
                 tasks = [scores[agent][e] for e in envs]
                 aggs.append(AggregateResult(protocol, kind, agent, envs,
                                             sum(t.size for t in tasks),
-                                            S.aggregate_intervals(tasks, reps, seed)))
+                                            St.aggregate_intervals(tasks, reps, seed)))
             for x in agents:
                 for y in agents:
                     if x == y:
@@ -255,7 +256,7 @@ def compute_aggregates(summaries: Sequence[S.Summary], reps: int, seed: int
                     envs = tuple(sorted(set(scores[x]) & set(scores[y]), key=A.env_sort_key))
                     if not envs:
                         continue
-                    iv = S.probability_of_improvement_interval(
+                    iv = St.probability_of_improvement_interval(
                         [scores[x][e] for e in envs], [scores[y][e] for e in envs], reps, seed)
                     imps.append(ImprovementResult(protocol, kind, x, y, envs, iv))
     return aggs, imps
@@ -285,15 +286,15 @@ def aggregates_markdown(summaries: Sequence[S.Summary], aggs: Sequence[Aggregate
             if not rows:
                 continue
             lines += ["", f"### {label.capitalize()}", "",
-                      "| agent | envs | runs | " + " | ".join(S.AGGREGATE_LABELS.values()) + " |",
-                      "|---|---|---|" + "---|" * len(S.AGGREGATE_LABELS)]
+                      "| agent | envs | runs | " + " | ".join(St.AGGREGATE_LABELS.values()) + " |",
+                      "|---|---|---|" + "---|" * len(St.AGGREGATE_LABELS)]
             partial = False
             for a in rows:
                 mark = ""
                 if set(a.envs) != set(all_envs):
                     mark, partial = "*", True
                 lines.append(f"| `{a.agent}`{mark} | {len(a.envs)} | {a.runs} | "
-                             + " | ".join(a.intervals[m].fmt() for m in S.AGGREGATES) + " |")
+                             + " | ".join(a.intervals[m].fmt() for m in St.AGGREGATES) + " |")
             if partial:
                 lines.append("")
                 for a in rows:
@@ -396,8 +397,8 @@ def plot_aggregates(rows: Sequence[AggregateResult], path: str, title: str,
     colors = _colors(agents)
     full = set(all_envs)
     labels = [a.agent + ("*" if full and set(a.envs) != full else "") for a in rows]
-    fig, axes = _figure(1, len(S.AGGREGATES), (3.0 * len(S.AGGREGATES), 0.5 * len(rows) + 1.6))
-    for j, metric in enumerate(S.AGGREGATES):
+    fig, axes = _figure(1, len(St.AGGREGATES), (3.0 * len(St.AGGREGATES), 0.5 * len(rows) + 1.6))
+    for j, metric in enumerate(St.AGGREGATES):
         ax = axes[0, j]
         for i, a in enumerate(rows):
             iv = a.intervals[metric]
@@ -407,7 +408,7 @@ def plot_aggregates(rows: Sequence[AggregateResult], path: str, title: str,
         ax.set_yticks(range(len(rows)))
         ax.set_yticklabels(labels if j == 0 else [])
         ax.set_ylim(len(rows) - 0.3, -0.7)  # first agent on top
-        ax.set_title(S.AGGREGATE_LABELS[metric], fontsize=9)
+        ax.set_title(St.AGGREGATE_LABELS[metric], fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=9)
     fig.savefig(path)
@@ -416,7 +417,7 @@ def plot_aggregates(rows: Sequence[AggregateResult], path: str, title: str,
 
 # ----------------------------------------------------------------------------- driver
 def build_tables(records: Sequence[Mapping[str, Any]], out_dir: str,
-                 reps: int = S.DEFAULT_REPS, seed: int = S.DEFAULT_SEED,
+                 reps: int = St.DEFAULT_REPS, seed: int = St.DEFAULT_SEED,
                  sources: Sequence[str] = (), plots: bool = True) -> TableOutput:
     """Write every table and figure for ``records`` under ``out_dir``."""
     if not records:
@@ -467,8 +468,8 @@ def build_tables(records: Sequence[Mapping[str, Any]], out_dir: str,
     for protocol in protocols:
         scores = S.task_scores(summaries, protocol, "normalized")
         if scores:
-            taus = S.tau_grid([v for per_env in scores.values() for v in per_env.values()])
-            profiles = {a: S.performance_profile_intervals(list(scores[a].values()), taus,
+            taus = St.tau_grid([v for per_env in scores.values() for v in per_env.values()])
+            profiles = {a: St.performance_profile_intervals(list(scores[a].values()), taus,
                                                            reps, seed)
                         for a in _agent_order(scores)}
             for a, (pt, lo, hi) in profiles.items():
@@ -512,7 +513,7 @@ def _find_undecodable(paths: Sequence[str]) -> str:
 
 
 def table_cli(paths: list[str], out_dir: str, protocol: str | None = None, *,
-              reps: int = S.DEFAULT_REPS, seed: int = S.DEFAULT_SEED) -> int:
+              reps: int = St.DEFAULT_REPS, seed: int = St.DEFAULT_SEED) -> int:
     """``pamdp-bench table PATHS... --out DIR [--protocol P]``: print the markdown, write the
     files; exit 0, or 2 on unreadable / malformed input (the message names file:line)."""
     if not paths:

@@ -11,6 +11,7 @@ from scipy import stats
 
 from pamdp_bench.analysis import anchors as A
 from pamdp_bench.analysis import scoring as S
+from pamdp_bench.analysis import statistics as St
 from pamdp_bench.harness.records import SCHEMA
 
 SPECS = os.environ.get(
@@ -33,7 +34,7 @@ def rec(env, agent, seed, steps, ret, succ=0.5, final=False, protocol="dlpa", ep
 def test_iqm_matches_scipy_trim_mean(runs, tasks):
     x = np.random.default_rng(runs * tasks).normal(size=(runs, tasks))
     assert (runs * tasks) % 4 == 0
-    assert S.iqm(x) == pytest.approx(stats.trim_mean(x.ravel(), 0.25), abs=1e-12)
+    assert St.iqm(x) == pytest.approx(stats.trim_mean(x.ravel(), 0.25), abs=1e-12)
 
 
 @pytest.mark.parametrize("runs,tasks", [(5, 3), (7, 1), (10, 5), (3, 3), (2, 1)])
@@ -44,47 +45,47 @@ def test_iqm_non_divisible_sizes_follow_scipy(runs, tasks):
     assert n % 4 != 0
     k = n // 4
     direct = np.sort(x.ravel())[k:n - k].mean()
-    assert S.iqm(x) == pytest.approx(direct, abs=1e-12)
-    assert S.iqm(x) == pytest.approx(stats.trim_mean(x.ravel(), 0.25), abs=1e-12)
+    assert St.iqm(x) == pytest.approx(direct, abs=1e-12)
+    assert St.iqm(x) == pytest.approx(stats.trim_mean(x.ravel(), 0.25), abs=1e-12)
 
 
 def test_iqm_ragged_tasks_and_ties():
     tasks = [np.array([1.0, 1.0, 2.0]), np.array([0.0, 5.0, 5.0, 5.0, 1.0])]
     flat = np.concatenate(tasks)
-    assert S.iqm(tasks) == pytest.approx(stats.trim_mean(flat, 0.25))
+    assert St.iqm(tasks) == pytest.approx(stats.trim_mean(flat, 0.25))
 
 
 def test_mean_and_median_match_numpy():
     x = np.random.default_rng(1).normal(size=(6, 5))
-    assert S.aggregate_mean(x) == pytest.approx(np.mean(x.mean(axis=0)))
-    assert S.aggregate_mean(x) == pytest.approx(np.mean(x))  # balanced: same as pooled
-    assert S.aggregate_median(x) == pytest.approx(np.median(x.mean(axis=0)))
+    assert St.aggregate_mean(x) == pytest.approx(np.mean(x.mean(axis=0)))
+    assert St.aggregate_mean(x) == pytest.approx(np.mean(x))  # balanced: same as pooled
+    assert St.aggregate_median(x) == pytest.approx(np.median(x.mean(axis=0)))
     ragged = [np.array([1.0, 2.0]), np.array([10.0, 20.0, 30.0]), np.array([-1.0])]
-    assert S.aggregate_mean(ragged) == pytest.approx(np.mean([1.5, 20.0, -1.0]))
-    assert S.aggregate_median(ragged) == pytest.approx(1.5)
+    assert St.aggregate_mean(ragged) == pytest.approx(np.mean([1.5, 20.0, -1.0]))
+    assert St.aggregate_median(ragged) == pytest.approx(1.5)
 
 
 def test_optimality_gap_hand_computed():
     # shortfalls below 1: 0.5, 0 (1.2 is above), 0.1, 1.1 -> mean 0.425
     x = np.array([[0.5, 1.2], [0.9, -0.1]])
-    assert S.optimality_gap(x) == pytest.approx(0.425)
-    assert S.optimality_gap(np.full((3, 2), 1.5)) == 0.0
-    assert S.optimality_gap(np.zeros((2, 2))) == pytest.approx(1.0)
+    assert St.optimality_gap(x) == pytest.approx(0.425)
+    assert St.optimality_gap(np.full((3, 2), 1.5)) == 0.0
+    assert St.optimality_gap(np.zeros((2, 2))) == pytest.approx(1.0)
 
 
 # ----------------------------------------------------------------------------- improvement
 def test_probability_of_improvement_known_cases():
     x = np.array([[0.1, 0.5], [0.3, 0.7], [0.2, 0.9]])
-    assert S.probability_of_improvement(x, x) == pytest.approx(0.5)  # identical
-    assert S.probability_of_improvement(x + 10, x) == 1.0  # dominance
-    assert S.probability_of_improvement(x, x + 10) == 0.0
+    assert St.probability_of_improvement(x, x) == pytest.approx(0.5)  # identical
+    assert St.probability_of_improvement(x + 10, x) == 1.0  # dominance
+    assert St.probability_of_improvement(x, x + 10) == 0.0
     # ties: x=[1,2], y=[2,3]: pairs (1,2)=0 (1,3)=0 (2,2)=1/2 (2,3)=0 -> 1/8
-    assert S.probability_of_improvement([[1.0, 2.0]], [[2.0, 3.0]]) == pytest.approx(0.125)
+    assert St.probability_of_improvement([[1.0, 2.0]], [[2.0, 3.0]]) == pytest.approx(0.125)
     # averaged over tasks: task 1 gives 1/8, task 2 dominance 1 -> 9/16
-    assert S.probability_of_improvement(
+    assert St.probability_of_improvement(
         [[1.0, 2.0], [5.0, 6.0]], [[2.0, 3.0], [0.0, 1.0]]) == pytest.approx(0.5625)
     # all tied
-    assert S.probability_of_improvement([[1.0, 1.0]], [[1.0]]) == pytest.approx(0.5)
+    assert St.probability_of_improvement([[1.0, 1.0]], [[1.0]]) == pytest.approx(0.5)
 
 
 def test_probability_of_improvement_matches_mann_whitney_u():
@@ -93,19 +94,19 @@ def test_probability_of_improvement_matches_mann_whitney_u():
     ys = [rng.integers(0, 4, size=4).astype(float) for _ in range(3)]
     per_task = [stats.mannwhitneyu(x, y).statistic / (x.size * y.size)
                 for x, y in zip(xs, ys, strict=True)]
-    p = S.probability_of_improvement(xs, ys)
+    p = St.probability_of_improvement(xs, ys)
     assert p == pytest.approx(np.mean(per_task))
-    assert p + S.probability_of_improvement(ys, xs) == pytest.approx(1.0)
+    assert p + St.probability_of_improvement(ys, xs) == pytest.approx(1.0)
 
 
 def test_probability_of_improvement_interval():
     rng = np.random.default_rng(4)
     x, y = rng.normal(0.3, 1, (8, 4)), rng.normal(0.0, 1, (8, 4))
-    iv = S.probability_of_improvement_interval(x, y, reps=500, seed=1)
+    iv = St.probability_of_improvement_interval(x, y, reps=500, seed=1)
     assert iv.lo <= iv.point <= iv.hi
     assert 0.0 <= iv.lo < iv.hi <= 1.0
-    assert iv == S.probability_of_improvement_interval(x, y, reps=500, seed=1)
-    same = S.probability_of_improvement_interval(x + 100, y, reps=200, seed=1)
+    assert iv == St.probability_of_improvement_interval(x, y, reps=500, seed=1)
+    same = St.probability_of_improvement_interval(x + 100, y, reps=200, seed=1)
     assert (same.point, same.lo, same.hi) == (1.0, 1.0, 1.0)
 
 
@@ -114,23 +115,23 @@ def test_bootstrap_ci_contains_point_reproducible_and_shrinks():
     rng = np.random.default_rng(5)
     small = rng.normal(0.5, 0.3, size=(5, 6))
     big = rng.normal(0.5, 0.3, size=(80, 6))
-    a = S.aggregate_intervals(small, reps=1000, seed=7)
-    assert a == S.aggregate_intervals(small, reps=1000, seed=7)  # fixed seed: identical
-    assert a != S.aggregate_intervals(small, reps=1000, seed=8)
-    b = S.aggregate_intervals(big, reps=1000, seed=7)
-    for name in S.AGGREGATES:
+    a = St.aggregate_intervals(small, reps=1000, seed=7)
+    assert a == St.aggregate_intervals(small, reps=1000, seed=7)  # fixed seed: identical
+    assert a != St.aggregate_intervals(small, reps=1000, seed=8)
+    b = St.aggregate_intervals(big, reps=1000, seed=7)
+    for name in St.AGGREGATES:
         for iv in (a[name], b[name]):
             assert iv.lo <= iv.point <= iv.hi, name
         assert (b[name].hi - b[name].lo) < 0.6 * (a[name].hi - a[name].lo), name
     # the shared-replicate interval equals the single-statistic interval with the same seed
-    single = S.bootstrap_interval(small, S.AGGREGATES["iqm"], reps=1000, seed=7)
+    single = St.bootstrap_interval(small, St.AGGREGATES["iqm"], reps=1000, seed=7)
     assert single.point == pytest.approx(a["iqm"].point)
-    assert S.iqm(small) == pytest.approx(a["iqm"].point)
-    assert S.optimality_gap(small) == pytest.approx(a["optimality_gap"].point)
+    assert St.iqm(small) == pytest.approx(a["iqm"].point)
+    assert St.optimality_gap(small) == pytest.approx(a["optimality_gap"].point)
 
 
 def _width(replicates):
-    lo, hi = S.percentile_interval(replicates)
+    lo, hi = St.percentile_interval(replicates)
     return float(hi - lo)
 
 
@@ -139,7 +140,7 @@ def test_stratified_resampling_stays_within_tasks():
     (every replicate has n_t runs of each task). Pooled (unstratified) resampling of runs
     mixes tasks and gives a wide interval, so this test fails for it."""
     tasks = [np.zeros(6), np.ones(6), np.full(6, 3.0)]
-    reps = S.stratified_bootstrap(tasks, S.AGGREGATES["mean"], reps=500, seed=0)
+    reps = St.stratified_bootstrap(tasks, St.AGGREGATES["mean"], reps=500, seed=0)
     assert _width(reps) == 0.0
     assert np.all(reps == pytest.approx(4.0 / 3.0))
 
@@ -149,7 +150,7 @@ def test_stratified_resampling_stays_within_tasks():
     assert _width(unstrat) > 0.5
 
     # resampled values of each task come only from that task, with its own count
-    res = S.stratified_resample([np.arange(3.0), 10 + np.arange(5.0)], 50,
+    res = St.stratified_resample([np.arange(3.0), 10 + np.arange(5.0)], 50,
                                 np.random.default_rng(1))
     assert res[0].shape == (50, 3) and res[1].shape == (50, 5)
     assert set(np.unique(res[0])) <= {0.0, 1.0, 2.0}
@@ -162,7 +163,7 @@ def test_stratified_resampling_is_independent_across_tasks():
     so this test fails for row-joint resampling."""
     x = np.linspace(-1, 1, 10)
     scores = np.stack([x, -x], axis=1)  # (runs, tasks)
-    reps = S.stratified_bootstrap(scores, S.AGGREGATES["mean"], reps=500, seed=0)
+    reps = St.stratified_bootstrap(scores, St.AGGREGATES["mean"], reps=500, seed=0)
     assert _width(reps) > 0.1
 
     rng = np.random.default_rng(0)
@@ -174,13 +175,13 @@ def test_bootstrap_chunking(monkeypatch):
     """Large problems are resampled in chunks; the result is still reproducible and the
     interval agrees with the one-chunk interval up to Monte Carlo error."""
     x = np.random.default_rng(2).normal(size=(7, 3))
-    full = S.stratified_bootstrap(x, S.AGGREGATES["mean"], reps=2000, seed=3)
-    monkeypatch.setattr(S, "_CHUNK_FLOATS", 21 * 10)  # 10 replicates per chunk
-    chunked = S.stratified_bootstrap(x, S.AGGREGATES["mean"], reps=2000, seed=3)
+    full = St.stratified_bootstrap(x, St.AGGREGATES["mean"], reps=2000, seed=3)
+    monkeypatch.setattr(St, "_CHUNK_FLOATS", 21 * 10)  # 10 replicates per chunk
+    chunked = St.stratified_bootstrap(x, St.AGGREGATES["mean"], reps=2000, seed=3)
     assert chunked.shape == full.shape == (2000,)
     np.testing.assert_array_equal(
-        chunked, S.stratified_bootstrap(x, S.AGGREGATES["mean"], reps=2000, seed=3))
-    np.testing.assert_allclose(S.percentile_interval(chunked), S.percentile_interval(full),
+        chunked, St.stratified_bootstrap(x, St.AGGREGATES["mean"], reps=2000, seed=3))
+    np.testing.assert_allclose(St.percentile_interval(chunked), St.percentile_interval(full),
                                atol=0.05)
 
 
@@ -189,16 +190,16 @@ def test_performance_profile_definition_and_monotone():
     rng = np.random.default_rng(6)
     x = rng.normal(0.5, 0.4, size=(6, 4))
     taus = np.linspace(-1.0, 2.0, 61)
-    prof = S.performance_profile(x, taus)
+    prof = St.performance_profile(x, taus)
     direct = np.array([(x > t).mean() for t in taus])
     np.testing.assert_allclose(prof, direct)
     assert prof[0] == 1.0 and prof[-1] == 0.0
     assert np.all(np.diff(prof) <= 0)
-    point, lo, hi = S.performance_profile_intervals(x, taus, reps=300, seed=0)
+    point, lo, hi = St.performance_profile_intervals(x, taus, reps=300, seed=0)
     np.testing.assert_allclose(point, prof)
     assert np.all(np.diff(lo) <= 1e-12) and np.all(np.diff(hi) <= 1e-12)
     assert np.all(lo <= point + 1e-12) and np.all(point <= hi + 1e-12)
-    grid = S.tau_grid([x])
+    grid = St.tau_grid([x])
     assert grid[0] <= min(0.0, x.min()) and grid[-1] >= max(1.0, x.max())
 
 
@@ -350,7 +351,7 @@ def test_final_selection_and_summary():
     assert summ.n_final == 2 and not summ.complete
     z = (summ.returns - (-28.07)) / (8.63 - (-28.07))
     np.testing.assert_allclose(summ.normalized, z)
-    assert S.mean_std([5.0]) == (5.0, pytest.approx(float("nan"), nan_ok=True), 1)
+    assert St.mean_std([5.0]) == (5.0, pytest.approx(float("nan"), nan_ok=True), 1)
 
 
 def test_learning_curves():
