@@ -65,7 +65,7 @@ def test_train_table_submit_verify_leaderboard(tmp_path) -> None:
     proc = cli("submit", "random", f"--entries={entries}", f"--out={tmp_path / 'sub'}", *TINY)
     assert proc.returncode == 0, proc.stderr
     (entry,) = [os.path.join(entries, f) for f in os.listdir(entries)]
-    proc = cli("verify", entry, "--seed=1")
+    proc = cli("verify", entry, "--seed_index=1")
     assert proc.returncode == 0 and "VERIFIED" in proc.stdout, proc.stdout + proc.stderr
     proc = cli("leaderboard", f"--entries={entries}", f"--out={tmp_path / 'board.md'}")
     assert proc.returncode == 0 and "✓ seed 1" in proc.stdout
@@ -86,7 +86,7 @@ def test_train_table_submit_verify_leaderboard(tmp_path) -> None:
     seed0 = data["records"][0]["seed"]
     with open(tampered, "w") as f:
         json.dump(data, f)
-    proc = cli("verify", tampered, f"--seed={seed0}")
+    proc = cli("verify", tampered, f"--seed_index={seed0}")
     assert proc.returncode == 1 and "FAILED" in proc.stdout and "return_mean" in proc.stdout
 
 

@@ -1,0 +1,108 @@
+"""``pamdp-bench table``, ``submit``, ``verify`` and ``leaderboard``: from records to tables
+and leaderboard entries."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from pamdp_bench.cli.common import Command, add_agent_config, add_env, add_run_overrides, agent_spec
+
+ENTRIES = os.path.join("results", "leaderboard", "entries")
+
+
+def _table_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="result files or run directories")
+    p.add_argument("--out", default=os.path.join("results", "tables"), metavar="DIR",
+                   help="where the markdown, CSV and PNG go (default: %(default)s)")
+    p.add_argument("--filter_protocol", metavar="NAME", help="only records of this protocol")
+    p.add_argument("--reps", type=int, default=2000, metavar="N",
+                   help="bootstrap replicates (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="PRNG seed of the bootstrap (default: %(default)s)")
+
+
+def cmd_table(a: argparse.Namespace) -> int:
+    from pamdp_bench.analysis.tables import table_cli
+
+    return table_cli(a.paths, a.out, a.filter_protocol, reps=a.reps, seed=a.seed)
+
+
+def _submit_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("agent", metavar="AGENT",
+                   help="agent name, module:Class, or spec NAME[field=value,...]")
+    add_agent_config(p)
+    p.add_argument("--protocol", default="quick", metavar="NAME_OR_PATH",
+                   help="protocol name or path (default: %(default)s)")
+    add_env(p, "env id(s) (default: the protocol's)")
+    add_run_overrides(p)
+    p.add_argument("--out", metavar="DIR",
+                   help="run directory (default: results/runs/PROTOCOL/AGENT)")
+    p.add_argument("--entries", default=ENTRIES, metavar="DIR",
+                   help="the entries directory (default: %(default)s)")
+
+
+def cmd_submit(a: argparse.Namespace) -> int:
+    from pamdp_bench.analysis import leaderboard
+
+    agent = agent_spec(a.agent, a.config)
+    out = a.out or os.path.join("results", "runs", a.protocol, agent.replace(":", "."))
+    overrides = {"budget": a.budget, "eval_interval": a.eval_interval,
+                 "eval_episodes": a.eval_episodes}
+    path = leaderboard.submit(agent, a.protocol, out, a.entries, envs=a.env or None,
+                              seeds=a.seeds, overrides=overrides)
+    print(f"wrote entry {path}; `pamdp-bench verify {path}` checks it, "
+          "`pamdp-bench leaderboard` adds it to results/leaderboard.md")
+    return 0
+
+
+class _SeedRenamed(argparse.Action):
+    """verify's old ``--seed``: refused with the new name (it was a seed index, not a PRNG
+    seed as ``--seed`` is for eval, render and table)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        parser.error("--seed is now --seed_index for verify (the index of the entry's seed to "
+                     "re-run)")
+
+
+def _verify_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("entry", metavar="ENTRY.json", help="a leaderboard entry")
+    p.add_argument("--seed_index", type=int, metavar="I",
+                   help="which of the entry's seeds to re-run (default: its first)")
+    p.add_argument("--seed", action=_SeedRenamed, help=argparse.SUPPRESS)
+
+
+def cmd_verify(a: argparse.Namespace) -> int:
+    from pamdp_bench.analysis import leaderboard
+
+    result = leaderboard.verify(a.entry, a.seed_index)
+    print(result.describe())
+    return 0 if result.ok else 1
+
+
+def _leaderboard_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--entries", default=ENTRIES, metavar="DIR",
+                   help="the entries directory (default: %(default)s)")
+    p.add_argument("--out", metavar="FILE",
+                   help="the board to write (default: results/leaderboard.md)")
+
+
+def cmd_leaderboard(a: argparse.Namespace) -> int:
+    from pamdp_bench.analysis import leaderboard
+
+    out = a.out or leaderboard.BOARD_PATH
+    print(leaderboard.render_board(a.entries, out))
+    print(f"wrote {out}")
+    return 0
+
+
+COMMANDS = (
+    Command("table", "score tables (markdown, CSV, PNG) from result files/dirs",
+            _table_arguments, cmd_table, "PATH... [--out=DIR] [--filter_protocol=NAME]"),
+    Command("submit", "run a protocol for an agent and write a leaderboard entry",
+            _submit_arguments, cmd_submit, "AGENT_OR_MODULE:CLASS [--protocol=P] [--seeds=N]"),
+    Command("verify", "re-run one seed of an entry and check it reproduces (exit 1 if not)",
+            _verify_arguments, cmd_verify, "ENTRY.json [--seed_index=I]"),
+    Command("leaderboard", "regenerate results/leaderboard.md from the entries",
+            _leaderboard_arguments, cmd_leaderboard, "[--entries=DIR] [--out=FILE]"),
+)

@@ -1,0 +1,118 @@
+"""``pamdp-bench train`` and ``pamdp-bench eval``: run agents on envs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import numpy as np
+from absl import logging
+
+from pamdp_bench.cli.common import (
+    Command,
+    add_agent_config,
+    add_bool,
+    add_env,
+    add_run_overrides,
+    agent_spec,
+    env_ids,
+)
+
+
+def train_cli(
+    agent: str,
+    protocol: str,
+    envs: list[str] | None,
+    seeds: int | None,
+    out_dir: str,
+    resume: bool,
+    seed_offset: int = 0,
+    *,
+    budget: int | None = None,
+    eval_interval: int | None = None,
+    eval_episodes: int | None = None,
+) -> int:
+    """``pamdp-bench train``: run and report; returns the exit code (2: refused/bad input)."""
+    from pamdp_bench.harness import runner
+    from pamdp_bench.harness.checkpoints import CheckpointError
+    from pamdp_bench.harness.records import ResultFileError
+
+    try:
+        records = runner.train(agent, protocol, out_dir, envs=envs, seeds=seeds, resume=resume,
+                        seed_offset=seed_offset, budget=budget, eval_interval=eval_interval,
+                        eval_episodes=eval_episodes)
+    except (runner.RunError, CheckpointError, ResultFileError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    final = [r for r in records if r["final"]]
+    by_env: dict[str, list[dict[str, Any]]] = {}
+    for r in final:
+        by_env.setdefault(r["env_id"], []).append(r)
+    for env_id, rs in by_env.items():
+        ret = np.asarray([r["return_mean"] for r in rs])
+        succ = np.asarray([r["success_rate"] for r in rs])
+        print(f"{env_id}: final return {ret.mean():.3f} ± {ret.std():.3f}, success rate "
+              f"{succ.mean():.3f} ± {succ.std():.3f} (n={len(rs)} seeds)")
+    print(f"results: {os.path.join(os.path.abspath(out_dir), 'results.jsonl')}")
+    return 0
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--agent", required=True, metavar="SPEC",
+                   help="agent name, module:Class, or spec NAME[field=value,...] (required)")
+    add_agent_config(p)
+    p.add_argument("--protocol", default="quick", metavar="NAME_OR_PATH",
+                   help="protocol name (experiments/NAME.toml) or path (default: %(default)s)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="run directory; records go to DIR/results.jsonl (required)")
+    add_env(p, "env id(s) to run (default: the protocol's)")
+    add_run_overrides(p)
+    p.add_argument("--seed_offset", type=int, default=0, metavar="I",
+                   help="index of the first seed (default: %(default)s)")
+    add_bool(p, "resume", "continue from the last checkpoint in --out", negation_shown=True)
+    add_bool(p, "supported_only",
+             "skip the protocol's envs the agent cannot handle (e.g. scripted)")
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    agent = agent_spec(a.agent, a.config)
+    envs = env_ids(a.env, default_all=False)
+    if a.supported_only:
+        from pamdp_bench.agents import supports
+        from pamdp_bench.protocols import load_protocol
+
+        envs = [e for e in envs or load_protocol(a.protocol).envs if supports(agent, e)]
+        if not envs:
+            print(f"{agent}: no env of protocol {a.protocol} is supported; skipped")
+            return 0
+    return train_cli(agent, a.protocol, envs, a.seeds, a.out, a.resume, a.seed_offset,
+                     budget=a.budget, eval_interval=a.eval_interval,
+                     eval_episodes=a.eval_episodes)
+
+
+def _eval_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--agent", default="random", metavar="NAME",
+                   help="a non-learning agent: random or scripted (default: %(default)s)")
+    add_env(p, "env id(s) (default: all eight)")
+    p.add_argument("--episodes", type=int, default=1000, metavar="N",
+                   help="episodes per env (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="PRNG seed (default: %(default)s)")
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from pamdp_bench.harness.evaluate import evaluate_agent, format_table
+
+    rows = evaluate_agent(a.agent, env_ids(a.env), a.episodes, a.seed, log=logging.info)
+    print(format_table(rows))
+    return 0
+
+
+COMMANDS = (
+    Command("train", "train an agent on a protocol; records -> --out/results.jsonl",
+            _train_arguments, cmd_train,
+            "--agent=SPEC --out=DIR [--protocol=quick] [--env=ID[,ID]] [--seeds=N] [--resume]"),
+    Command("eval", "evaluate a non-learning agent (random, scripted) on envs; prints a table",
+            _eval_arguments, cmd_eval, "[--agent=random] [--env=ID[,ID]] [--episodes=N]"),
+)

@@ -1,0 +1,151 @@
+"""Per-command flags of ``pamdp-bench``: help listings, required and foreign flags, absl-style
+bools, verify's ``--seed_index``, and that every invocation the Makefile and README use still
+parses. Nothing here trains: parse errors exit before any command runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pamdp_bench.cli import COMMANDS, main
+from pamdp_bench.cli.main import parse
+
+ALL_TEN = ("train", "eval", "table", "submit", "verify", "leaderboard", "conformance", "bench",
+           "render", "envs")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pamdp_bench.cli", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def parsed(*args: str):
+    result = parse(["pamdp-bench", *args])
+    assert not isinstance(result, int), f"{args} did not parse (exit {result})"
+    return result[1]
+
+
+def test_help_lists_every_command_with_one_line() -> None:
+    assert COMMANDS == ALL_TEN
+    proc = cli("--help")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    for name in ALL_TEN:
+        (line,) = [ln for ln in lines if ln.startswith(f"  {name} ")]
+        assert len(line.split()) > 2  # a name and its description
+    proc = cli()
+    assert proc.returncode == 2
+    assert all(f"  {name} " in proc.stderr for name in ALL_TEN)
+
+
+def test_command_help_lists_its_flags(capsys) -> None:
+    assert main(["pamdp-bench", "train", "--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in ("--agent", "--out", "--protocol", "--config", "--resume", "--supported_only",
+                 "--seeds", "--seed_offset", "--budget", "--env"):
+        assert flag in out
+    assert "--episodes" not in out and "--entries" not in out
+    assert main(["pamdp-bench", "verify", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--seed_index" in out and "--seed " not in out
+
+
+def test_train_without_agent_is_an_error() -> None:
+    proc = cli("train", "--out=/tmp/never", "--protocol=quick")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error:") and "--agent" in proc.stderr
+
+
+def test_foreign_flag_is_an_error_naming_it_and_the_command() -> None:
+    proc = cli("train", "--agent=random", "--out=/tmp/never", "--episodes=5")
+    assert proc.returncode == 2
+    assert "--episodes is not a flag of train" in proc.stderr
+    assert "it is a flag of eval" in proc.stderr
+
+
+@pytest.mark.parametrize("args, flag", [
+    (("eval", "--config=x=1"), "--config"),
+    (("table", "runs", "--protocol=quick"), "--protocol"),
+    (("render", "--seeds=2"), "--seeds"),
+    (("envs", "--env=Platform-v0"), "--env"),
+    (("leaderboard", "--bogus=1"), "--bogus"),
+])
+def test_foreign_flags(capsys, args: tuple[str, ...], flag: str) -> None:
+    assert main(["pamdp-bench", *args]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag} is not a flag of {args[0]}" in err
+
+
+def test_verify_seed_index(capsys) -> None:
+    assert parsed("verify", "e.json", "--seed_index=3").seed_index == 3
+    assert parsed("verify", "e.json").seed_index is None
+    assert main(["pamdp-bench", "verify", "e.json", "--seed=3"]) == 2
+    assert "--seed_index" in capsys.readouterr().err
+    # eval, render and table keep a PRNG --seed
+    assert parsed("eval", "--seed=7").seed == 7
+    assert parsed("render", "--seed=7").seed == 7
+    assert parsed("table", "runs", "--seed=7").seed == 7
+
+
+def test_absl_style_bools() -> None:
+    assert parsed("train", "--agent=a", "--out=o", "--resume").resume is True
+    assert parsed("train", "--agent=a", "--out=o", "--resume=true").resume is True
+    assert parsed("train", "--agent=a", "--out=o", "--resume=false").resume is False
+    assert parsed("train", "--agent=a", "--out=o", "--resume", "--noresume").resume is False
+    assert parsed("conformance", "d").stats is True
+    assert parsed("conformance", "d", "--nostats").stats is False
+    assert parsed("conformance", "d", "--stats=0", "--x64", "--verbose=1").stats is False
+    # a bool before a positional does not swallow it
+    ns = parsed("conformance", "--x64", "d")
+    assert ns.x64 is True and ns.directory == "d"
+
+
+def test_values() -> None:
+    ns = parsed("train", "--agent=pdqn", "--out=o", "--env=A,B", "--config=a=1",
+                "--config", "b=[2]", "--seeds", "3")
+    assert ns.env == ["A", "B"] and ns.config == ["a=1", "b=[2]"] and ns.seeds == 3
+    assert parsed("bench", "--batches=1,8").batches == [1, 8]
+    assert parsed("conformance", "d", "--only=goal,platform").only == ["goal", "platform"]
+    assert parsed("table", "a", "b", "--out=t").paths == ["a", "b"]
+    assert main(["pamdp-bench", "train", "--agent=a", "--out=o", "--seeds=two"]) == 2
+    # no prefix matching: absl had none, and it would hide typos
+    assert main(["pamdp-bench", "train", "--agent=a", "--out=o", "--eval_int=5"]) == 2
+
+
+def test_bench_refuses_flags_its_mode_ignores(capsys) -> None:
+    assert main(["pamdp-bench", "bench", "--suite=dlpa", "--env=Platform-v0"]) == 2
+    assert "does not use --env" in capsys.readouterr().err
+    assert main(["pamdp-bench", "bench", "--agent=pdqn", "--readme=README.md"]) == 2
+    assert "does not use --readme" in capsys.readouterr().err
+    assert main(["pamdp-bench", "bench", "--config=x=1"]) == 2
+    assert "does not use --config" in capsys.readouterr().err
+
+
+# Every pamdp-bench invocation of the Makefile and the README (variables filled in).
+DOCUMENTED = [
+    "train --agent=random --protocol=quick --supported_only --resume --out=runs/demo/random",
+    "table runs/demo --out=runs/demo/tables",
+    "train --agent=dlpa --config=model_type=concat --protocol=dlpa_ablation --resume "
+    "--out=results/runs/dlpa_ablation/structure_concat",
+    "train --agent=dlpa --protocol=dlpa_scale --resume --out=results/runs/dlpa_scale/dlpa",
+    "leaderboard",
+    "conformance ../shared/golden",
+    "bench --out=results/bench --readme=README.md",
+    "bench --suite=dlpa --out=results/bench",
+    "bench --suite=modelfree --out=results/bench",
+    "envs",
+    "render --env=Platform-v0 --out=renders/Platform-v0",
+    "train --agent=random --protocol=quick --out=runs/r",
+    "train --agent=dlpa --config=mppi_variant=shared --protocol=dlpa_ablation --out=runs/a",
+    "bench --agent=pdqn --env=Platform-v0 --seeds=8",
+    "submit my_pkg.agents:MyAgent --protocol=dlpa",
+    "verify results/leaderboard/entries/dlpa__myagent.json",
+    "conformance DIR --only=goal,platform --x64 --verbose",
+]
+
+
+@pytest.mark.parametrize("line", DOCUMENTED)
+def test_documented_invocations_parse(line: str) -> None:
+    parsed(*line.split())
