@@ -514,8 +514,8 @@ def _find_undecodable(paths: Sequence[str]) -> str:
 
 def table_cli(paths: list[str], out_dir: str, protocol: str | None = None, *,
               reps: int = St.DEFAULT_REPS, seed: int = St.DEFAULT_SEED) -> int:
-    """``pamdp-bench table PATHS... --out DIR [--protocol P]``: print the markdown, write the
-    files; exit 0, or 2 on unreadable / malformed input (the message names file:line)."""
+    """``pamdp-bench table PATHS... --out DIR [--filter_protocol P]``: print the markdown, write
+    the files; exit 0, or 2 on unreadable / malformed input (the message names file:line)."""
     if not paths:
         print("error: give result files or directories", file=sys.stderr)
         return 2
