@@ -656,10 +656,6 @@ class Goal(PAMDPEnvironment[GoalState, GoalParams]):
     def default_params(self) -> GoalParams:
         return GoalParams()
 
-    @property
-    def pamdp_space(self) -> ParameterizedActionSpace:
-        return self._space
-
     # ------------------------------------------------------------ action mapping
     def env_parameters(
         self, k: jax.Array, z: jax.Array, params: GoalParams

@@ -429,10 +429,6 @@ class Platform(PAMDPEnvironment[PlatformState, PlatformParams]):
     def default_params(self) -> PlatformParams:
         return PlatformParams()
 
-    @property
-    def pamdp_space(self) -> ParameterizedActionSpace:
-        return self._space
-
     # ------------------------------------------------------------------ gymnax API
     def reset_env(self, key: jax.Array, params: PlatformParams) -> tuple[jax.Array, PlatformState]:
         del key  # the reset is deterministic
