@@ -46,12 +46,19 @@ class PAMDPEnvironment(environment.Environment[TState, TParams], Generic[TState,
     #: Length of the default agent-side observation vector. A params field may change the view
     #: (Catch Point's ``obs_view``): size networks from ``observation_space(params)``.
     obs_dim: int
+    #: The hybrid action space, built by each env's ``__init__`` (see ``pamdp_space``).
+    _space: ParameterizedActionSpace
+
+    # Every env module still declares the gymnax API's ``name`` / ``default_params``
+    # properties and ``get_obs``: a few same-shape lines repeated across env modules by design
+    # (``duplicates`` lists them as shape boilerplate), each with its own id, params class and view.
 
     # ----------------------------------------------------------------- to implement
     @property
     def pamdp_space(self) -> ParameterizedActionSpace:
-        """The hybrid action space (agent side, parameters in [-1, 1])."""
-        raise NotImplementedError
+        """The hybrid action space (agent side, parameters in [-1, 1]): the ``_space`` an env
+        builds in ``__init__`` (or override this property)."""
+        return self._space
 
     def transition(
         self,

@@ -68,7 +68,7 @@ except ImportError as _err:  # pragma: no cover - exercised only without the ext
         "pip install 'pamdp-bench[brax]'"
     ) from _err
 
-from pamdp_bench.registry import make
+from pamdp_bench.registry import env_and_params
 
 __all__ = [
     "BraxPAMDPEnv",
@@ -113,16 +113,7 @@ class BraxPAMDPEnv(_BraxEnv):
         fresh_resets: bool = True,
         **overrides: Any,
     ) -> None:
-        if (env_id is None) == (env is None):
-            raise ValueError("pass exactly one of env_id (a registered id) or env (an instance)")
-        if env_id is not None:
-            if params is not None:
-                raise ValueError("params go with env=...; with env_id use keyword overrides")
-            env, params = make(env_id, **overrides)
-        else:
-            params = env.default_params if params is None else params
-            if overrides:
-                params = params.replace(**overrides)
+        env, params = env_and_params(env_id, env=env, params=params, **overrides)
         self.pamdp_env = env
         self.params = params
         self.own_cap = bool(own_cap)

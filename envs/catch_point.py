@@ -132,10 +132,6 @@ class CatchPoint(PAMDPEnvironment[CatchPointState, CatchPointParams]):
     def default_params(self) -> CatchPointParams:
         return CatchPointParams()
 
-    @property
-    def pamdp_space(self) -> ParameterizedActionSpace:
-        return self._space
-
     def observation_space(self, params: CatchPointParams | None = None) -> gspaces.Box:
         """Unbounded Box of 6 (DLPA view) or 4 (HyAR view) dims."""
         view = _obs_view(params if params is not None else self.default_params)

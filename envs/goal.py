@@ -64,18 +64,19 @@ Deviations
 
 Random numbers: ``jax.random.bits`` turns each step's key into a 64-bit noise key; tick ``n``'s
 7 uniforms (23 bits each, as ``jax.random.uniform``) are the Threefry-2x32 blocks of the
-counters ``(n, 0..3)`` under that key: ``jax.random``'s own generator, evaluated elementwise and
-written out because jax lowers it to a rolled loop on CPU (``jax.random`` per tick cost ~80 ns
-per lane and tick here, more than the physics). Three uniforms drive the one ``accelerate`` of
+counters ``(n, 0..3)`` under that key (``envs/counter_rng.py``, shared with Platform:
+``jax.random``'s own generator evaluated elementwise; ``jax.random`` per tick cost ~80 ns per
+lane and tick here, more than the physics). Three uniforms drive the one ``accelerate`` of
 the player's action (a dash moves the player, a kick the ball, a turn uses none), three the
 keeper's, one the catch. Noise scales of 0 make the draws irrelevant (exactly zero noise).
 
 Speed (batch 4096, random policy, this 2-core CPU): a step runs ticks in a while loop until
 every lane is done, and a shoot lasts until the episode ends, so a vmapped loop would run every
-lane as long as the slowest of 4096 (~230 ticks per step for a mean of 26). ``_ticks`` therefore
-has a ``custom_vmap`` rule: the batch runs until at most a quarter of its lanes are still
-active, those are gathered into a batch of that size, and so on down to 16 lanes (~42 lane-ticks
-per agent step instead of ~230); nested vmaps are merged into one lane axis first. A tick itself
+lane as long as the slowest of 4096 (~230 ticks per step for a mean of 26). ``TICK_LOOP`` therefore
+compacts lanes (``envs/compaction.py``): the batch runs until at most a quarter of its lanes are
+still active, those are gathered into a batch of that size, and so on down to 16 lanes (~42
+lane-ticks per agent step instead of ~230); nested vmaps are merged into one lane axis first.
+A tick itself
 is ~1800 vectorised ops: float32 ``atan2`` is a polynomial (XLA's is a scalar libm call), and
 ``_keep`` stops XLA:CPU from re-computing shared values (cos/sin, Threefry blocks) inside every
 consumer fusion. Each lane's result equals the unbatched step's (same counters, same ops), up to
@@ -100,6 +101,8 @@ import numpy as np
 from flax import struct
 
 from pamdp_bench.envs.base import PAMDPEnvironment
+from pamdp_bench.envs.compaction import CompactedLoop
+from pamdp_bench.envs.counter_rng import bits_to_uniform, tick_words
 from pamdp_bench.envs.spaces import ParameterizedActionSpace
 
 # ------------------------------------------------------------------ constants (config.py)
@@ -271,28 +274,6 @@ def _atan2(y: jax.Array, x: jax.Array) -> jax.Array:
 N_DRAWS = 7  # uniforms per tick: 3 for the player's action, 3 for the keeper, 1 for the catch
 
 
-_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-
-
-def _threefry2x32(
-    k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Threefry-2x32 (20 rounds), the block function of ``jax.random``, written out.
-
-    Bit-identical to ``jax.extend.random.threefry2x32_p`` (tested); jax lowers that primitive
-    to a rolled 5-iteration loop on CPU, which inside a tick loop costs more than the tick.
-    """
-    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
-    x1, x2 = x1 + ks[0], x2 + ks[1]
-    for i in range(5):
-        for r in _ROTATIONS[i % 2]:
-            x1 = x1 + x2
-            x2 = ((x2 << np.uint32(r)) | (x2 >> np.uint32(32 - r))) ^ x1
-        x1 = x1 + ks[(i + 1) % 3]
-        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
-    return x1, x2
-
-
 def _keep(it: jax.Array, *xs: jax.Array) -> tuple[jax.Array, ...]:
     """Materialise ``xs`` once, through a ``lax.cond`` on the scalar loop counter ``it``.
 
@@ -309,20 +290,10 @@ def _tick_uniforms(
 ) -> tuple[jax.Array, ...]:
     """``N_DRAWS`` numbers ~ U(-1, 1) for tick ``n`` of a step whose noise key is ``(k1, k2)``.
 
-    Counter-based: the Threefry-2x32 blocks of counters ``(n, j)``, j = 0..3, 23 bits per
-    uniform, as ``jax.random.uniform`` makes them. (``jax.random`` itself per tick, i.e.
-    ``uniform(fold_in(key, n), (7,))``, costs ~80 ns per lane and tick on this CPU.)
+    Counter-based (``counter_rng``): the Threefry-2x32 blocks of counters ``(n, j)``,
+    j = 0..3, 23 bits per uniform, as ``jax.random.uniform`` makes them.
     """
-    n = n.astype(jnp.uint32)
-    words = []
-    for j in range((N_DRAWS + 1) // 2):
-        y1, y2 = _threefry2x32(k1, k2, n, jnp.full_like(n, j))
-        words += [y1, y2]
-    out = []
-    for x in words[:N_DRAWS]:
-        f = jax.lax.bitcast_convert_type((x >> np.uint32(9)) | np.uint32(0x3F800000), jnp.float32)
-        out.append(2.0 * f - 3.0)  # [1, 2) -> [-1, 1)
-    out = _keep(it, *out)
+    out = _keep(it, *(bits_to_uniform(x) for x in tick_words(k1, k2, n, N_DRAWS)))
     return tuple(v.astype(dtype) for v in out)
 
 
@@ -554,90 +525,14 @@ def _tick_lanes(c: _Lanes, k: _Consts, it: jax.Array) -> _Lanes:
     return _Lanes(w, c.n + run.astype(jnp.int32), jnp.where(run, want, c.want), c.end | (run & end))
 
 
-def _tier_sizes(batch: int) -> list[int]:
-    """Batch sizes of the compaction levels: ``batch``, then quarters down to ``MIN_TIER``."""
-    sizes = [batch]
-    while sizes[-1] // TIER_FACTOR >= MIN_TIER:
-        sizes.append(sizes[-1] // TIER_FACTOR)
-    return sizes
+def _deactivate(c: _Lanes, keep: jax.Array) -> _Lanes:
+    return c._replace(want=c.want & keep)
 
 
-def _run_tiers(c: _Lanes, k: _Consts, sizes: list[int]) -> _Lanes:
-    """Tick all lanes until at most ``sizes[1]`` still run, move those to a batch of that size,
-    and recurse: a vmapped while loop otherwise runs every lane as long as the slowest one."""
-    stop = sizes[1] if len(sizes) > 1 else 0
-    _, c = jax.lax.while_loop(
-        lambda ic: jnp.sum(_active(ic[1], k).astype(jnp.int32)) > stop,
-        lambda ic: (ic[0] + 1, _tick_lanes(ic[1], k, ic[0])),
-        (jnp.asarray(0, jnp.int32), c),
-    )
-    if len(sizes) == 1:
-        return c
-    active = _active(c, k)
-    idx = jnp.nonzero(active, size=stop, fill_value=0)[0]
-    valid = jnp.arange(stop) < jnp.sum(active.astype(jnp.int32))
-
-    def take(x: jax.Array) -> jax.Array:
-        return x[idx] if x.ndim else x
-
-    sub = jax.tree.map(take, c)
-    sub = _run_tiers(sub._replace(want=sub.want & valid), jax.tree.map(take, k), sizes[1:])
-    dst = jnp.where(valid, idx, sizes[0])
-    return jax.tree.map(lambda full, part: full.at[dst].set(part, mode="drop"), c, sub)
-
-
-@jax.custom_batching.custom_vmap
-def _ticks_batched(c: _Lanes, k: _Consts) -> _Lanes:
-    """The tick loop over a leading lane axis (every ``c`` leaf has one; ``k`` leaves may be
-    scalars)."""
-    c, k = jax.tree.map(jnp.asarray, (c, k))
-    return _run_tiers(c, k, _tier_sizes(c.n.shape[0]))
-
-
-@_ticks_batched.def_vmap
-def _ticks_batched_vmap(
-    axis_size: int, in_batched: tuple[Any, Any], c: _Lanes, k: _Consts
-) -> tuple[_Lanes, Any]:
-    """A further vmap: merge its axis with the lane axis, so compaction sees every lane."""
-    c_batched, k_batched = in_batched
-    c, k = jax.tree.map(jnp.asarray, (c, k))  # unbatched constants may arrive as Python values
-    lanes = c.n.shape[1] if c_batched.n else c.n.shape[0]
-
-    def flat(x: jax.Array, batched: bool, per_lane: bool) -> jax.Array:
-        if not batched and not per_lane:
-            return x  # a scalar shared by every lane
-        if not batched:
-            x = jnp.broadcast_to(x, (axis_size,) + x.shape)
-        if x.ndim == 1:
-            x = x[:, None]
-        return jnp.broadcast_to(x, (axis_size, lanes)).reshape(axis_size * lanes)
-
-    c = jax.tree.map(lambda x, b: flat(x, b, True), c, c_batched)
-    k = jax.tree.map(lambda x, b: flat(x, b, x.ndim == 1), k, k_batched)
-    out = _ticks_batched(c, k)
-    out = jax.tree.map(lambda x: x.reshape(axis_size, lanes), out)
-    return out, jax.tree.map(lambda _: True, out)
-
-
-@jax.custom_batching.custom_vmap
-def _ticks(c: _Lanes, k: _Consts) -> _Lanes:
-    """The tick loop of one environment (batch of one lane)."""
-    c, k = jax.tree.map(jnp.asarray, (c, k))
-    out = _ticks_batched(jax.tree.map(lambda x: x[None], c), k)
-    return jax.tree.map(lambda x: x[0], out)
-
-
-@_ticks.def_vmap
-def _ticks_vmap(
-    axis_size: int, in_batched: tuple[Any, Any], c: _Lanes, k: _Consts
-) -> tuple[_Lanes, Any]:
-    c_batched, _ = in_batched
-    c, k = jax.tree.map(jnp.asarray, (c, k))  # unbatched constants may arrive as Python values
-    c = jax.tree.map(
-        lambda x, b: x if b else jnp.broadcast_to(x, (axis_size,) + x.shape), c, c_batched
-    )
-    out = _ticks_batched(c, k)
-    return out, jax.tree.map(lambda _: True, out)
+#: The tick loop of one step, compacting lanes under vmap (see ``envs/compaction.py``).
+TICK_LOOP = CompactedLoop(
+    _active, _tick_lanes, _deactivate, min_tier=MIN_TIER, tier_factor=TIER_FACTOR
+)
 
 
 def physics_step(
@@ -669,7 +564,7 @@ def physics_step(
         max_substeps=jnp.asarray(params.max_substeps, jnp.int32),
     )
     c = _Lanes(_to_world(state), jnp.asarray(0, jnp.int32), ~timeout, jnp.asarray(False))
-    c = _ticks(c, k)
+    c = TICK_LOOP(c, k)
     w, end = c.w, c.end
     goal = end & _in_net(w.bx, w.by)
     reward = jnp.where(goal, 50.0, jnp.where(end | timeout, -_goal_distance(w.bx, w.by), 0.0))
@@ -760,10 +655,6 @@ class Goal(PAMDPEnvironment[GoalState, GoalParams]):
     @property
     def default_params(self) -> GoalParams:
         return GoalParams()
-
-    @property
-    def pamdp_space(self) -> ParameterizedActionSpace:
-        return self._space
 
     # ------------------------------------------------------------ action mapping
     def env_parameters(

@@ -36,7 +36,6 @@ uses ``Tuple(Discrete(K), Box(-1, 1, (P,)))`` with the flat parameter vector ins
 
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 from typing import Any
 
@@ -46,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces
 
-from pamdp_bench.registry import BENCHMARK_IDS, make
+from pamdp_bench.registry import BENCHMARK_IDS, env_and_params
 
 GYMNASIUM_NAMESPACE = "pamdp_bench"
 _ENTRY_POINT = "pamdp_bench.envs.gymnasium_adapter:GymnasiumPAMDPEnv"
@@ -117,21 +116,9 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
         flat_params: bool = False,
         **overrides: Any,
     ) -> None:
-        if (env_id is None) == (env is None):
-            raise ValueError("pass exactly one of env_id (a registered id) or env (an instance)")
+        env, params = env_and_params(env_id, env=env, params=params, **overrides)
         if env_id is not None:
-            if params is not None:
-                raise ValueError("params go with env=...; with env_id use keyword overrides")
-            env, params = make(env_id, **overrides)
             env = _ENV_CACHE.setdefault(env_id, env)
-        else:
-            params = env.default_params if params is None else params
-            if overrides:
-                names = {f.name for f in dataclasses.fields(params)}
-                unknown = sorted(set(overrides) - names)
-                if unknown:
-                    raise ValueError(f"unknown parameter(s) {unknown}; valid: {sorted(names)}")
-                params = params.replace(**overrides)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be None or one of {self.metadata['render_modes']}, "

@@ -110,10 +110,6 @@ class HardMove(PAMDPEnvironment[HardMoveState, HardMoveParams]):
     def default_params(self) -> HardMoveParams:
         return HardMoveParams()
 
-    @property
-    def pamdp_space(self) -> ParameterizedActionSpace:
-        return self._space
-
     # ------------------------------------------------------------------ dynamics
     def reset_env(self, key: jax.Array, params: HardMoveParams) -> tuple[jax.Array, HardMoveState]:
         pos, vel, lm = particle.reset_positions(key, params, self.dtype)

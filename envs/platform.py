@@ -39,17 +39,20 @@ Random numbers: numpy's stream cannot be matched; the distributions are (checked
 step ends as soon as the player stands on a platform again). The two per-tick normals (player
 vx noise ``|N(0, 0.025)|``, enemy dx noise ``N(0, 0.025)``) are jax.random's counter-based
 draws: tick ``i`` uses ``threefry_2x32(seed, (i, 0))`` with ``seed = jax.random.bits(step_key)``,
-mapped to N(0, 1) exactly as ``jax.random.normal`` maps bits. The hash is written out here
-(``threefry2x32``, bit-identical to ``jax.extend.random.threefry_2x32``, tested) because jax
-lowers its primitive on CPU as a rolled inner loop that costs several times more per tick.
+mapped to N(0, 1) exactly as ``jax.random.normal`` maps bits. The hash is written out
+(``envs/counter_rng.py``, shared with Goal, bit-identical to ``jax.random``'s, tested) because
+jax lowers its primitive on CPU as a rolled inner loop that costs several times more per tick.
 
-Speed: one step is a ``lax.while_loop`` over ticks (run: exactly 20; hop/leap: until landing;
-any terminal tick stops it). Everything that is constant over a step (the mapped parameter, the
-ground acceleration of run/jump, the jump noise) is computed once before the loop. XLA's CPU
-backend fuses per loop output, so any value read by several carry elements is recomputed by
-each; the carry is therefore shaped to keep shared work small (see ``physics_step``). At batch
-4096 on 2 CPU cores a random policy runs at 1.9e5-5.7e5 steps/s
-(measured on a machine shared with other jobs; the original: 126 steps/s).
+Speed: one step is a tick loop (run: exactly 20 ticks; hop/leap: until landing; any terminal
+tick stops it). Everything that is constant over a step (the mapped parameter, the ground
+acceleration of run/jump, the jump noise) is computed once before the loop. XLA's CPU backend
+fuses per loop output, so any value read by several carry elements is recomputed by each; the
+carry is therefore shaped to keep shared work small (see ``_body``). Under vmap the loop
+compacts lanes (``envs/compaction.py``, as Goal): a plain vmapped while loop runs every lane as
+long as the longest hop of the batch (~140 ticks for a mean of ~73). Measured at batch 4096 on
+2 shared CPU cores, random policy: 3.5e5-3.8e5 steps/s with compaction against 2.0e5-3.1e5
+without (batch 256: 2.2e5-2.3e5 against 1.8e5-2.2e5); results are bit-identical. The
+original: 126 steps/s.
 
 Float32 note: the original is float64. The port is float32 throughout; positions agree with
 the noise-free golden trajectories to about 1e-3 units (see ``tests/envs/test_platform.py``).
@@ -61,10 +64,11 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
 from pamdp_bench.envs.base import PAMDPEnvironment
+from pamdp_bench.envs.compaction import CompactedLoop
+from pamdp_bench.envs.counter_rng import bits_to_normal, tick_words
 from pamdp_bench.envs.spaces import ParameterizedActionSpace
 
 # --------------------------------------------------------------------------- constants
@@ -113,43 +117,7 @@ SCALE = (
 )
 
 _F32 = jnp.float32
-
-# ------------------------------------------------------------------- random numbers
-_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-
-
-def _rotl(v: jax.Array, r: int) -> jax.Array:
-    return (v << np.uint32(r)) | (v >> np.uint32(32 - r))
-
-
-def threefry2x32(k0: jax.Array, k1: jax.Array, c0: jax.Array, c1: jax.Array):
-    """The Threefry-2x32 hash of ``jax.random`` (20 rounds), written out unrolled.
-
-    Bit-identical to ``jax.extend.random.threefry_2x32`` (tested). jax lowers that primitive
-    on CPU as a rolled 5-iteration inner ``while`` loop with table-driven rotations; inside the
-    tick loop that costs about twice as much as these ~120 fusable integer ops.
-    """
-    ks = (k0, k1, k0 ^ k1 ^ np.uint32(0x1BD11BDA))
-    x0 = c0 + k0
-    x1 = c1 + k1
-    for j in range(5):
-        for r in _ROTATIONS[j % 2]:
-            x0 = x0 + x1
-            x1 = x0 ^ _rotl(x1, r)
-        x0 = x0 + ks[(j + 1) % 3]
-        x1 = x1 + ks[(j + 2) % 3] + np.uint32(j + 1)
-    return x0, x1
-
-
-_NORMAL_LO = float(np.nextafter(np.float32(-1.0), np.float32(1.0)))
-
-
-def bits_to_normal(bits: jax.Array) -> jax.Array:
-    """uint32 bits -> N(0, 1) exactly as ``jax.random.normal`` maps them (float32)."""
-    f = jax.lax.bitcast_convert_type((bits >> np.uint32(9)) | np.uint32(0x3F800000), _F32)
-    u = jnp.maximum(_NORMAL_LO, (f - 1.0) * (1.0 - _NORMAL_LO) + _NORMAL_LO)
-    return np.float32(np.sqrt(2.0)) * jax.lax.erf_inv(u)
-
+_FALL_DVY = -GRAVITY * DT  # fall(): accelerate((0, -9.8))
 
 @struct.dataclass
 class PlatformState:
@@ -300,6 +268,93 @@ class _Carry(NamedTuple):
     b1: jax.Array
 
 
+class _Consts(NamedTuple):
+    """Per-step constants of the tick loop (scalars, or one per lane when batched)."""
+
+    is_run: jax.Array  # bool
+    ground_dvx: jax.Array  # the step's velocity change on a tick that starts on a platform
+    ground_dvy: jax.Array
+    k0: jax.Array  # uint32: the step's tick-noise key
+    k1: jax.Array
+    sp: jax.Array  # player vx noise std
+    se: jax.Array  # enemy dx noise std
+    cap: jax.Array  # int32: max_substeps
+
+
+def _tick_bits(k: _Consts, i: jax.Array) -> list[jax.Array]:
+    return tick_words(k.k0, k.k1, i, 2)
+
+
+def _body(c: _Carry, k: _Consts) -> _Carry:
+    """One tick of the original's step loop (``_update`` plus the loop test).
+
+    XLA's CPU backend fuses per loop output: a value that several carry elements read is
+    recomputed by each of them. So this tick's normals and the next tick's bits are carried
+    (drawn inside the tick, the hash and erf_inv would be recomputed ~10 times per tick), and
+    so is the continue flag (vmap's per-lane select then reads one bool).
+    """
+    x, y, vx, vy, on = c.x, c.y, c.vx, c.vy, c.on
+    # 1. _perform_action -> accelerate(): vel += a*dt; vx -= |noise|; clip; vx >= 0
+    vx = vx + jnp.where(on, k.ground_dvx, 0.0)
+    vy = vy + jnp.where(on, k.ground_dvy, _FALL_DVY)
+    vx = vx - jnp.abs(c.n_player) * k.sp
+    vx = jnp.maximum(jnp.clip(vx, -MAX_DX, MAX_DX), 0.0)
+    vy = jnp.clip(vy, -MAX_DY, MAX_DY)
+    # 2. ground_bound (vx >= 0 already)
+    vx = jnp.where(on, jnp.minimum(vx, MAX_DX_ON), vx)
+    # 3. the enemy of the current platform, chosen before the player moves (P1)
+    use2 = x > P2_X
+    # 4. player.update; y is never integrated with vy == 0 (P3)
+    x = jnp.clip(x + vx * DT, 0.0, TOTAL_WIDTH)
+    y = jnp.where(vy == 0.0, y, y + vy * DT)
+    vx = vx * VELOCITY_DECAY
+    # 5. enemy.update
+    ex = jnp.where(use2, c.e2x, c.e1x)
+    edx = jnp.where(use2, c.e2dx, c.e1dx)
+    left = jnp.where(use2, P2_X, P1_X)
+    right = jnp.where(use2, P2_X + WIDTH2 - SIZE_X, P1_X + WIDTH1 - SIZE_X)
+    edx = jnp.where((left < ex) & (ex < right), edx, -edx)
+    edx = jnp.clip(edx + c.n_enemy * k.se, -ENEMY_SPEED, ENEMY_SPEED)
+    ex = jnp.clip(ex + edx * DT, left, right)
+    e1x = jnp.where(use2, c.e1x, ex)
+    e1dx = jnp.where(use2, c.e1dx, edx)
+    e2x = jnp.where(use2, ex, c.e2x)
+    e2dx = jnp.where(use2, edx, c.e2dx)
+    # 6. platform collisions: the boxes are >= 225 apart, so at most one can overlap
+    px = jnp.where(x > P3_X - SIZE_X, P3_X, jnp.where(x > P2_X - SIZE_X, P2_X, P1_X))
+    pw = jnp.where(x > P3_X - SIZE_X, WIDTH3, jnp.where(x > P2_X - SIZE_X, WIDTH2, WIDTH1))
+    col = (px - SIZE_X < x) & (-SIZE_Y < y) & (x < px + pw) & (y < PLATFORM_HEIGHT)
+    # decollide (then vx = 0 in every case)
+    nx = jnp.where(x < px, px - SIZE_X, jnp.where(x > px + pw - SIZE_X, px + pw, x))
+    ny = jnp.where(y < 0.0, -SIZE_Y, jnp.where(y > PLATFORM_HEIGHT - SIZE_Y, PLATFORM_HEIGHT, y))
+    horiz = (nx != x) & ((ny == y) | (jnp.abs(x - nx) < jnp.abs(y - ny)))
+    x = jnp.where(col & horiz, nx, x)
+    y = jnp.where(col & ~horiz, ny, y)
+    vy = jnp.where(col & ~horiz, 0.0, vy)
+    vx = jnp.where(col, 0.0, vx)
+    # 7. _terminal_check, and whether the original's loop runs another tick
+    i = c.i + 1
+    on = _on_platforms(x, y)
+    more = jnp.where(k.is_run, i < RUN_SUBSTEPS, ~on) & ~_ends(x, y, e1x, e2x) & (i < k.cap)
+    b0, b1 = _tick_bits(k, i + 1)
+    return _Carry(
+        i, x, y, vx, vy, e1x, e1dx, e2x, e2dx, on, more,
+        bits_to_normal(c.b0), bits_to_normal(c.b1), b0, b1,
+    )  # fmt: skip
+
+
+def _tick_lanes(c: _Carry, k: _Consts, it: jax.Array) -> _Carry:
+    """``_body`` on the lanes that still run (compaction's tick)."""
+    new = _body(c, k)
+    return jax.tree.map(lambda a, b: jnp.where(c.more, a, b), new, c)
+
+
+#: The tick loop of one step, compacting lanes under vmap (see ``envs/compaction.py``).
+TICK_LOOP = CompactedLoop(
+    lambda c, k: c.more, _tick_lanes, lambda c, keep: c._replace(more=c.more & keep)
+)
+
+
 def physics_step(
     key: jax.Array,
     s: PlatformState,
@@ -329,81 +384,25 @@ def physics_step(
     dx0 = jnp.clip(param / t_air - s.vx, -MAX_DDX, MAX_DY - dy0)
     ax = jnp.where(is_run, param / DT, (dx0 + jump_noise[0]) / DT)
     ay = jnp.where(is_run, 0.0, (dy0 + jump_noise[1]) / DT)
-    ground_dvx = jnp.clip(ax, -MAX_DDX, MAX_DDX) * DT
-    ground_dvy = jnp.clip(ay, -MAX_DDY, MAX_DDY) * DT
-    fall_dvy = jnp.asarray(-GRAVITY * DT, _F32)  # fall(): accelerate((0, -9.8))
-    sp = jnp.asarray(params.player_noise_std, _F32)
-    se = jnp.asarray(params.enemy_noise_std, _F32)
-    cap = jnp.asarray(params.max_substeps, jnp.int32)
-
-    def tick_bits(i: jax.Array) -> tuple[jax.Array, jax.Array]:
-        return threefry2x32(seed[0], seed[1], i.astype(jnp.uint32), np.uint32(0))
-
-    # XLA's CPU backend fuses per loop output: a value that several carry elements read is
-    # recomputed by each of them. So this tick's normals and the next tick's bits are carried
-    # (drawn inside the tick, the hash and erf_inv would be recomputed ~10 times per tick), and
-    # so is the continue flag (vmap's per-lane select then reads one bool).
-    def body(c: _Carry) -> _Carry:
-        x, y, vx, vy, on = c.x, c.y, c.vx, c.vy, c.on
-        # 1. _perform_action -> accelerate(): vel += a*dt; vx -= |noise|; clip; vx >= 0
-        vx = vx + jnp.where(on, ground_dvx, 0.0)
-        vy = vy + jnp.where(on, ground_dvy, fall_dvy)
-        vx = vx - jnp.abs(c.n_player) * sp
-        vx = jnp.maximum(jnp.clip(vx, -MAX_DX, MAX_DX), 0.0)
-        vy = jnp.clip(vy, -MAX_DY, MAX_DY)
-        # 2. ground_bound (vx >= 0 already)
-        vx = jnp.where(on, jnp.minimum(vx, MAX_DX_ON), vx)
-        # 3. the enemy of the current platform, chosen before the player moves (P1)
-        use2 = x > P2_X
-        # 4. player.update; y is never integrated with vy == 0 (P3)
-        x = jnp.clip(x + vx * DT, 0.0, TOTAL_WIDTH)
-        y = jnp.where(vy == 0.0, y, y + vy * DT)
-        vx = vx * VELOCITY_DECAY
-        # 5. enemy.update
-        ex = jnp.where(use2, c.e2x, c.e1x)
-        edx = jnp.where(use2, c.e2dx, c.e1dx)
-        left = jnp.where(use2, P2_X, P1_X)
-        right = jnp.where(use2, P2_X + WIDTH2 - SIZE_X, P1_X + WIDTH1 - SIZE_X)
-        edx = jnp.where((left < ex) & (ex < right), edx, -edx)
-        edx = jnp.clip(edx + c.n_enemy * se, -ENEMY_SPEED, ENEMY_SPEED)
-        ex = jnp.clip(ex + edx * DT, left, right)
-        e1x = jnp.where(use2, c.e1x, ex)
-        e1dx = jnp.where(use2, c.e1dx, edx)
-        e2x = jnp.where(use2, ex, c.e2x)
-        e2dx = jnp.where(use2, edx, c.e2dx)
-        # 6. platform collisions: the boxes are >= 225 apart, so at most one can overlap
-        px = jnp.where(x > P3_X - SIZE_X, P3_X, jnp.where(x > P2_X - SIZE_X, P2_X, P1_X))
-        pw = jnp.where(x > P3_X - SIZE_X, WIDTH3, jnp.where(x > P2_X - SIZE_X, WIDTH2, WIDTH1))
-        col = (px - SIZE_X < x) & (-SIZE_Y < y) & (x < px + pw) & (y < PLATFORM_HEIGHT)
-        # decollide (then vx = 0 in every case)
-        nx = jnp.where(x < px, px - SIZE_X, jnp.where(x > px + pw - SIZE_X, px + pw, x))
-        ny = jnp.where(
-            y < 0.0, -SIZE_Y, jnp.where(y > PLATFORM_HEIGHT - SIZE_Y, PLATFORM_HEIGHT, y)
-        )
-        horiz = (nx != x) & ((ny == y) | (jnp.abs(x - nx) < jnp.abs(y - ny)))
-        x = jnp.where(col & horiz, nx, x)
-        y = jnp.where(col & ~horiz, ny, y)
-        vy = jnp.where(col & ~horiz, 0.0, vy)
-        vx = jnp.where(col, 0.0, vx)
-        # 7. _terminal_check, and whether the original's loop runs another tick
-        i = c.i + 1
-        on = _on_platforms(x, y)
-        more = jnp.where(is_run, i < RUN_SUBSTEPS, ~on) & ~_ends(x, y, e1x, e2x) & (i < cap)
-        b0, b1 = tick_bits(i + 1)
-        return _Carry(
-            i, x, y, vx, vy, e1x, e1dx, e2x, e2dx, on, more,
-            bits_to_normal(c.b0), bits_to_normal(c.b1), b0, b1,
-        )  # fmt: skip
-
+    consts = _Consts(
+        is_run=is_run,
+        ground_dvx=jnp.clip(ax, -MAX_DDX, MAX_DDX) * DT,
+        ground_dvy=jnp.clip(ay, -MAX_DDY, MAX_DDY) * DT,
+        k0=seed[0],
+        k1=seed[1],
+        sp=jnp.asarray(params.player_noise_std, _F32),
+        se=jnp.asarray(params.enemy_noise_std, _F32),
+        cap=jnp.asarray(params.max_substeps, jnp.int32),
+    )
     zero = jnp.asarray(0, jnp.int32)
-    bits0, bits1 = tick_bits(zero), tick_bits(zero + 1)
+    bits0, bits1 = _tick_bits(consts, zero), _tick_bits(consts, zero + 1)
     init = _Carry(
         zero, s.x, s.y, s.vx, s.vy, s.enemy1_x, s.enemy1_dx, s.enemy2_x, s.enemy2_dx,
         _on_platforms(s.x, s.y),
-        cap > 0,  # the first tick always runs (the original's loop is a do-while)
+        consts.cap > 0,  # the first tick always runs (the original's loop is a do-while)
         bits_to_normal(bits0[0]), bits_to_normal(bits0[1]), bits1[0], bits1[1],
     )  # fmt: skip
-    c = jax.lax.while_loop(lambda c: c.more, body, init)
+    c = TICK_LOOP(init, consts)
     out = PlatformState(
         x=c.x, y=c.y, vx=c.vx, vy=c.vy,
         enemy1_x=c.e1x, enemy1_dx=c.e1dx, enemy2_x=c.e2x, enemy2_dx=c.e2dx,
@@ -429,10 +428,6 @@ class Platform(PAMDPEnvironment[PlatformState, PlatformParams]):
     @property
     def default_params(self) -> PlatformParams:
         return PlatformParams()
-
-    @property
-    def pamdp_space(self) -> ParameterizedActionSpace:
-        return self._space
 
     # ------------------------------------------------------------------ gymnax API
     def reset_env(self, key: jax.Array, params: PlatformParams) -> tuple[jax.Array, PlatformState]:

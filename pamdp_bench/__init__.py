@@ -2,7 +2,10 @@
 
 from pamdp_bench.registry import (
     BENCHMARK_IDS,
+    ENV_SPECS,
     GOLDEN_BENCHMARKS,
+    EnvSpec,
+    env_spec,
     make,
     register_with_gymnax,
     registered_ids,
@@ -12,8 +15,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BENCHMARK_IDS",
+    "ENV_SPECS",
+    "EnvSpec",
     "GOLDEN_BENCHMARKS",
     "__version__",
+    "env_spec",
     "make",
     "register_with_gymnax",
     "registered_ids",

@@ -1,10 +1,12 @@
-"""Versioned environment ids, ``make(id, **overrides)`` and gymnax registration.
+"""The env table: one ``EnvSpec`` per benchmark; ``make(id, **overrides)``, ``env_spec(id)``
+and gymnax registration derive from it.
 
 Ids are fixed strings (``Platform-v0`` ...) plus the family ``HardMove-n<N>-v0`` for any
-``2 <= N <= 20``; the four published sizes are listed explicitly. Overrides replace fields of
-the env's params (noise scales, caps, views), so ``make("Platform-v0", max_steps_in_episode=25)``
-gives DLPA's training truncation. Env modules are imported lazily so that importing
-``pamdp_bench`` stays cheap.
+``2 <= N <= 20``; the four published sizes are in the table, other sizes get their spec on
+demand (``env_spec``). Overrides replace fields of the env's params (noise scales, caps,
+views), so ``make("Platform-v0", max_steps_in_episode=25)`` gives DLPA's training truncation.
+Env modules are imported lazily (``EnvSpec.env_class``) so that importing ``pamdp_bench``
+stays cheap and env modules may import this one.
 """
 
 from __future__ import annotations
@@ -13,38 +15,109 @@ import dataclasses
 import difflib
 import importlib
 import re
-from collections.abc import Callable
+import types
+from collections.abc import Mapping
 from typing import Any
 
 import gymnax
 
-_FIXED: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "Platform-v0": ("pamdp_bench.envs.platform", "Platform", {}),
-    "Goal-v0": ("pamdp_bench.envs.goal", "Goal", {}),
-    "HardGoal-v0": ("pamdp_bench.envs.goal", "HardGoal", {}),
-    "CatchPoint-v0": ("pamdp_bench.envs.catch_point", "CatchPoint", {}),
-}
 HARD_MOVE_SIZES = (4, 6, 8, 10)
+HARD_MOVE_MIN_N = 2
 HARD_MOVE_MAX_N = 20
 _HARD_MOVE_RE = re.compile(r"^HardMove-n(\d+)-v0$")
+_HARD_MOVE_GOLDEN_RE = re.compile(r"^hard_move_(\d+)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvSpec:
+    """Everything the suite keys on an env id (so no consumer has to parse ids).
+
+    ``family`` groups envs that share settings: ``platform``, ``goal`` (Goal and Hard Goal),
+    ``catch`` and ``move``; ``origin`` is the code base: ``gym`` (gym-platform / gym-goal) or
+    ``mpe`` (HyAR's multi-agent particle envs, Catch Point and Hard Move).
+    """
+
+    id: str
+    kind: str  # env class name in ``module`` (DLPA's per-env key): Platform, Goal, HardGoal, ...
+    family: str  # platform | goal | catch | move
+    origin: str  # gym | mpe
+    display_name: str  # table label, e.g. "Hard Move (n=4)"
+    golden_name: str  # golden file stem in ../shared/golden (may not exist for other n)
+    episode_cap: int  # the spec's evaluation cap (DLPA caps, envs.md §8.1 / §9 item 5)
+    module: str  # module of the env class
+    hard_move_n: int | None = None  # Hard Move's number of actuators
+    scripted: bool = False  # envs.md §8.2 has a scripted reference policy for it
+    published: bool = True  # one of the eight published benchmarks (BENCHMARK_IDS)
+    #: constructor keyword arguments (Hard Move: ``n``)
+    env_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+    #: default param overrides applied by ``make`` before the caller's (none today;
+    #: ``gymnax.make`` returns the class defaults)
+    param_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        for name in ("env_kwargs", "param_overrides"):  # read-only views of private copies
+            object.__setattr__(self, name, types.MappingProxyType(dict(getattr(self, name))))
+
+    @property
+    def group(self) -> str:
+        """``platform`` | ``goal`` | ``mpe``: the groups MP-DQN / HyAR's Raw_RL configure."""
+        return "mpe" if self.origin == "mpe" else self.family
+
+    @property
+    def env_class(self) -> type:
+        """The env class (imported on first use)."""
+        return getattr(importlib.import_module(self.module), self.kind)
+
+    def build(self, **env_kwargs: Any) -> Any:
+        """A new env instance; ``env_kwargs`` (e.g. ``dtype``) add to the spec's own."""
+        return self.env_class(**{**self.env_kwargs, **env_kwargs})
+
+    def default_params(self, env: Any) -> Any:
+        """``env.default_params`` with the spec's ``param_overrides``."""
+        params = env.default_params
+        return params.replace(**self.param_overrides) if self.param_overrides else params
+
+
+def hard_move_spec(n: int) -> EnvSpec:
+    """The spec of ``HardMove-n<n>-v0`` for any supported ``n``."""
+    if not HARD_MOVE_MIN_N <= n <= HARD_MOVE_MAX_N:
+        raise ValueError(
+            f"'HardMove-n{n}-v0': Hard Move needs {HARD_MOVE_MIN_N} <= n <= {HARD_MOVE_MAX_N} "
+            f"actuators, got n={n}"
+        )
+    return EnvSpec(
+        id=f"HardMove-n{n}-v0",
+        kind="HardMove",
+        family="move",
+        origin="mpe",
+        display_name=f"Hard Move (n={n})",
+        golden_name=f"hard_move_{n}",
+        episode_cap=25,
+        module="pamdp_bench.envs.hard_move",
+        hard_move_n=n,
+        scripted=True,
+        published=n in HARD_MOVE_SIZES,
+        env_kwargs={"n": n},
+    )
+
 
 #: The eight published benchmarks, in the order the papers' tables use.
-BENCHMARK_IDS: tuple[str, ...] = (
-    "Platform-v0",
-    "Goal-v0",
-    "HardGoal-v0",
-    "CatchPoint-v0",
-    *(f"HardMove-n{n}-v0" for n in HARD_MOVE_SIZES),
-)
+ENV_SPECS: tuple[EnvSpec, ...] = (
+    EnvSpec("Platform-v0", "Platform", "platform", "gym", "Platform", "platform", 200,
+            "pamdp_bench.envs.platform"),
+    EnvSpec("Goal-v0", "Goal", "goal", "gym", "Goal", "goal", 100, "pamdp_bench.envs.goal"),
+    EnvSpec("HardGoal-v0", "HardGoal", "goal", "gym", "Hard Goal", "hard_goal", 100,
+            "pamdp_bench.envs.goal"),
+    EnvSpec("CatchPoint-v0", "CatchPoint", "catch", "mpe", "Catch Point", "catch_point", 25,
+            "pamdp_bench.envs.catch_point", scripted=True),
+    *(hard_move_spec(n) for n in HARD_MOVE_SIZES),
+)  # fmt: skip
+_BY_ID: dict[str, EnvSpec] = {s.id: s for s in ENV_SPECS}
+
+BENCHMARK_IDS: tuple[str, ...] = tuple(s.id for s in ENV_SPECS)
 
 #: Golden-file benchmark names (``../shared/golden``) to env ids.
-GOLDEN_BENCHMARKS: dict[str, str] = {
-    "platform": "Platform-v0",
-    "goal": "Goal-v0",
-    "hard_goal": "HardGoal-v0",
-    "catch_point": "CatchPoint-v0",
-    **{f"hard_move_{n}": f"HardMove-n{n}-v0" for n in HARD_MOVE_SIZES},
-}
+GOLDEN_BENCHMARKS: dict[str, str] = {s.golden_name: s.id for s in ENV_SPECS}
 
 
 def registered_ids() -> list[str]:
@@ -52,30 +125,33 @@ def registered_ids() -> list[str]:
     return list(BENCHMARK_IDS)
 
 
-def _factory(env_id: str) -> Callable[[], Any]:
-    if env_id in _FIXED:
-        module, cls, kwargs = _FIXED[env_id]
-    else:
-        match = _HARD_MOVE_RE.match(env_id)
-        if match is None:
-            close = difflib.get_close_matches(env_id, registered_ids(), n=3, cutoff=0.4)
-            hint = f" Did you mean: {', '.join(close)}?" if close else ""
-            raise ValueError(
-                f"unknown env id {env_id!r}.{hint} Known ids: {', '.join(registered_ids())} "
-                f"(and HardMove-n<N>-v0 for 2 <= N <= {HARD_MOVE_MAX_N})."
-            )
-        n = int(match.group(1))
-        if not 2 <= n <= HARD_MOVE_MAX_N:
-            raise ValueError(
-                f"{env_id!r}: Hard Move needs 2 <= n <= {HARD_MOVE_MAX_N} actuators, got n={n}"
-            )
-        module, cls, kwargs = "pamdp_bench.envs.hard_move", "HardMove", {"n": n}
+def env_spec(env_id: str) -> EnvSpec:
+    """The spec of ``env_id``; unknown ids raise ``ValueError`` naming the close matches."""
+    if not isinstance(env_id, str):
+        raise TypeError(f"env id must be a string, got {type(env_id).__name__}")
+    if env_id in _BY_ID:
+        return _BY_ID[env_id]
+    match = _HARD_MOVE_RE.match(env_id)
+    if match is None:
+        close = difflib.get_close_matches(env_id, registered_ids(), n=3, cutoff=0.4)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"unknown env id {env_id!r}.{hint} Known ids: {', '.join(registered_ids())} "
+            f"(and HardMove-n<N>-v0 for {HARD_MOVE_MIN_N} <= N <= {HARD_MOVE_MAX_N})."
+        )
+    return hard_move_spec(int(match.group(1)))
 
-    def build(**extra: Any) -> Any:
-        env_cls = getattr(importlib.import_module(module), cls)
-        return env_cls(**{**kwargs, **extra})
 
-    return build
+def golden_spec(benchmark: str) -> EnvSpec:
+    """The spec replaying a golden benchmark name (``hard_move_12`` works too)."""
+    if benchmark in GOLDEN_BENCHMARKS:
+        return _BY_ID[GOLDEN_BENCHMARKS[benchmark]]
+    match = _HARD_MOVE_GOLDEN_RE.match(benchmark)
+    if match is None:
+        raise ValueError(
+            f"golden benchmark {benchmark!r} has no env; known: {sorted(GOLDEN_BENCHMARKS)}"
+        )
+    return hard_move_spec(int(match.group(1)))
 
 
 def make(
@@ -87,23 +163,42 @@ def make(
     Returns ``(env, params)``. Unknown ids and unknown override names raise ``ValueError``
     naming the close matches / the valid fields.
     """
-    if not isinstance(env_id, str):
-        raise TypeError(f"env id must be a string, got {type(env_id).__name__}")
-    env = _factory(env_id)(**(env_kwargs or {}))
-    params = env.default_params
-    if overrides:
-        fields = {f.name for f in dataclasses.fields(params)}
-        unknown = sorted(set(overrides) - fields)
-        if unknown:
-            raise ValueError(
-                f"{env_id}: unknown parameter(s) {unknown}; valid: {sorted(fields)}"
-            )
-        params = params.replace(**overrides)
-    return env, params
+    spec = env_spec(env_id)
+    env = spec.build(**(env_kwargs or {}))
+    return env, _with_overrides(spec.default_params(env), overrides, f"{env_id}: ")
+
+
+def _with_overrides(params: Any, overrides: Mapping[str, Any], where: str = "") -> Any:
+    """``params.replace(**overrides)``; unknown names raise ``ValueError`` listing the fields."""
+    if not overrides:
+        return params
+    fields = {f.name for f in dataclasses.fields(params)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ValueError(f"{where}unknown parameter(s) {unknown}; valid: {sorted(fields)}")
+    return params.replace(**overrides)
+
+
+def env_and_params(
+    env_id: str | None = None, *, env: Any = None, params: Any = None, **overrides: Any
+) -> tuple[Any, Any]:
+    """``(env, params)`` from exactly one of a registered id (``make``) or an env instance.
+
+    The adapters' (gymnasium, brax) shared constructor logic: with an instance, ``params``
+    default to its ``default_params`` and ``overrides`` replace fields of them.
+    """
+    if (env_id is None) == (env is None):
+        raise ValueError("pass exactly one of env_id (a registered id) or env (an instance)")
+    if env_id is not None:
+        if params is not None:
+            raise ValueError("params go with env=...; with env_id use keyword overrides")
+        return make(env_id, **overrides)
+    params = env.default_params if params is None else params
+    return env, _with_overrides(params, overrides)
 
 
 def register_with_gymnax() -> None:
     """Make the published ids available through ``gymnax.make`` too (idempotent)."""
-    for env_id in BENCHMARK_IDS:
-        if env_id not in gymnax.registered_envs:
-            gymnax.register(env_id, _factory(env_id))
+    for spec in ENV_SPECS:
+        if spec.id not in gymnax.registered_envs:
+            gymnax.register(spec.id, spec.build)

@@ -64,3 +64,42 @@ def test_registered_with_gymnax() -> None:
     env, params = gymnax.make("CatchPoint-v0")
     assert env.obs_dim == 6
     pamdp_bench.register_with_gymnax()  # idempotent
+
+
+def test_env_table_drives_ids_golden_names_and_make() -> None:
+    from pamdp_bench.registry import ENV_SPECS, GOLDEN_BENCHMARKS, env_spec, golden_spec
+
+    assert tuple(s.id for s in ENV_SPECS) == BENCHMARK_IDS
+    assert GOLDEN_BENCHMARKS == {s.golden_name: s.id for s in ENV_SPECS}
+    assert [s.episode_cap for s in ENV_SPECS] == [200, 100, 100, 25, 25, 25, 25, 25]
+    for spec in ENV_SPECS:
+        assert env_spec(spec.id) is spec and golden_spec(spec.golden_name) is spec
+        env, params = pamdp_bench.make(spec.id)
+        assert type(env) is spec.env_class and type(env).__name__ == spec.kind
+        assert env.name == spec.id
+        assert params.max_steps_in_episode == spec.episode_cap
+    assert {s.id: (s.family, s.group) for s in ENV_SPECS if s.hard_move_n is None} == {
+        "Platform-v0": ("platform", "platform"),
+        "Goal-v0": ("goal", "goal"),
+        "HardGoal-v0": ("goal", "goal"),
+        "CatchPoint-v0": ("catch", "mpe"),
+    }
+    assert [s.id for s in ENV_SPECS if s.scripted][0] == "CatchPoint-v0"
+    hash(ENV_SPECS[4])  # frozen and hashable
+    with pytest.raises(TypeError):
+        ENV_SPECS[4].env_kwargs["n"] = 5  # type: ignore[index]
+
+
+def test_env_spec_hard_move_any_n_and_errors() -> None:
+    from pamdp_bench.registry import env_spec, golden_spec
+
+    spec = env_spec("HardMove-n12-v0")
+    assert (spec.hard_move_n, spec.family, spec.group, spec.kind) == (12, "move", "mpe", "HardMove")
+    assert spec.display_name == "Hard Move (n=12)" and not spec.published
+    assert golden_spec("hard_move_12") == spec and spec.build().n == 12
+    with pytest.raises(ValueError, match="Did you mean: HardGoal-v0"):
+        env_spec("HardGoal-v1")
+    with pytest.raises(ValueError, match="2 <= n"):
+        env_spec("HardMove-n21-v0")
+    with pytest.raises(ValueError, match="has no env"):
+        golden_spec("pong")

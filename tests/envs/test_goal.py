@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.extend.random import threefry2x32_p
 
 from pamdp_bench.envs import goal as G
 from pamdp_bench.envs.goal import Goal, GoalState, HardGoal
@@ -194,12 +193,12 @@ def test_vmap_compaction_nesting_and_params() -> None:
     acts = SAMPLE_B(keys)
     out = STEP_B(keys, states, acts, P)
     # no compaction (one tier) gives bit-identical results
-    old = G.MIN_TIER
+    old = G.TICK_LOOP.min_tier
     try:
-        G.MIN_TIER = 10**9
+        G.TICK_LOOP.min_tier = 10**9
         flat = jax.jit(jax.vmap(GOAL.step_env, in_axes=(0, 0, 0, None)))(keys, states, acts, P)
     finally:
-        G.MIN_TIER = old
+        G.TICK_LOOP.min_tier = old
     assert tree_equal(out, flat)
     # nested vmap (8 x 8) and a vmap over (equal) params give the same numbers
     r = lambda x: x.reshape((8, 8) + x.shape[1:])  # noqa: E731
@@ -224,18 +223,6 @@ def test_vmap_compaction_nesting_and_params() -> None:
         assert int(one[4]["substeps"]) == int(out[4]["substeps"][i])
         assert bool(one[3]) == bool(out[3][i])
         np.testing.assert_allclose(one[0], out[0][i], atol=1e-3)
-
-
-def test_threefry_is_jax_random_block() -> None:
-    rng = np.random.default_rng(0)
-    words = [
-        jnp.asarray(rng.integers(0, 2**32, 256, dtype=np.uint64).astype(np.uint32))
-        for _ in range(4)
-    ]  # noqa: E501
-    ref = threefry2x32_p.bind(*words)
-    got = jax.jit(G._threefry2x32)(*words)
-    for a, b in zip(ref, got, strict=True):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_atan2_polynomial() -> None:

@@ -11,7 +11,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.extend.random import threefry_2x32
 
 import pamdp_bench
 from pamdp_bench.envs import platform as plat
@@ -326,21 +325,6 @@ def test_vmap_over_states_and_params(env_params):
     assert isinstance(s2, PlatformState) and r.shape == (batch,)
     vx = np.asarray(s2.vx)
     assert vx[0] > vx[-1]  # more vx noise, less speed
-
-
-def test_threefry_matches_jax():
-    kd = jax.random.key_data(jax.random.key(42))
-    counts = jnp.arange(64, dtype=jnp.uint32)
-    ours = plat.threefry2x32(kd[0], kd[1], counts[:32], counts[32:])
-    np.testing.assert_array_equal(np.concatenate(ours), threefry_2x32(kd, counts))
-
-
-def test_bits_to_normal_matches_jax_random_normal():
-    key = jax.random.key(7)
-    bits = jax.random.bits(key, (4096,), jnp.uint32)
-    np.testing.assert_array_equal(
-        plat.bits_to_normal(bits), jax.random.normal(key, (4096,), jnp.float32)
-    )
 
 
 def test_draw(env_params):
