@@ -47,24 +47,13 @@ from typing import Any
 import numpy as np
 
 from pamdp_bench.protocols import Protocol, available_protocols, load_protocol
+from pamdp_bench.registry import BENCHMARK_IDS, ENV_SPECS, env_spec
 
-ENV_NAMES: dict[str, str] = {
-    "Platform-v0": "Platform",
-    "Goal-v0": "Goal",
-    "HardGoal-v0": "Hard Goal",
-    "CatchPoint-v0": "Catch Point",
-    "HardMove-n4-v0": "Hard Move (n=4)",
-    "HardMove-n6-v0": "Hard Move (n=6)",
-    "HardMove-n8-v0": "Hard Move (n=8)",
-    "HardMove-n10-v0": "Hard Move (n=10)",
-}
-ENV_ORDER: tuple[str, ...] = tuple(ENV_NAMES)
+ENV_NAMES: dict[str, str] = {s.id: s.display_name for s in ENV_SPECS}
+ENV_ORDER: tuple[str, ...] = BENCHMARK_IDS
 
 #: Evaluation caps under which envs.md §8.1 / §8.2 were measured (the DLPA caps).
-SPEC_CAP: dict[str, int] = {
-    "Platform-v0": 200, "Goal-v0": 100, "HardGoal-v0": 100, "CatchPoint-v0": 25,
-    "HardMove-n4-v0": 25, "HardMove-n6-v0": 25, "HardMove-n8-v0": 25, "HardMove-n10-v0": 25,
-}
+SPEC_CAP: dict[str, int] = {s.id: s.episode_cap for s in ENV_SPECS}
 
 SRC_RANDOM = ("envs.md §8.1: DLPA rand_action on the original code, DLPA evaluation caps, "
               "2000 episodes (300 for n >= 8)")
@@ -209,7 +198,8 @@ def _build_published() -> tuple[Published, ...]:
     for env_id, row in _HYAR_TABLE.items():
         cells = row.split()
         assert len(cells) == len(_HYAR_COLUMNS), env_id
-        metric = "return" if env_id == "Platform-v0" else "success"
+        # HyAR reports Platform by return and every other env by success rate
+        metric = "return" if env_spec(env_id).family == "platform" else "success"
         for agent, method, cell in zip(_HYAR_COLUMNS, _HYAR_METHODS, cells, strict=True):
             m, s = _pm(cell)
             out.append(Published(env_id, agent, method, metric, m, s, "hyar", SRC_HYAR,

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pamdp_bench.registry import GOLDEN_BENCHMARKS, make
+from pamdp_bench.registry import golden_spec, make
 
 OBS_ATOL = 2e-4
 OBS_RTOL = 2e-4
@@ -70,13 +70,7 @@ def load_golden_file(path: str) -> dict[str, Any]:
 
 def env_id_for(benchmark: str) -> str:
     """Env id replaying a golden benchmark name (``hard_move_12`` works too)."""
-    if benchmark in GOLDEN_BENCHMARKS:
-        return GOLDEN_BENCHMARKS[benchmark]
-    if benchmark.startswith("hard_move_") and benchmark[len("hard_move_") :].isdigit():
-        return f"HardMove-n{benchmark[len('hard_move_'):]}-v0"
-    raise ValueError(
-        f"golden benchmark {benchmark!r} has no env; known: {sorted(GOLDEN_BENCHMARKS)}"
-    )
+    return golden_spec(benchmark).id
 
 
 # ---------------------------------------------------------------------- comparisons
