@@ -30,3 +30,22 @@ def assert_deterministic_and_finite(env: Any, steps: int = 60) -> None:
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert np.all(np.isfinite(np.asarray(a)))
     assert not np.array_equal(np.asarray(a), np.asarray(f(jax.random.key(8))))
+
+
+def assert_step_traces_once(env: Any, steps: int = 5) -> None:
+    """A jitted ``step`` compiles once across random actions and the states it returns."""
+    import chex
+
+    params = env.default_params
+    chex.clear_trace_counter()
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def step(key: jax.Array, state: Any, action: Any) -> Any:
+        return env.step(key, state, action, params)
+
+    _, state = env.reset(jax.random.key(0), params)
+    for i in range(steps):
+        action = env.pamdp_space.sample(jax.random.key(100 + i))
+        _, state, *_ = step(jax.random.key(i), state, action)
+

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from env_checks import assert_deterministic_and_finite
+from env_checks import assert_deterministic_and_finite, assert_step_traces_once
 
 import pamdp_bench
 from pamdp_bench.envs.catch_point import CATCH, MOVE, CatchPoint, CatchPointParams
@@ -89,18 +89,7 @@ def test_reset_and_step_structure_dtypes(env: CatchPoint) -> None:
 
 
 def test_jit_compiles_once(env: CatchPoint) -> None:
-    params = env.default_params
-    chex.clear_trace_counter()
-
-    @jax.jit
-    @chex.assert_max_traces(n=1)
-    def catch_point_step(key: jax.Array, state: Any, action: Any) -> Any:
-        return env.step(key, state, action, params)
-
-    _, state = env.reset(jax.random.key(0), params)
-    for i in range(5):
-        k, z = env.pamdp_space.sample(jax.random.key(100 + i))
-        _, state, *_ = catch_point_step(jax.random.key(i), state, (k, z))
+    assert_step_traces_once(env)
 
 
 def test_determinism_and_finite(env: CatchPoint) -> None:

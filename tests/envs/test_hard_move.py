@@ -7,12 +7,11 @@ import os
 import time
 from typing import Any
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from env_checks import assert_deterministic_and_finite
+from env_checks import assert_deterministic_and_finite, assert_step_traces_once
 
 import pamdp_bench
 from pamdp_bench.envs.hard_move import (
@@ -167,18 +166,7 @@ def test_reset_and_step_structure_dtypes(env: HardMove) -> None:
 
 
 def test_jit_compiles_once(env: HardMove) -> None:
-    params = env.default_params
-    chex.clear_trace_counter()
-
-    @jax.jit
-    @chex.assert_max_traces(n=1)
-    def hard_move_step(key: jax.Array, state: Any, action: Any) -> Any:
-        return env.step(key, state, action, params)
-
-    _, state = env.reset(jax.random.key(0), params)
-    for i in range(5):
-        action = env.pamdp_space.sample(jax.random.key(i))
-        _, state, *_ = hard_move_step(jax.random.key(i), state, action)
+    assert_step_traces_once(env)
 
 
 def test_determinism_and_finite(env: HardMove) -> None:
