@@ -1,4 +1,5 @@
-"""Agent speed benches: seconds per planned env step for DLPA, training env steps/s for others.
+"""Agent speed benches: seconds per planned env step for model-based agents (through the
+agent's bench hooks, so this module imports no baseline), training env steps/s for others.
 
 ``bench_agent_cli(agent, env_id, seeds)`` prints progress lines and, as its last line, one JSON
 object: ``seconds_per_planned_step`` (a full training env step after the seed phase: plan,
@@ -13,7 +14,6 @@ given); the 1-minute load average is recorded because a shared 2-core machine sk
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -60,57 +60,45 @@ def matmul_peak(n: int = 1024, repeats: int = 5) -> float:
     return 2.0 * n**3 / _time(lambda: f(a), repeats)
 
 
-def _post_seed_state(agent: Any, key: jax.Array) -> Any:
-    """A fresh state moved past the seed phase, with a replay that has valid windows."""
-    state = agent.init(key)
-    cfg = agent.config
-    n_valid = state.replay.n_valid.at[: min(cfg.seed_episodes, cfg.buffer_episodes)].set(
-        cfg.episode_length - cfg.loss_horizon)
-    replay = state.replay.replace(n_valid=n_valid)
-    return state.replace(replay=replay, episodes=jnp.int32(cfg.seed_episodes))
+def bench_planned(spec: str, env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
+                  config: Any = None, rounds: int = 3, log: Callable[[str], None] = print
+                  ) -> dict[str, Any]:
+    """Cost per planned env step of a model-based agent (plan + its updates), as the runner
+    runs it.
 
-
-def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
-               config: Any = None, rounds: int = 3, log: Callable[[str], None] = print
-               ) -> dict[str, Any]:
-    """DLPA's cost per planned env step (plan + ``num_updates`` updates), as the runner runs it.
-
-    Plan and updates are also timed alone (single seed) with their XLA FLOP counts. With
-    ``seeds`` > 1 the vmapped step and the single-seed step are timed in alternating rounds:
-    ``per_seed_vs_single`` (median over rounds of vmapped-per-seed / single) is the "does the
-    per-seed cost grow with vmapped seeds" number.
+    The agent supplies three hooks (DLPA and the agents built on it do):
+    ``bench_state(key)`` a state past its seed phase, ready for planned steps;
+    ``bench_parts()`` ``{name: (fn(state, key), flops_scale, calls_per_step)}``, the parts timed
+    alone (single seed) with their XLA FLOP counts (``flops_scale``: XLA counts a loop body
+    once, so a part whose body loops ``n`` times is scaled by ``n``); ``bench_info()`` a dict
+    of descriptive fields (horizon, structure, K, the official code's seconds per planned
+    step). With ``seeds`` > 1 the vmapped step and the single-seed step are timed in
+    alternating rounds: ``per_seed_vs_single`` (median over rounds of vmapped-per-seed /
+    single) is the "does the per-seed cost grow with vmapped seeds" number.
     """
-    from pamdp_bench.baselines.dlpa import DLPAAgent
-    from pamdp_bench.baselines.dlpa.planner import plan
+    from pamdp_bench.agents import agent_config, get_agent
     from pamdp_bench.registry import make
 
     env, params = make(env_id, max_steps_in_episode=TRAIN_CAP)
-    cfg = config or DLPAAgent.default_config(env_id)
-    # the replay size does not change the per-step cost; keep memory small
-    cfg = dataclasses.replace(cfg, buffer_episodes=min(cfg.buffer_episodes, 200))
-    agent = DLPAAgent(env, params, cfg)
-    log(f"bench dlpa on {env_id}: H={cfg.horizon} structure={cfg.model_type} "
-        f"K={agent.num_k} seeds={seeds} devices={jax.device_count()}")
+    cls = get_agent(spec)
+    agent = cls(env, params, config if config is not None else agent_config(spec, env_id))
+    missing = [h for h in ("bench_state", "bench_parts", "bench_info") if not hasattr(agent, h)]
+    if missing:
+        raise ValueError(f"{spec} has no per-planned-step bench hooks {missing}")
+    info = agent.bench_info()
+    log(f"bench {spec} on {env_id}: {info} seeds={seeds} devices={jax.device_count()}")
     keys = jax.random.split(jax.random.key(0), seeds)
-    state1 = jax.jit(lambda k: _post_seed_state(agent, k))(keys[0])
-
-    # plan alone (single seed, training mode)
-    plan_fn = jax.jit(lambda s, k: plan(s.params, cfg, agent.param_dims, s.obs, k, s.plan,
-                                        jnp.asarray(True), deterministic=False)[0])
+    state1 = jax.jit(agent.bench_state)(keys[0])
     pkey = jax.random.key(1)
-    plan_s = _time(lambda: plan_fn(state1, pkey), repeats)
-    # XLA's cost analysis counts a loop body once: scale by the MPPI iterations (the horizon
-    # loop inside is unrolled, so it is counted in full)
-    plan_flops = _flops(plan_fn, state1, pkey)
-    plan_flops = plan_flops * cfg.iterations if plan_flops else None
-    log(f"  plan: {plan_s * 1e3:.1f} ms")
-
-    # the updates of one env step alone (single seed)
-    upd_fn = jax.jit(lambda s, k: agent._updates(s, k).params)
-    upd_s = _time(lambda: upd_fn(state1, pkey), repeats)
-    upd_flops = _flops(upd_fn, state1, pkey)  # one update's body, counted once
-    upd_flops = upd_flops * cfg.num_updates if upd_flops else None
-    log(f"  {cfg.num_updates} updates: {upd_s * 1e3:.1f} ms")
+    out: dict[str, Any] = {"agent": spec, "env": env_id, "seeds": seeds, **info}
+    for name, (fn, flops_scale, calls) in agent.bench_parts().items():
+        jitted = jax.jit(fn)
+        secs = _time(lambda jitted=jitted: jitted(state1, pkey), repeats)
+        flops = _flops(jitted, state1, pkey)
+        flops = flops * flops_scale if flops else None
+        out.update({f"{name}_seconds": secs, f"{name}_seconds_single": secs / calls,
+                    f"{name}_flops": flops, f"{name}_flops_per_s": flops / secs if flops else None})
+        log(f"  {name}: {secs * 1e3:.1f} ms")
 
     # full training steps as the runner runs them (state donated); one seed unvmapped, more
     # seeds vmapped
@@ -118,10 +106,10 @@ def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
         """A call running ``steps`` env steps of ``n`` seeds on its own donated state (carried
         from call to call), and its compile time."""
         if n == 1:
-            states = jax.jit(lambda k: _post_seed_state(agent, k))(keys[0])
+            states = jax.jit(agent.bench_state)(keys[0])
             fn = jax.jit(lambda s: agent.train(s, steps)[0], donate_argnums=0)
         else:
-            states = jax.jit(jax.vmap(lambda k: _post_seed_state(agent, k)))(keys[:n])
+            states = jax.jit(jax.vmap(agent.bench_state))(keys[:n])
             fn = jax.jit(jax.vmap(lambda s: agent.train(s, steps)[0]), donate_argnums=0)
         t0 = time.perf_counter()
         compiled = fn.lower(states).compile()
@@ -157,30 +145,22 @@ def bench_dlpa(env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
             f"{', '.join(f'{r:.3f}' for r in ratios)}")
 
     peak = matmul_peak()
-    out: dict[str, Any] = {
-        "agent": "dlpa", "env": env_id, "seeds": seeds, "horizon": cfg.horizon,
-        "model_type": cfg.model_type, "num_actions": agent.num_k,
+    out.update({
         "seconds_per_planned_step": step_s,
         "seconds_per_planned_step_best": step_min,
         "load_average_1min": os.getloadavg()[0],
         "seconds_per_planned_step_per_seed": step_s / seeds,
-        "plan_seconds": plan_s, "update_seconds": upd_s,
-        "update_seconds_single": upd_s / cfg.num_updates,
         "compile_seconds": compile_s,
-        "plan_flops": plan_flops, "update_flops": upd_flops,
-        "plan_flops_per_s": plan_flops / plan_s if plan_flops else None,
-        "update_flops_per_s": upd_flops / upd_s if upd_flops else None,
         "matmul_peak_flops_per_s": peak,
         **({"single_seed_seconds_per_planned_step": float(np.median(single_times)),
             "per_seed_vs_single_by_round": ratios,
             "per_seed_vs_single": float(np.median(ratios))} if ratios else {}),
-        "official_seconds_per_planned_step": {"Platform-v0": 0.48,
-                                              "HardMove-n4-v0": 0.49}.get(env_id),
         "cpu_count": os.cpu_count(), "backend": jax.default_backend(),
-    }
-    if out["official_seconds_per_planned_step"]:  # per seed: the official code runs one
-        out["speedup_vs_official"] = out["official_seconds_per_planned_step"] * seeds / step_s
-    for name in ("plan", "update"):
+    })
+    official = info.get("official_seconds_per_planned_step")
+    if official:  # per seed: the official code runs one
+        out["speedup_vs_official"] = official * seeds / step_s
+    for name in agent.bench_parts():
         if out[f"{name}_flops_per_s"]:
             out[f"{name}_fraction_of_peak"] = out[f"{name}_flops_per_s"] / peak
     return out
@@ -236,11 +216,12 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
 
 def bench_agent(spec: str, env_id: str, seeds: int = 1,
                 log: Callable[[str], None] = print) -> dict[str, Any]:
-    """DLPA: the per-planned-step bench; any other agent: training throughput."""
-    from pamdp_bench.agents import agent_config, parse_agent_spec
+    """Agents with bench hooks (model-based planners): the per-planned-step bench; any other
+    agent: training throughput."""
+    from pamdp_bench.agents import get_agent
 
-    if parse_agent_spec(spec)[0] == "dlpa":
-        return bench_dlpa(env_id, seeds=seeds, config=agent_config(spec, env_id), log=log)
+    if hasattr(get_agent(spec), "bench_parts"):
+        return bench_planned(spec, env_id, seeds=seeds, log=log)
     return bench_train(spec, env_id, seeds=seeds, log=log)
 
 
