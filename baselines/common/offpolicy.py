@@ -7,8 +7,8 @@ Per env step (one ``lax.scan`` iteration of ``train``):
 1. ``key`` splits into ``[next key, ACT_KEYS acting keys, env-step key, update key]``.
 2. ``explore(state, act_keys) -> ((k, z), aux, state)``: the executed action, whatever the
    agent needs to build its replay item, and the state with its exploration state advanced.
-3. The env steps through ``envs.wrappers.LogWrapper`` (episode statistics live in the env
-   state; auto-reset as always), then ``transition(state, aux, reward, next_obs, ends)`` is
+3. The env steps (auto-reset as always; the running episode return is the state's
+   ``ep_return``, see below), then ``transition(state, aux, reward, next_obs, ends)`` is
    added to the flashbax replay: ``next_obs`` is the pre-reset final observation, ``ends`` the
    no-bootstrap flag (``common.ends_value``: termination, plus truncation with a clock).
 4. ``after_step(state, item, done)``: agent bookkeeping on the new state with the stored
@@ -28,6 +28,12 @@ with ``common.scan_sums``, and reports each update metric averaged over the chun
 ``init_parts(keys, obs) -> (learner, example replay item, extra state fields)``.
 
 The key layouts are each original agent's own (they fix every number of the committed results).
+
+Episode statistics: tracked here (``ep_return``), not with ``envs.wrappers.LogWrapper``. The
+wrapper computes the same returns, but stepping the env through it changes how XLA fuses the
+env's arithmetic with the rest of the step (CPU FMA contraction), which moved Catch Point and
+Hard Move observations by an ulp after a dozen steps: the results were no longer bitwise those
+of the original agents.
 """
 
 from __future__ import annotations
@@ -41,7 +47,6 @@ from flax import struct
 
 from pamdp_bench.baselines.common.control import ends_value, scan_sums
 from pamdp_bench.baselines.common.replay import make_replay
-from pamdp_bench.envs.wrappers import LogWrapper
 
 #: Per-step sums the loop itself adds to an update's metrics.
 _LOOP_SUMS = ("learned", "finished_return", "finished")
@@ -52,13 +57,14 @@ class OffPolicyState:
     """What every off-policy agent carries; agents subclass it for their extra fields."""
 
     key: jax.Array
-    env_state: Any  # LogWrapper's LogEnvState around the env's state
+    env_state: Any
     obs: jax.Array
     learner: Any  # the agent's networks, optimiser states and targets (e.g. td3.ActorCritic)
     buffer: Any  # flashbax replay state
     env_steps: jax.Array  # int32, counted toward the budget
     episodes: jax.Array  # int32, finished training episodes
     updates: jax.Array  # int32, learner updates done
+    ep_return: jax.Array  # float32, return of the running training episode
 
 
 class OffPolicyAgent:
@@ -72,7 +78,6 @@ class OffPolicyAgent:
 
     def __init__(self, env: Any, env_params: Any, config: Any) -> None:
         self.env, self.env_params, self.config = env, env_params, config
-        self.log_env = LogWrapper(env)
         self.space = env.pamdp_space
         self.obs_dim = int(env.observation_space(env_params).shape[0])
         self.replay = make_replay(config.buffer_size, config.batch_size)
@@ -110,12 +115,12 @@ class OffPolicyAgent:
     # --------------------------------------------------------------- protocol
     def init(self, key: jax.Array) -> Any:
         keys = jax.random.split(key, self.INIT_KEYS + 2)
-        obs, env_state = self.log_env.reset(keys[-2], self.env_params)
+        obs, env_state = self.env.reset(keys[-2], self.env_params)
         learner, item, extra = self.init_parts(keys[:-2], obs)
         i0 = jnp.int32(0)
         return self.STATE(key=keys[-1], env_state=env_state, obs=obs, learner=learner,
                           buffer=self.replay.init(item), env_steps=i0, episodes=i0,
-                          updates=i0, **extra)
+                          updates=i0, ep_return=jnp.float32(0.0), **extra)
 
     def train(self, state: Any, num_env_steps: int) -> tuple[Any, dict[str, jax.Array]]:
         state = self.before_chunk(state)
@@ -136,14 +141,17 @@ class OffPolicyAgent:
     def _env_step(self, s: Any) -> tuple[Any, dict[str, jax.Array]]:
         keys = jax.random.split(s.key, self.ACT_KEYS + 3)
         action, aux, s = self.explore(s, keys[1:-2])
-        obs, env_state, reward, terminated, truncated, info = self.log_env.step(
+        obs, env_state, reward, terminated, truncated, info = self.env.step(
             keys[-2], s.env_state, action, self.env_params)
-        item = self.transition(s, aux, reward.astype(jnp.float32), info["final_observation"],
+        reward = reward.astype(jnp.float32)
+        item = self.transition(s, aux, reward, info["final_observation"],
                                ends_value(self.env, self.env_params, terminated, truncated))
         done = terminated | truncated
+        ep_return = s.ep_return + reward
         s = s.replace(key=keys[0], env_state=env_state, obs=obs,
                       buffer=self.replay.add(s.buffer, item), env_steps=s.env_steps + 1,
-                      episodes=s.episodes + done.astype(jnp.int32))
+                      episodes=s.episodes + done.astype(jnp.int32),
+                      ep_return=jnp.where(done, 0.0, ep_return))
         s = self.after_step(s, item, done)
         learned = s.env_steps >= self.learning_starts
         learner, m = jax.lax.cond(learned, self.update, self._skip_update, s.learner, s,
@@ -151,8 +159,7 @@ class OffPolicyAgent:
         s = s.replace(learner=learner, updates=s.updates + learned.astype(jnp.int32))
         s = self.after_update(s)
         m = {**m, "learned": learned.astype(jnp.int32),
-             "finished_return": jnp.where(info["returned_episode"],
-                                          info["returned_episode_returns"], 0.0),
+             "finished_return": jnp.where(done, ep_return, 0.0),
              "finished": done.astype(jnp.int32)}
         return s, m
 
