@@ -18,7 +18,6 @@ from pamdp_bench.baselines.common.control import ends_value, linear_decay, scan_
 from pamdp_bench.baselines.common.losses import invert_gradients
 from pamdp_bench.baselines.common.noise import OUState, ou_init, ou_step
 from pamdp_bench.baselines.common.replay import make_replay
-from pamdp_bench.baselines.common.targets import soft_update
 
 __all__ = ["OUState", "ends_value", "invert_gradients", "linear_decay", "make_replay",
-           "ou_init", "ou_step", "scan_sums", "soft_update", "tree_where"]
+           "ou_init", "ou_step", "scan_sums", "tree_where"]
