@@ -265,10 +265,12 @@ def test_default_configs_all_benchmarks() -> None:
     cp = default_config("CatchPoint-v0")
     assert (cp.discrete_emb_dim, cp.param_emb_dim) == (4, 4)
     assert default_config("HardMove-n4-v0").buffer_size == 1_000_000
-    assert get_agent("hyar_ddpg").default_config("Platform-v0").td3 is False
+    assert get_agent("hyar_ddpg").default_config("Platform-v0").twin is False
     env, params = make("Platform-v0")
-    with pytest.raises(ValueError, match="td3"):
-        get_agent("hyar_ddpg")(env, params, default_config("Platform-v0"))
+    # Variants are config fields (presets), not classes: a class runs its config's variant.
+    assert get_agent("hyar_ddpg")(env, params, default_config("Platform-v0")).num_critics == 2
+    assert get_agent("hyar_td3")(env, params, default_config("Platform-v0", twin=False)
+                                 ).num_critics == 1
     for env_id in BENCHMARK_IDS:
         e, p = make(env_id)
         for name in ("hyar_td3", "hyar_ddpg"):
