@@ -9,7 +9,8 @@ Q-network is the critic, its parameter network the actor): ``gamma``, ``batch_si
 ``lr_actor`` / ``lr_critic``, ``tau_actor`` / ``tau_critic``, ``max_grad_norm`` (or
 ``actor_`` / ``critic_max_grad_norm`` where the networks clip differently), ``twin`` (TD3's
 twin critics, smoothing and delay), ``target_noise``, ``target_noise_clip``, ``policy_delay``,
-``hidden_actor`` / ``hidden_critic``. A config class that renamed a field to these names lists
+``hidden_actor`` / ``hidden_critic`` (P-DQN keeps ``hidden_q`` / ``hidden_param``: agent specs
+in the core's tests use them). A config class that renamed a field to these names lists
 ``{new: old}`` in ``LEGACY_FIELD_NAMES``, through which config hashes keep the old names.
 Different concepts keep their own names (HyAR's ``warmup_episodes`` and DLPA's
 ``seed_episodes`` count uncounted / random *episodes*, not steps)."""

@@ -141,11 +141,11 @@ class PDQNAgent(OffPolicyAgent):
 
         def init_q(k: jax.Array) -> Any:
             return networks.init_q_network(k, self.obs_dim, self.num_params, self.num_actions,
-                                           cfg.hidden_critic, cfg.critic_output_init_std)
+                                           cfg.hidden_q, cfg.q_output_init_std)
 
         q_params = td3.init_critics(init_q, k_q, 2 if cfg.twin else None)
         x_params = networks.init_param_network(k_x, self.obs_dim, self.num_params,
-                                               cfg.hidden_actor, cfg.actor_output_init_std)
+                                               cfg.hidden_param, cfg.param_output_init_std)
         learner = td3.ActorCritic.create(x_params, self.actor_tx, q_params, self.critic_tx)
         item = {"obs": obs, "k": jnp.int32(0), "x": jnp.zeros((self.stored_x_dim,), jnp.float32),
                 "reward": jnp.float32(0.0), "next_obs": obs, "terminated": jnp.bool_(False)}

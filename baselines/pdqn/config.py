@@ -49,15 +49,13 @@ class PDQNConfig:
     Field names are the baselines' shared ones (``baselines.common``): the Q-network is the
     *critic* (the originals' ``actor``), the parameter network the *actor* (their
     ``actor_param``). ``LEGACY_FIELD_NAMES``: the names before the renaming (config hashes and
-    the ``sources`` strings use them); ``MPDQN_CODE_NAMES``: the original code's.
+    the ``sources`` strings use them); ``MPDQN_CODE_NAMES``: the original code's. The network
+    shapes and output inits keep their P-DQN names (``hidden_q``, ``param_output_init_std``).
     """
 
     LEGACY_FIELD_NAMES: ClassVar[dict[str, str]] = {
-        "hidden_critic": "hidden_q", "hidden_actor": "hidden_param",
         "learning_starts": "initial_memory", "lr_critic": "lr_q", "lr_actor": "lr_param",
         "tau_critic": "tau_q", "tau_actor": "tau_param", "max_grad_norm": "clip_grad",
-        "critic_output_init_std": "q_output_init_std",
-        "actor_output_init_std": "param_output_init_std",
     }
     #: The same fields' argument names in ``cycraig/MP-DQN`` ``agents/pdqn.py`` ``PDQNAgent``.
     MPDQN_CODE_NAMES: ClassVar[dict[str, str]] = {
@@ -69,8 +67,8 @@ class PDQNConfig:
 
     multipass: bool = False  # MP-DQN's multi-pass Q-network
     twin: bool = False  # PDQN-TD3: twin Q, target smoothing, delayed parameter updates
-    hidden_critic: tuple[int, ...] = (128,)
-    hidden_actor: tuple[int, ...] = (128,)
+    hidden_q: tuple[int, ...] = (128,)
+    hidden_param: tuple[int, ...] = (128,)
     gamma: float = 0.9
     batch_size: int = 128
     buffer_size: int = 10_000
@@ -86,8 +84,8 @@ class PDQNConfig:
     use_ou: bool = True  # OU noise on the chosen action's parameters; exploring k keeps x(s)
     ou_theta: float = 0.15
     ou_sigma: float = 0.0001
-    actor_output_init_std: float = 0.0001
-    critic_output_init_std: float | None = None  # None: PyTorch's default U(+-1/sqrt(fan_in))
+    param_output_init_std: float = 0.0001
+    q_output_init_std: float | None = None  # None: PyTorch's default U(+-1/sqrt(fan_in))
     passthrough_bias: tuple[float, ...] | None = PLATFORM_INITIAL_PARAMS
     passthrough_weights: tuple[tuple[float, ...], ...] | None = None  # [P][obs_dim]; None: 0
     reward_scale: float = 1.0
@@ -135,16 +133,16 @@ def default_config(env_id: str, *, multipass: bool = False, twin: bool = False) 
     elif family == "goal":
         plain_goal = env_id.startswith("Goal")
         cfg = dataclasses.replace(
-            base, hidden_critic=(256,), hidden_actor=(256,), gamma=0.95, buffer_size=20_000,
+            base, hidden_q=(256,), hidden_param=(256,), gamma=0.95, buffer_size=20_000,
             learning_starts=128, lr_critic=1e-3, lr_actor=1e-5, tau_critic=0.1,
             tau_actor=0.001, max_grad_norm=1.0, reward_scale=1.0 / 50.0,
-            actor_output_init_std=1e-5, critic_output_init_std=1e-5,
+            param_output_init_std=1e-5, q_output_init_std=1e-5,
             passthrough_bias=GOAL_PASSTHROUGH_BIAS if plain_goal else None,
             passthrough_weights=GOAL_PASSTHROUGH_WEIGHTS if plain_goal else None,
             sources=_GOAL_SOURCES)
     else:  # Catch Point, Hard Move: HyAR's pdqn_MPE agent
         cfg = dataclasses.replace(
-            base, hidden_critic=(256, 256), hidden_actor=(256, 256), gamma=0.95,
+            base, hidden_q=(256, 256), hidden_param=(256, 256), gamma=0.95,
             buffer_size=100_000, learning_starts=128, lr_critic=1e-3, lr_actor=1e-4,
             tau_critic=0.01, tau_actor=0.001, max_grad_norm=1.0, passthrough_bias=None,
             sources=_MPE_SOURCES)

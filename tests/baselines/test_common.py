@@ -43,7 +43,7 @@ def test_envs_without_the_hook_count_as_clockless() -> None:
 
 def _small(name: str, cfg: Any) -> Any:
     if name == "pdqn":
-        return dataclasses.replace(cfg, hidden_critic=(8,), hidden_actor=(8,), batch_size=8,
+        return dataclasses.replace(cfg, hidden_q=(8,), hidden_param=(8,), batch_size=8,
                                    learning_starts=8)
     if name == "paddpg":
         return dataclasses.replace(cfg, hidden_actor=(8,), hidden_critic=(8,), batch_size=8,

@@ -24,7 +24,7 @@ AGENTS = ["pdqn", "mpdqn", "pdqn_td3"]
 def small_config(name: str, **kw: Any) -> PDQNConfig:
     cls = get_agent(name)
     cfg = dataclasses.replace(
-        cls.default_config("CatchPoint-v0"), hidden_critic=(32,), hidden_actor=(32,),
+        cls.default_config("CatchPoint-v0"), hidden_q=(32,), hidden_param=(32,),
         batch_size=32, buffer_size=2000, learning_starts=64, epsilon_episodes=300,
         lr_critic=3e-3, lr_actor=3e-3, tau_critic=0.05, tau_actor=0.05, passthrough_bias=None,
         ou_sigma=0.1)  # the published 1e-4 barely explores a one-step bandit's parameters
@@ -163,7 +163,7 @@ def test_shapes_hard_move_k1024(name: str) -> None:
     env, params = make("HardMove-n10-v0")
     assert env.pamdp_space.num_actions == 1024
     cfg = dataclasses.replace(get_agent(name).default_config("HardMove-n10-v0"),
-                              hidden_critic=(16,), hidden_actor=(16,), batch_size=4,
+                              hidden_q=(16,), hidden_param=(16,), batch_size=4,
                               learning_starts=4, buffer_size=64)
     agent = get_agent(name)(env, params, cfg)
     state = jax.jit(agent.init)(jax.random.key(0))
@@ -184,7 +184,7 @@ def test_default_configs_and_flags() -> None:
         0.9, 10_000, 500, 0.01)
     np.testing.assert_allclose(cfg.passthrough_bias, [-0.8, 10 / 360 - 1, 800 / 430 - 1])
     assert default_config("Goal-v0").max_grad_norm == 1.0
-    assert default_config("HardMove-n4-v0").hidden_critic == (256, 256)
+    assert default_config("HardMove-n4-v0").hidden_q == (256, 256)
     assert get_agent("mpdqn").default_config("Platform-v0").multipass
     assert get_agent("pdqn_td3").default_config("Platform-v0").twin
     # Variants are config fields (presets), not classes: a class runs its config's variant.
@@ -222,8 +222,8 @@ def test_short_run_under_harness(tmp_path: Any) -> None:
     from pamdp_bench import runner
 
     def cfg(env_id: str) -> PDQNConfig:
-        return dataclasses.replace(get_agent("mpdqn").default_config(env_id), hidden_critic=(16,),
-                                   hidden_actor=(16,), batch_size=16, learning_starts=32)
+        return dataclasses.replace(get_agent("mpdqn").default_config(env_id), hidden_q=(16,),
+                                   hidden_param=(16,), batch_size=16, learning_starts=32)
 
     records = runner.train("mpdqn", "quick", str(tmp_path), envs=["Platform-v0"], seeds=2,
                            budget=100, eval_interval=50, eval_episodes=2, config=cfg,
