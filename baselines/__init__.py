@@ -5,4 +5,5 @@ from pamdp_bench.baselines import (
     hyar,  # noqa: F401  (registers "hyar_td3", "hyar_ddpg")
     paddpg,  # noqa: F401  (registers "paddpg", "patd3")
     pdqn,  # noqa: F401  (registers "pdqn", "mpdqn", "pdqn_td3")
+    reference,  # noqa: F401  (registers "random", "scripted")
 )

@@ -53,3 +53,11 @@ def ends_value(env: Any, params: Any, terminated: jax.Array, truncated: jax.Arra
     if observes is not None and observes(params):
         return terminated | truncated
     return terminated
+
+
+def linear_decay(count: jax.Array, initial: float, final: float, span: int) -> jax.Array:
+    """``initial`` -> ``final`` linearly over ``span`` counts (finished episodes), then
+    ``final`` (P-DQN's epsilon, HyAR's exploration std)."""
+    frac = count.astype(jnp.float32) / span
+    value = initial - (initial - final) * frac
+    return jnp.where(count < span, value, final)

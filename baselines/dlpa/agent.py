@@ -3,7 +3,10 @@
 Model-based: a parameterized-action-conditioned world model (``networks``) trained with the
 H-step open-loop loss (``losses``) and the PAMDP-MPPI planner (``planner``); no policy or value
 network. Everything a run needs (model, Adam state, replay, env state, warm-start solution, RNG)
-is one pytree; ``train`` is one ``lax.scan`` over env steps and jits end to end.
+is one pytree; ``train`` is one ``lax.scan`` over env steps and jits end to end. The model and
+its Adam state stay two fields (``params``, ``opt_state``): ``pamdp_bench.bench_agents`` reads
+them. Episode returns are tracked in the state (``common.offpolicy`` says why not with
+``envs.wrappers.LogWrapper``).
 
 Per env step (spec §3.5): random action (uniform k, uniform parameters) during the first
 ``seed_episodes`` *episodes*, then ``plan`` (sampled model, execution noise); store the
@@ -48,6 +51,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
+from pamdp_bench.baselines.common.optim import adam
 from pamdp_bench.baselines.dlpa import config as config_lib
 from pamdp_bench.baselines.dlpa.config import DLPAConfig
 from pamdp_bench.baselines.dlpa.losses import model_loss
@@ -101,7 +105,7 @@ class DLPAAgent:
         self.num_k = self.space.num_actions
         self.p_pad = self.space.max_param_dim
         self.param_dims = jnp.asarray(self.space.param_dims, jnp.int32)
-        self.optimizer = optax.adam(config.lr)
+        self.optimizer = adam(config.lr)
 
     @classmethod
     def default_config(cls, env_id: str) -> DLPAConfig:

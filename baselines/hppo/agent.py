@@ -2,9 +2,9 @@
 
 HyAR's ``Raw_RL/main_*_hppo.py`` + ``agents/hppo_noshare.py`` (spec §7.1; ``config.py`` names
 the source of every default). PureJaxRL style: ``HPPOState`` holds the env state, the rollout
-buffer, both networks, their Adam states and the RNG key; one ``train`` chunk is a
-``lax.scan`` over iterations of (finish the rollout of ``epoch_steps`` env steps with one env
-per seed, then one PPO update on it).
+buffer, both networks with their Adam states (``TrainState``) and the RNG key; one ``train``
+chunk is a ``lax.scan`` over iterations of (finish the rollout of ``epoch_steps`` env steps
+with one env per seed, then one PPO update on it).
 
 Per iteration (faithful unless marked):
 
@@ -48,11 +48,12 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
+from flax.training.train_state import TrainState
 
 from pamdp_bench.agents import register_agent
 from pamdp_bench.baselines.common import ends_value, tree_where
+from pamdp_bench.baselines.common.optim import adam, train_state
 from pamdp_bench.baselines.hppo import config as config_lib
 from pamdp_bench.baselines.hppo import losses, networks
 from pamdp_bench.baselines.hppo.config import HPPOConfig
@@ -63,16 +64,15 @@ class HPPOState:
     key: jax.Array
     env_state: Any
     obs: jax.Array
-    actor: Any
-    critic: Any
-    actor_opt: Any
-    critic_opt: Any
+    actor: TrainState
+    critic: TrainState
     buffer: dict  # [epoch_steps, ...] arrays of the running rollout
     buf_pos: jax.Array  # int32, filled slots of the buffer
     env_steps: jax.Array  # int32, counted toward the budget
     episodes: jax.Array  # int32, finished training episodes
     updates: jax.Array  # int32, PPO updates (iterations) done
-    ep_return: jax.Array  # float32, return of the running training episode
+    ep_return: jax.Array  # float32, return of the running training episode (see
+    # common.offpolicy on why not envs.wrappers.LogWrapper)
 
 
 _UPDATE_METRICS = ("loss_critic", "loss_actor", "loss_actor_discrete", "loss_actor_param",
@@ -98,8 +98,8 @@ class HPPO:
             raise ValueError("H-PPO needs at least one continuous parameter")
         owner = np.repeat(np.arange(self.num_actions), space.param_dims).astype(np.int32)
         self.param_owner = jnp.asarray(owner)
-        self.actor_tx = optax.adam(cfg.lr_actor)
-        self.critic_tx = optax.adam(cfg.lr_critic)
+        self.actor_tx = adam(cfg.lr_actor)
+        self.critic_tx = adam(cfg.lr_critic)
         t = cfg.epoch_steps
         self.num_minibatches = max(t // cfg.minibatch_size, 1)
         self.minibatch = t // self.num_minibatches
@@ -127,7 +127,7 @@ class HPPO:
 
     def act(self, state: HPPOState, obs: jax.Array, key: jax.Array,
             deterministic: bool) -> tuple[jax.Array, jax.Array]:
-        logits, mean, log_std = self.policy(state.actor, obs)
+        logits, mean, log_std = self.policy(state.actor.params, obs)
         if deterministic and not self.config.stochastic_eval:
             return jnp.argmax(logits).astype(jnp.int32), mean
         return self._sample(key, logits, mean, log_std)
@@ -148,9 +148,9 @@ class HPPO:
                   "reward": jnp.zeros((t,), f32), "next_obs": jnp.zeros((t, self.obs_dim), f32),
                   "terminated": jnp.zeros((t,), bool), "truncated": jnp.zeros((t,), bool)}
         i32 = jnp.int32
-        return HPPOState(key=key, env_state=env_state, obs=obs, actor=actor, critic=critic,
-                         actor_opt=self.actor_tx.init(actor),
-                         critic_opt=self.critic_tx.init(critic), buffer=buffer,
+        return HPPOState(key=key, env_state=env_state, obs=obs,
+                         actor=train_state(actor, self.actor_tx),
+                         critic=train_state(critic, self.critic_tx), buffer=buffer,
                          buf_pos=i32(0), env_steps=i32(0), episodes=i32(0), updates=i32(0),
                          ep_return=f32(0.0))
 
@@ -167,11 +167,10 @@ class HPPO:
                 self._slot, (s, remaining, ret_sum, n_ep), jnp.arange(t, dtype=jnp.int32))
             full = s.buf_pos == t
             key, upd_key = jax.random.split(s.key)
-            learner = (s.actor, s.critic, s.actor_opt, s.critic_opt)
+            learner = (s.actor, s.critic)
             new_learner, m = self._update(learner, s.buffer, upd_key)
-            actor, critic, actor_opt, critic_opt = tree_where(full, new_learner, learner)
+            actor, critic = tree_where(full, new_learner, learner)
             s = s.replace(key=jnp.where(full, key, s.key), actor=actor, critic=critic,
-                          actor_opt=actor_opt, critic_opt=critic_opt,
                           buf_pos=jnp.where(full, 0, s.buf_pos),
                           updates=s.updates + full.astype(jnp.int32))
             sums = {n: sums[n] + jnp.where(full, m[n], 0.0) for n in _UPDATE_METRICS}
@@ -196,7 +195,7 @@ class HPPO:
         s, remaining, ret_sum, n_ep = carry
         active = (j >= s.buf_pos) & (remaining > 0)
         key, a_key, step_key = jax.random.split(s.key, 3)
-        logits, mean, log_std = self.policy(s.actor, s.obs)
+        logits, mean, log_std = self.policy(s.actor.params, s.obs)
         k, z = self._sample(a_key, logits, mean, log_std)
         logp_k, logp_z = losses.hybrid_logp(logits[None], mean[None], log_std, k[None], z[None],
                                             self.param_mask(k)[None])
@@ -224,9 +223,9 @@ class HPPO:
 
     def _update(self, learner: tuple, buf: dict, key: jax.Array) -> tuple[tuple, dict]:
         cfg = self.config
-        actor, critic, actor_opt, critic_opt = learner
-        values = networks.critic_forward(critic, buf["obs"])
-        next_values = networks.critic_forward(critic, buf["next_obs"])
+        actor, critic = learner
+        values = networks.critic_forward(critic.params, buf["obs"])
+        next_values = networks.critic_forward(critic.params, buf["next_obs"])
         adv, ret = losses.gae_and_returns(buf["reward"], values, next_values, buf["terminated"],
                                           buf["terminated"] | buf["truncated"], cfg.gamma,
                                           cfg.gae_lambda)
@@ -236,34 +235,30 @@ class HPPO:
             v = networks.critic_forward(params, buf["obs"][idx])
             return jnp.mean((v - ret[idx]) ** 2)
 
-        def critic_epoch(c: tuple, e_key: jax.Array) -> tuple[tuple, jax.Array]:
+        def critic_epoch(c: TrainState, e_key: jax.Array) -> tuple[TrainState, jax.Array]:
             perm = jax.random.permutation(e_key, cfg.epoch_steps)
             batches = perm[: self.num_minibatches * self.minibatch].reshape(
                 self.num_minibatches, self.minibatch)
 
-            def mb_step(c2: tuple, idx: jax.Array) -> tuple[tuple, jax.Array]:
-                params, opt = c2
-                loss, g = jax.value_and_grad(critic_loss)(params, idx)
-                upd, opt = self.critic_tx.update(g, opt, params)
-                return (optax.apply_updates(params, upd), opt), loss
+            def mb_step(c2: TrainState, idx: jax.Array) -> tuple[TrainState, jax.Array]:
+                loss, g = jax.value_and_grad(critic_loss)(c2.params, idx)
+                return c2.apply_gradients(grads=g), loss
 
             c, ls = jax.lax.scan(mb_step, c, batches)
             return c, jnp.mean(ls)
 
-        (critic, critic_opt), c_losses = jax.lax.scan(
-            critic_epoch, (critic, critic_opt), jax.random.split(key, cfg.critic_epochs))
+        critic, c_losses = jax.lax.scan(critic_epoch, critic,
+                                        jax.random.split(key, cfg.critic_epochs))
 
-        def actor_epoch(c: tuple, _: None) -> tuple[tuple, dict]:
-            params, opt = c
-            (loss, aux), g = jax.value_and_grad(self.actor_loss, has_aux=True)(params, buf, adv)
-            upd, opt = self.actor_tx.update(g, opt, params)
-            return (optax.apply_updates(params, upd), opt), {"loss_actor": loss, **aux}
+        def actor_epoch(c: TrainState, _: None) -> tuple[TrainState, dict]:
+            (loss, aux), g = jax.value_and_grad(self.actor_loss, has_aux=True)(c.params, buf,
+                                                                               adv)
+            return c.apply_gradients(grads=g), {"loss_actor": loss, **aux}
 
-        (actor, actor_opt), a_m = jax.lax.scan(actor_epoch, (actor, actor_opt), None,
-                                               length=cfg.actor_epochs)
+        actor, a_m = jax.lax.scan(actor_epoch, actor, None, length=cfg.actor_epochs)
         metrics = {n: jnp.mean(v) for n, v in a_m.items()}
         metrics["loss_critic"] = jnp.mean(c_losses)
-        return (actor, critic, actor_opt, critic_opt), metrics
+        return (actor, critic), metrics
 
     def actor_loss(self, params: Any, buf: dict, adv: jax.Array) -> tuple[jax.Array, dict]:
         """The surrogate loss(es) on a whole rollout; see the module docstring."""

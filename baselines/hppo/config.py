@@ -39,6 +39,7 @@ PARAM_LOGP_SCOPES = ("all", "chosen")
 class HPPOConfig:
     """H-PPO hyperparameters; defaults are HyAR's settings (identical for every env)."""
 
+    # Shared field names (``baselines.common``), as in the other actor-critic configs.
     hidden_actor: tuple[int, ...] = (256, 256)  # each of the two actor towers
     hidden_critic: tuple[int, ...] = (256, 256)
     lr_actor: float = 1e-4

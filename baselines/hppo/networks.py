@@ -8,39 +8,20 @@
 * Critic: ReLU MLP -> V(s).
 
 All linear layers use PyTorch's ``nn.Linear`` default init, weights and biases
-U(+-1/sqrt(fan_in)), as the original (which sets no init). Hand-written (a list of
-``{"w", "b"}``) like the P-DQN package's networks: a dict of arrays is all they need.
+U(+-1/sqrt(fan_in)), as the original (which sets no init): ``common.networks`` with the
+``"nested"`` key layout.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 
-Mlp = list[dict[str, jax.Array]]
-
-
-def init_mlp(key: jax.Array, sizes: Sequence[int]) -> Mlp:
-    """Layers ``sizes[0] -> ... -> sizes[-1]`` with PyTorch's default ``nn.Linear`` init."""
-    keys = jax.random.split(key, len(sizes) - 1)
-    layers = []
-    for k, fan_in, fan_out in zip(keys, sizes[:-1], sizes[1:], strict=True):
-        kw, kb = jax.random.split(k)
-        bound = 1.0 / math.sqrt(fan_in)
-        layers.append({
-            "w": jax.random.uniform(kw, (fan_in, fan_out), jnp.float32, -bound, bound),
-            "b": jax.random.uniform(kb, (fan_out,), jnp.float32, -bound, bound)})
-    return layers
-
-
-def mlp_forward(layers: Mlp, x: jax.Array) -> jax.Array:
-    """ReLU on every hidden layer, linear output."""
-    for layer in layers[:-1]:
-        x = jax.nn.relu(x @ layer["w"] + layer["b"])
-    return x @ layers[-1]["w"] + layers[-1]["b"]
+from pamdp_bench.baselines.common.networks import Params as Mlp
+from pamdp_bench.baselines.common.networks import init_mlp
+from pamdp_bench.baselines.common.networks import mlp as mlp_forward
 
 
 def init_actor(key: jax.Array, obs_dim: int, num_actions: int, num_params: int,

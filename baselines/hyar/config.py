@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import ClassVar
 
 SPEC = "spec algorithms.md §7.1 (HyAR code defaults)"
 MAIN = "HyAR_RL/main_embedding_*_td3.py @ ece9562"
@@ -31,27 +32,46 @@ CHOICE = "suite choice [choice]"
 
 @dataclasses.dataclass(frozen=True)
 class HyARConfig:
-    """HyAR hyperparameters; defaults are Platform's (see ``default_config``)."""
+    """HyAR hyperparameters; defaults are Platform's (see ``default_config``).
 
-    td3: bool = True  # False: HyAR-DDPG (single critic, no smoothing, no delay)
+    Shared field names (see ``baselines.common``; before the renaming, as config hashes and
+    ``sources`` still name them: ``LEGACY_FIELD_NAMES``; the official code's argparse names:
+    ``HYAR_CODE_NAMES``). ``tau`` stays one field: HyAR-TD3 has a single rate for actor and
+    critic targets.
+    ``warmup_episodes`` (uncounted random episodes before any training step) is not a
+    ``learning_starts``: that one counts training steps.
+    """
+
+    LEGACY_FIELD_NAMES: ClassVar[dict[str, str]] = {
+        "twin": "td3", "learning_starts": "start_timesteps", "target_noise": "policy_noise",
+        "target_noise_clip": "noise_clip", "actor_max_grad_norm": "actor_grad_clip",
+    }
+    #: The same fields' argparse names in ``HyAR_RL/main_embedding_*_td3.py``.
+    HYAR_CODE_NAMES: ClassVar[dict[str, str]] = {
+        "learning_starts": "start_timesteps", "target_noise": "policy_noise",
+        "target_noise_clip": "noise_clip", "policy_delay": "policy_freq",
+    }
+
+    twin: bool = True  # False: HyAR-DDPG (single critic, no smoothing, no delay)
     # ---- latent action space
     discrete_emb_dim: int = 6  # d1
     param_emb_dim: int = 6  # d2
-    # ---- RL agent (acts in the d1 + d2 latent space)
+    # ---- RL agent (acts in the d1 + d2 latent space; shared field names, as in the other
+    # actor-critic configs)
     hidden: tuple[int, ...] = (256, 256)
     lr_actor: float = 3e-4
     lr_critic: float = 3e-4
     batch_size: int = 128
     gamma: float = 0.99
     tau: float = 0.005
-    policy_noise: float = 0.1
-    noise_clip: float = 0.5
+    target_noise: float = 0.1
+    target_noise_clip: float = 0.5  # also clips the relabelling's discrete noise (as the code)
     policy_delay: int = 2
     expl_noise_initial: float = 1.0
     expl_noise_final: float = 0.1
     expl_noise_episodes: int = 1000
-    start_timesteps: int = 128
-    actor_grad_clip: float = 10.0  # global norm; 0 = off
+    learning_starts: int = 128  # training steps before the first update (no batch max)
+    actor_max_grad_norm: float = 10.0  # global norm; 0 = off
     inverting_gradients: bool = True
     buffer_size: int = 100_000
     # ---- representation (conditional VAE)
@@ -120,12 +140,12 @@ _COMMON_SOURCES = (
 )
 
 
-def default_config(env_id: str, *, td3: bool = True) -> HyARConfig:
+def default_config(env_id: str, *, twin: bool = True) -> HyARConfig:
     """HyAR's code settings for ``env_id`` (the HyAR protocol)."""
     family = _family(env_id)
     src = _COMMON_SOURCES
-    base = HyARConfig(td3=td3)
-    if not td3:
+    base = HyARConfig(twin=twin)
+    if not twin:
         src = src + (("HyAR-DDPG: Adam lr actor 1e-4 / critic 1e-3, tau 0.005 for actor and "
                       "critic (argparse actor_lr, critic_lr, tau_actor, tau_critic); used for "
                       "every env", MAIN_DDPG),
@@ -138,7 +158,7 @@ def default_config(env_id: str, *, td3: bool = True) -> HyARConfig:
     elif family == "goal":
         cfg = dataclasses.replace(
             base, warmup_episodes=20_000, vae_buffer_size=2_000_000,
-            gamma=0.99 if td3 else 0.9,
+            gamma=0.99 if twin else 0.9,
             sources=src + (("d1, d2 = (6, 6); warm-up 20000 episodes (code; the paper says "
                             "5000); VAE buffer 2e6; HyAR-DDPG gamma 0.9", SPEC),))
     elif family == "catch":

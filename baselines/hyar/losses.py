@@ -11,14 +11,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from pamdp_bench.baselines.common import td3
+from pamdp_bench.baselines.common.losses import invert_gradients
 from pamdp_bench.baselines.hyar import vae as vae_lib
 
 QFn = Callable[[Any, jax.Array, jax.Array, jax.Array], jax.Array]
-
-
-def invert_gradients(grad: jax.Array, x: jax.Array) -> jax.Array:
-    """Hausknecht & Stone's inverting gradients for bounds [-1, 1] (``grad`` = ascent dQ/da)."""
-    return jnp.where(grad > 0, grad * (1.0 - x) / 2.0, grad * (x + 1.0) / 2.0)
 
 
 def relabel(vae_params: Any, key: jax.Array, batch: dict[str, jax.Array], bounds: jax.Array,
@@ -65,13 +62,11 @@ def critic_loss(critics: Any, target_critics: Any, target_actor: Any, batch: dic
     if noise is not None:
         nd = jnp.clip(nd + noise[0], -1.0, 1.0)
         npar = jnp.clip(npar + noise[1], -1.0, 1.0)
-    q_next = jax.vmap(q_fn, in_axes=(0, None, None, None))(target_critics, batch["next_obs"],
-                                                           nd, npar)
+    q_next = td3.min_critic(q_fn, target_critics, batch["next_obs"], nd, npar)
     not_done = 1.0 - batch["terminated"].astype(jnp.float32)
-    target = batch["reward"] + not_done * gamma * jnp.min(q_next, axis=0)
+    target = batch["reward"] + not_done * gamma * q_next
     target = jax.lax.stop_gradient(target)
-    q = jax.vmap(q_fn, in_axes=(0, None, None, None))(critics, batch["obs"], batch["d_emb"],
-                                                      batch["p_emb"])
+    q = td3.each_critic(q_fn, critics, batch["obs"], batch["d_emb"], batch["p_emb"])
     return jnp.sum(jnp.mean((q - target[None]) ** 2, axis=-1)), q[0]
 
 

@@ -17,28 +17,19 @@ Faithful to ``embedding/ActionRepresentation_vae.py`` (HyAR code @ ``ece9562``, 
 
 ``x_k`` is action k's parameters padded to ``max_param_dim`` with zeros (the Platform code's VAE
 reconstructs the chosen action's 1-D parameter) [choice for multi-dim padding].
-Initialisation: PyTorch ``nn.Linear`` default ``U(+-1/sqrt(fan_in))`` for weights and biases.
+Initialisation: PyTorch ``nn.Linear`` default ``U(+-1/sqrt(fan_in))`` for weights and biases
+(``common.networks.init_linear``).
 """
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 
+from pamdp_bench.baselines.common.networks import init_linear as _linear
+from pamdp_bench.baselines.common.networks import linear as _apply
+
 VAEParams = dict
-
-
-def _linear(key: jax.Array, fan_in: int, fan_out: int) -> dict[str, jax.Array]:
-    kw, kb = jax.random.split(key)
-    bound = 1.0 / math.sqrt(fan_in)
-    return {"w": jax.random.uniform(kw, (fan_in, fan_out), jnp.float32, -bound, bound),
-            "b": jax.random.uniform(kb, (fan_out,), jnp.float32, -bound, bound)}
-
-
-def _apply(layer: dict[str, jax.Array], x: jax.Array) -> jax.Array:
-    return x @ layer["w"] + layer["b"]
 
 
 def init_vae(key: jax.Array, obs_dim: int, num_actions: int, d1: int, param_dim: int,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import ClassVar
 
 HYAR = "HyAR agents/P_DDPG.py, agents/P_TD3.py, Raw_RL/main_* (spec §7.1)"
 SPEC = "spec algorithms.md §7.1 Raw_RL table"
@@ -39,7 +40,22 @@ CHOICE = "suite choice [choice]"
 
 @dataclasses.dataclass(frozen=True)
 class PADDPGConfig:
-    """PA-DDPG / PATD3 hyperparameters; defaults are HyAR's Raw_RL settings (all envs)."""
+    """PA-DDPG / PATD3 hyperparameters; defaults are HyAR's Raw_RL settings (all envs).
+
+    Shared field names (``baselines.common``); the names before the renaming (used by config
+    hashes and ``sources``) are ``LEGACY_FIELD_NAMES``, HyAR's code's ``TD3_CODE_NAMES``.
+    """
+
+    LEGACY_FIELD_NAMES: ClassVar[dict[str, str]] = {
+        "learning_starts": "learn_start", "actor_max_grad_norm": "actor_clip_grad",
+        "critic_max_grad_norm": "critic_clip_grad", "target_noise": "policy_noise",
+        "target_noise_clip": "noise_clip",
+    }
+    #: The same fields' names in HyAR's ``agents/P_TD3.py`` (TD3's own argument names).
+    TD3_CODE_NAMES: ClassVar[dict[str, str]] = {
+        "target_noise": "policy_noise", "target_noise_clip": "noise_clip",
+        "policy_delay": "policy_freq",
+    }
 
     twin: bool = False  # PATD3: twin critics, target smoothing, delayed actor/target updates
     hidden_actor: tuple[int, ...] = (256, 256)
@@ -52,18 +68,19 @@ class PADDPGConfig:
     tau_critic: float = 0.005
     batch_size: int = 128
     buffer_size: int = 100_000
-    learn_start: int = 128  # one update per env step once env_steps >= learn_start
+    learning_starts: int = 128  # one update per env step once env_steps >= this (and batch)
     expl_noise_initial: float = 1.0  # Gaussian std on the whole actor output
     expl_noise_final: float = 0.1
     expl_noise_episodes: int = 1000  # linear decay per finished training episode
-    actor_clip_grad: float = 1.0  # actor global-norm clip (0 = off); DDPG 1, TD3 10
-    critic_clip_grad: float = 0.0  # the originals do not clip the critic
+    actor_max_grad_norm: float = 1.0  # actor global-norm clip (0 = off); DDPG 1, TD3 10
+    critic_max_grad_norm: float = 0.0  # the originals do not clip the critic
     inverting_gradients: bool = True
     invert_scores: bool = True  # HyAR also inverts the discrete scores' gradients
     reward_scale: float = 1.0
-    # PATD3 only
-    policy_noise: float = 0.2
-    noise_clip: float = 0.5
+    # PATD3 only. TD3's fields carry the same names in every actor-critic config (read by
+    # ``common.td3.configured_update``), hence the same lines as in P-DQN's config.
+    target_noise: float = 0.2
+    target_noise_clip: float = 0.5
     policy_delay: int = 2
     sources: tuple[tuple[str, str], ...] = ()
 
@@ -90,7 +107,8 @@ _SOURCES = (
 def default_config(env_id: str, *, twin: bool = False) -> PADDPGConfig:
     """HyAR's ``Raw_RL`` PA-DDPG (``twin=False``) / PATD3 (``twin=True``) settings."""
     _family(env_id)  # validates the id
-    return PADDPGConfig(twin=twin, actor_clip_grad=10.0 if twin else 1.0, sources=_SOURCES)
+    return PADDPGConfig(twin=twin, actor_max_grad_norm=10.0 if twin else 1.0,
+                        sources=_SOURCES)
 
 
 def mpdqn_paper_config(env_id: str, *, twin: bool = False) -> PADDPGConfig:
@@ -109,7 +127,7 @@ def mpdqn_paper_config(env_id: str, *, twin: bool = False) -> PADDPGConfig:
         return dataclasses.replace(
             base, batch_size=32, gamma=0.9, lr_critic=1e-3, lr_actor=1e-4, tau_critic=0.01,
             tau_actor=0.01, hidden_actor=(256, 128), hidden_critic=(256, 128),
-            buffer_size=10_000, learn_start=32, squash=False, sources=src)
+            buffer_size=10_000, learning_starts=32, squash=False, sources=src)
     if family == "goal" and env_id.startswith("Goal"):
         return dataclasses.replace(
             base, batch_size=128, gamma=0.95, lr_critic=1e-6, lr_actor=1e-7, tau_critic=0.01,

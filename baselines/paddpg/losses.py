@@ -2,7 +2,7 @@
 
 ``CriticFn(critic_params, obs [B, obs_dim], a [B, K + P]) -> [B]`` and
 ``ActorFn(actor_params, obs) -> [B, K + P]``. With ``twin`` the critic parameters carry a
-leading axis of length 2. Inverting gradients reuse ``baselines/pdqn/losses.invert_gradients``.
+leading axis of length 2. Inverting gradients are ``common.losses.invert_gradients``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from pamdp_bench.baselines.pdqn.losses import invert_gradients
+from pamdp_bench.baselines.common import td3
+from pamdp_bench.baselines.common.losses import invert_gradients
 
 CriticFn = Callable[[Any, jax.Array, jax.Array], jax.Array]
 ActorFn = Callable[[Any, jax.Array], jax.Array]
@@ -35,19 +36,11 @@ def critic_loss(critic_params: Any, critic_target_params: Any, actor_target_para
     uses ``min(Q1', Q2')`` at ``clip(mu'(s') + noise, -1, 1)`` (``noise`` already clipped to
     +-noise_clip) and the loss is ``mse(Q1, y) + mse(Q2, y)``.
     """
-    next_a = actor_fn(actor_target_params, batch["next_obs"])
-    if noise is not None:
-        next_a = jnp.clip(next_a + noise, -1.0, 1.0)
-    if twin:
-        q_next = jax.vmap(critic_fn, in_axes=(0, None, None))(
-            critic_target_params, batch["next_obs"], next_a)
-        q_next = jnp.min(q_next, axis=0)
-    else:
-        q_next = critic_fn(critic_target_params, batch["next_obs"], next_a)
+    next_a = td3.smoothed(actor_fn(actor_target_params, batch["next_obs"]), noise)
+    q_next = td3.target_q(critic_fn, critic_target_params, twin, batch["next_obs"], next_a)
     y = jax.lax.stop_gradient(critic_target(batch["reward"], batch["terminated"], q_next, gamma))
     if twin:
-        q = jax.vmap(critic_fn, in_axes=(0, None, None))(critic_params, batch["obs"],
-                                                         batch["action"])
+        q = td3.each_critic(critic_fn, critic_params, batch["obs"], batch["action"])
         return jnp.sum(jnp.mean((q - y[None]) ** 2, axis=-1)), q[0]
     q = critic_fn(critic_params, batch["obs"], batch["action"])
     return jnp.mean((q - y) ** 2), q

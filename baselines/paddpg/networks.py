@@ -9,49 +9,32 @@ As in HyAR's ``P_DDPG.py`` / ``P_TD3.py``:
   critics on a leading axis (``vmap``).
 * Init: PyTorch's ``nn.Linear`` default, weights and biases ``U(+-1/sqrt(fan_in))``.
 
-Hand-written (a list of ``{"w", "b"}`` dicts) like ``baselines/pdqn/networks.py``: an MLP is all
-either network needs.
+Built from ``common.networks`` (the shared functional MLP) with PA-DDPG's ``"flat"`` key layout.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 
-Params = list[dict[str, jax.Array]]
+from pamdp_bench.baselines.common.networks import Params, init_mlp, mlp
 
 
-def init_mlp(key: jax.Array, sizes: Sequence[int]) -> Params:
-    """MLP layers ``sizes[0] -> ... -> sizes[-1]`` with PyTorch's default Linear init."""
-    keys = jax.random.split(key, 2 * (len(sizes) - 1))
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        bound = 1.0 / math.sqrt(fan_in)
-        layers.append({
-            "w": jax.random.uniform(keys[2 * i], (fan_in, fan_out), jnp.float32, -bound, bound),
-            "b": jax.random.uniform(keys[2 * i + 1], (fan_out,), jnp.float32, -bound, bound),
-        })
-    return layers
-
-
-def mlp(params: Params, x: jax.Array) -> jax.Array:
-    """ReLU hidden layers, linear output."""
-    for layer in params[:-1]:
-        x = jax.nn.relu(x @ layer["w"] + layer["b"])
-    return x @ params[-1]["w"] + params[-1]["b"]
+def _init(key: jax.Array, sizes: Sequence[int]) -> Params:
+    """PyTorch's default Linear init, PA-DDPG's key layout."""
+    return init_mlp(key, sizes, keys="flat")
 
 
 def init_actor(key: jax.Array, obs_dim: int, action_dim: int, hidden: Sequence[int]) -> Params:
     """Actor ``obs -> [K + P]`` (``action_dim = K + P``)."""
-    return init_mlp(key, [obs_dim, *hidden, action_dim])
+    return _init(key, [obs_dim, *hidden, action_dim])
 
 
 def init_critic(key: jax.Array, obs_dim: int, action_dim: int, hidden: Sequence[int]) -> Params:
     """Critic ``(obs, a[K + P]) -> scalar``."""
-    return init_mlp(key, [obs_dim + action_dim, *hidden, 1])
+    return _init(key, [obs_dim + action_dim, *hidden, 1])
 
 
 def actor_forward(params: Params, obs: jax.Array, squash: bool = True) -> jax.Array:

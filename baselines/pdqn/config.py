@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import ClassVar
 
 HYAR = "HyAR Raw_RL PDQN scripts (spec §7.1)"
 MPDQN = "cycraig/MP-DQN run scripts / agents/pdqn.py (spec §7.2)"
@@ -42,8 +43,27 @@ GOAL_PASSTHROUGH_BIAS = (-0.375, 0.0, 0.857346647646219686, -0.85734664764621968
 
 @dataclasses.dataclass(frozen=True)
 class PDQNConfig:
-    """P-DQN family hyperparameters (Q-network = the originals' "actor", parameter network =
-    "actor_param"). Defaults are Platform's HyAR settings; see ``default_config``."""
+    """P-DQN family hyperparameters. Defaults are Platform's HyAR settings; see
+    ``default_config``.
+
+    Field names are the baselines' shared ones (``baselines.common``): the Q-network is the
+    *critic* (the originals' ``actor``), the parameter network the *actor* (their
+    ``actor_param``). ``LEGACY_FIELD_NAMES``: the names before the renaming (config hashes and
+    the ``sources`` strings use them); ``MPDQN_CODE_NAMES``: the original code's. The network
+    shapes and output inits keep their P-DQN names (``hidden_q``, ``param_output_init_std``).
+    """
+
+    LEGACY_FIELD_NAMES: ClassVar[dict[str, str]] = {
+        "learning_starts": "initial_memory", "lr_critic": "lr_q", "lr_actor": "lr_param",
+        "tau_critic": "tau_q", "tau_actor": "tau_param", "max_grad_norm": "clip_grad",
+    }
+    #: The same fields' argument names in ``cycraig/MP-DQN`` ``agents/pdqn.py`` ``PDQNAgent``.
+    MPDQN_CODE_NAMES: ClassVar[dict[str, str]] = {
+        "learning_starts": "initial_memory_threshold", "lr_critic": "learning_rate_actor",
+        "lr_actor": "learning_rate_actor_param", "tau_critic": "tau_actor",
+        "tau_actor": "tau_actor_param", "max_grad_norm": "clip_grad",
+        "buffer_size": "replay_memory_size", "epsilon_episodes": "epsilon_steps",
+    }
 
     multipass: bool = False  # MP-DQN's multi-pass Q-network
     twin: bool = False  # PDQN-TD3: twin Q, target smoothing, delayed parameter updates
@@ -52,12 +72,12 @@ class PDQNConfig:
     gamma: float = 0.9
     batch_size: int = 128
     buffer_size: int = 10_000
-    initial_memory: int = 500  # updates start once this many (and >= batch) steps were taken
-    lr_q: float = 1e-3
-    lr_param: float = 1e-4
-    tau_q: float = 0.01
-    tau_param: float = 0.001
-    clip_grad: float = 10.0  # global-norm clip of both networks' gradients (0 = off)
+    learning_starts: int = 500  # updates start once this many (and >= batch) steps were taken
+    lr_critic: float = 1e-3
+    lr_actor: float = 1e-4
+    tau_critic: float = 0.01
+    tau_actor: float = 0.001
+    max_grad_norm: float = 10.0  # global-norm clip of both networks' gradients (0 = off)
     epsilon_initial: float = 1.0
     epsilon_final: float = 0.01
     epsilon_episodes: int = 1000  # linear annealing per finished episode
@@ -71,6 +91,7 @@ class PDQNConfig:
     reward_scale: float = 1.0
     inverting_gradients: bool = True
     # PDQN-TD3 only (TD3's standard constants; HyAR's PDQN-TD3 values are not in the spec).
+    # Named as in every actor-critic config (``common.td3.configured_update`` reads them).
     policy_delay: int = 2
     target_noise: float = 0.2
     target_noise_clip: float = 0.5
@@ -113,17 +134,18 @@ def default_config(env_id: str, *, multipass: bool = False, twin: bool = False) 
         plain_goal = env_id.startswith("Goal")
         cfg = dataclasses.replace(
             base, hidden_q=(256,), hidden_param=(256,), gamma=0.95, buffer_size=20_000,
-            initial_memory=128, lr_q=1e-3, lr_param=1e-5, tau_q=0.1, tau_param=0.001,
-            clip_grad=1.0, reward_scale=1.0 / 50.0, param_output_init_std=1e-5,
-            q_output_init_std=1e-5,
+            learning_starts=128, lr_critic=1e-3, lr_actor=1e-5, tau_critic=0.1,
+            tau_actor=0.001, max_grad_norm=1.0, reward_scale=1.0 / 50.0,
+            param_output_init_std=1e-5, q_output_init_std=1e-5,
             passthrough_bias=GOAL_PASSTHROUGH_BIAS if plain_goal else None,
             passthrough_weights=GOAL_PASSTHROUGH_WEIGHTS if plain_goal else None,
             sources=_GOAL_SOURCES)
     else:  # Catch Point, Hard Move: HyAR's pdqn_MPE agent
         cfg = dataclasses.replace(
             base, hidden_q=(256, 256), hidden_param=(256, 256), gamma=0.95,
-            buffer_size=100_000, initial_memory=128, lr_q=1e-3, lr_param=1e-4, tau_q=0.01,
-            tau_param=0.001, clip_grad=1.0, passthrough_bias=None, sources=_MPE_SOURCES)
+            buffer_size=100_000, learning_starts=128, lr_critic=1e-3, lr_actor=1e-4,
+            tau_critic=0.01, tau_actor=0.001, max_grad_norm=1.0, passthrough_bias=None,
+            sources=_MPE_SOURCES)
     return cfg
 
 
@@ -132,7 +154,7 @@ def mpdqn_paper_config(env_id: str, *, multipass: bool = True) -> PDQNConfig:
     family = _family(env_id)
     src = (("all", MPDQN),)
     if family == "platform":
-        return PDQNConfig(multipass=multipass, tau_q=0.1, tau_param=0.001, sources=src)
+        return PDQNConfig(multipass=multipass, tau_critic=0.1, tau_actor=0.001, sources=src)
     if family == "goal":
         return dataclasses.replace(default_config(env_id, multipass=multipass), sources=src)
     raise ValueError(f"MP-DQN published no settings for {env_id} (Platform and Goal only)")

@@ -13,20 +13,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from pamdp_bench.baselines.common import td3
+from pamdp_bench.baselines.common.losses import invert_gradients
+
 QFn = Callable[[Any, jax.Array, jax.Array], jax.Array]
 XFn = Callable[[Any, jax.Array], jax.Array]
-
-
-def invert_gradients(grad: jax.Array, x: jax.Array, low: float = -1.0,
-                     high: float = 1.0) -> jax.Array:
-    """Hausknecht & Stone's inverting gradients (ascent direction ``grad`` = dQ/dx).
-
-    An upward gradient is scaled by ``(high - x) / (high - low)``, a downward one by
-    ``(x - low) / (high - low)``: it shrinks to 0 at the bound it points to and reverses
-    beyond it, which keeps unsquashed parameters inside [low, high].
-    """
-    rng = high - low
-    return jnp.where(grad > 0, grad * (high - x) / rng, grad * (x - low) / rng)
 
 
 def td_target(reward: jax.Array, terminated: jax.Array, q_next: jax.Array,
@@ -45,19 +36,12 @@ def q_loss(q_params: Any, q_target_params: Any, x_target_params: Any, batch: dic
     ``twin``: both critics regress to ``r + gamma max_k min(Q1', Q2')(s', x'(s') + noise)``
     (TD3's clipped double Q with target smoothing; ``noise`` already clipped, or None).
     """
-    next_x = x_fn(x_target_params, batch["next_obs"])
-    if noise is not None:
-        next_x = jnp.clip(next_x + noise, -1.0, 1.0)
+    next_x = td3.smoothed(x_fn(x_target_params, batch["next_obs"]), noise)
+    q_next = td3.target_q(q_fn, q_target_params, twin, batch["next_obs"], next_x)
     k = batch["k"]
-    if twin:
-        q_next = jax.vmap(q_fn, in_axes=(0, None, None))(q_target_params, batch["next_obs"],
-                                                         next_x)
-        q_next = jnp.min(q_next, axis=0)
-    else:
-        q_next = q_fn(q_target_params, batch["next_obs"], next_x)
     target = jax.lax.stop_gradient(td_target(batch["reward"], batch["terminated"], q_next, gamma))
     if twin:
-        q = jax.vmap(q_fn, in_axes=(0, None, None))(q_params, batch["obs"], batch["x"])
+        q = td3.each_critic(q_fn, q_params, batch["obs"], batch["x"])
         q_taken = jnp.take_along_axis(q, jnp.broadcast_to(k[None, :, None], (2, k.shape[0], 1)),
                                       axis=-1)[..., 0]
         loss = jnp.sum(jnp.mean((q_taken - target[None]) ** 2, axis=-1))
@@ -86,3 +70,6 @@ def param_loss(x_params: Any, q_params: Any, obs: jax.Array, q_fn: QFn, x_fn: XF
         delta = invert_gradients(delta, x_fixed)
     delta = jax.lax.stop_gradient(delta)
     return -jnp.sum(delta * x), q_obj
+
+
+__all__ = ["invert_gradients", "param_loss", "q_loss", "td_target"]

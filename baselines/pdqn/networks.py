@@ -16,19 +16,29 @@
   Move n=10 (K = P = 1024), H = 256, batch 128: ~33M floats (~134 MB) per layer activation, vs
   ~135M floats for the naive masked inputs alone plus a K x K output.
 
-Hand-written rather than flax modules because the multi-pass first layer needs direct access
-to the weight split, and a dict of arrays is all either network needs.
+Built from ``common.networks`` (the shared functional MLP; P-DQN's ``"weights"`` key layout:
+hidden layers Kaiming-normal, biases 0). The multi-pass Q-network needs the first layer's
+weight split directly, which a list of ``{"w", "b"}`` gives.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-Params = list[dict[str, jax.Array]]
+from pamdp_bench.baselines.common.networks import (
+    Params,
+    init_mlp,
+    kaiming_normal,
+    mlp,
+    normal,
+    relu_layers,
+    torch_default,
+    zeros,
+)
 
 #: Up to this K * P the multi-pass first layer uses the dense masked matmul ([K, P] @ [P, H],
 #: K*P*H flops, fastest for Platform/Goal/Catch Point); above it the segment sum (P*H flops,
@@ -36,16 +46,24 @@ Params = list[dict[str, jax.Array]]
 DENSE_MULTIPASS_MAX = 4096
 
 
-def _kaiming_normal(key: jax.Array, fan_in: int, fan_out: int) -> jax.Array:
-    """PyTorch ``kaiming_normal_(nonlinearity='relu')``: N(0, 2 / fan_in)."""
-    std = math.sqrt(2.0 / fan_in)
-    return std * jax.random.normal(key, (fan_in, fan_out), jnp.float32)
-
-
-def _torch_default(key: jax.Array, fan_in: int, fan_out: int) -> jax.Array:
-    """PyTorch ``nn.Linear``'s default weight init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
-    bound = 1.0 / math.sqrt(fan_in)
-    return jax.random.uniform(key, (fan_in, fan_out), jnp.float32, -bound, bound)
+def make_passthrough(bias: Sequence[float] | None,
+                     weights: Sequence[Sequence[float]] | None, num_params: int,
+                     obs_dim: int) -> dict[str, jax.Array]:
+    """The frozen passthrough ``{"w": [obs_dim, P], "b": [P]}`` (zeros where not given)."""
+    b = np.zeros((num_params,), np.float32)
+    if bias is not None:
+        if len(bias) != num_params:
+            raise ValueError(f"passthrough_bias has {len(bias)} entries, the env has "
+                             f"{num_params} parameters")
+        b[:] = bias
+    w = np.zeros((num_params, obs_dim), np.float32)
+    if weights is not None:
+        given = np.asarray(weights, np.float32)
+        if given.shape != w.shape:
+            raise ValueError(f"passthrough_weights has shape {given.shape}, the env needs "
+                             f"{w.shape} (parameters x observation)")
+        w[:] = given
+    return {"w": jnp.asarray(w.T), "b": jnp.asarray(b)}
 
 
 def init_q_network(key: jax.Array, obs_dim: int, num_params: int, num_actions: int,
@@ -54,46 +72,26 @@ def init_q_network(key: jax.Array, obs_dim: int, num_params: int, num_actions: i
     are N(0, output_init_std) if given, else PyTorch's default (MP-DQN's ``QActor``)."""
     if not hidden:
         raise ValueError("the Q-network needs at least one hidden layer")
-    sizes = [obs_dim + num_params, *hidden]
-    keys = jax.random.split(key, len(sizes))
-    layers = [{"w": _kaiming_normal(k, i, o), "b": jnp.zeros((o,), jnp.float32)}
-              for k, i, o in zip(keys[:-1], sizes[:-1], sizes[1:], strict=True)]
-    if output_init_std is None:
-        w_out = _torch_default(keys[-1], sizes[-1], num_actions)
-    else:
-        w_out = output_init_std * jax.random.normal(keys[-1], (sizes[-1], num_actions))
-    layers.append({"w": w_out,
-                   "b": jnp.zeros((num_actions,), jnp.float32)})
-    return layers
+    last = torch_default if output_init_std is None else normal(output_init_std)
+    return init_mlp(key, [obs_dim + num_params, *hidden, num_actions], weight=kaiming_normal,
+                    bias=zeros, last_weight=last, keys="weights")
 
 
 def init_param_network(key: jax.Array, obs_dim: int, num_params: int,
                        hidden: Sequence[int], output_init_std: float) -> Params:
     """Parameter-network parameters (the frozen passthrough is not among them)."""
-    sizes = [obs_dim, *hidden]
-    keys = jax.random.split(key, len(sizes))
-    layers = [{"w": _kaiming_normal(k, i, o), "b": jnp.zeros((o,), jnp.float32)}
-              for k, i, o in zip(keys[:-1], sizes[:-1], sizes[1:], strict=True)]
-    w_out = output_init_std * jax.random.normal(keys[-1], (sizes[-1], num_params), jnp.float32)
-    layers.append({"w": w_out, "b": jnp.zeros((num_params,), jnp.float32)})
-    return layers
+    return init_mlp(key, [obs_dim, *hidden, num_params], weight=kaiming_normal, bias=zeros,
+                    last_weight=normal(output_init_std), keys="weights")
 
 
 def param_forward(params: Params, passthrough: dict[str, jax.Array], obs: jax.Array) -> jax.Array:
     """``x_theta(s)``: ``obs [..., obs_dim] -> [..., P]`` (unsquashed, as in the original)."""
-    h = obs
-    for layer in params[:-1]:
-        h = jax.nn.relu(h @ layer["w"] + layer["b"])
-    out = h @ params[-1]["w"] + params[-1]["b"]
-    return out + obs @ passthrough["w"] + passthrough["b"]
+    return mlp(params, obs) + obs @ passthrough["w"] + passthrough["b"]
 
 
 def q_forward(params: Params, obs: jax.Array, x: jax.Array) -> jax.Array:
     """Single-pass P-DQN Q-values: ``obs [..., obs_dim], x [..., P] -> [..., K]``."""
-    h = jnp.concatenate([obs, x], axis=-1)
-    for layer in params[:-1]:
-        h = jax.nn.relu(h @ layer["w"] + layer["b"])
-    return h @ params[-1]["w"] + params[-1]["b"]
+    return mlp(params, jnp.concatenate([obs, x], axis=-1))
 
 
 def q_forward_multipass(params: Params, obs: jax.Array, x: jax.Array,
@@ -116,9 +114,7 @@ def q_forward_multipass(params: Params, obs: jax.Array, x: jax.Array,
         contrib = x[:, None] * w_x  # [P, H]
         per_action = jax.ops.segment_sum(contrib, param_owner, num_segments=num_actions,
                                          indices_are_sorted=True)  # [K, H]
-    h = jax.nn.relu(base[None, :] + per_action)
-    for layer in params[1:-1]:
-        h = jax.nn.relu(h @ layer["w"] + layer["b"])
+    h = relu_layers(params[1:-1], jax.nn.relu(base[None, :] + per_action))
     out = params[-1]
     return jnp.einsum("kh,hk->k", h, out["w"]) + out["b"]
 

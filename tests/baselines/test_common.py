@@ -44,13 +44,13 @@ def test_envs_without_the_hook_count_as_clockless() -> None:
 def _small(name: str, cfg: Any) -> Any:
     if name == "pdqn":
         return dataclasses.replace(cfg, hidden_q=(8,), hidden_param=(8,), batch_size=8,
-                                   initial_memory=8)
+                                   learning_starts=8)
     if name == "paddpg":
         return dataclasses.replace(cfg, hidden_actor=(8,), hidden_critic=(8,), batch_size=8,
-                                   learn_start=8)
+                                   learning_starts=8)
     return dataclasses.replace(cfg, hidden=(8,), vae_hidden=8, batch_size=8, vae_batch_size=8,
                                warmup_episodes=1, warmup_block=1, vae_pretrain_steps=2,
-                               lsc_samples=50, start_timesteps=8)
+                               lsc_samples=50, learning_starts=8)
 
 
 @pytest.mark.parametrize(("name", "obs_view"), [("pdqn", "dlpa"), ("pdqn", "hyar"),
@@ -65,7 +65,7 @@ def test_stored_cap_transitions(name: str, obs_view: str) -> None:
     state = agent.init(jax.random.key(3))
     # HyAR's warm-up and the first steps run inside train; its buffer holds training steps only.
     state, _ = jax.jit(lambda s: agent.train(s, 60))(state)
-    buf = state.rl_buffer if name == "hyar_td3" else state.buffer
+    buf = state.buffer
     n = int(np.asarray(buf.current_index).reshape(-1)[0])
     ex = jax.tree.map(lambda a: np.asarray(a).reshape((-1,) + np.asarray(a).shape[2:])[:n],
                       buf.experience)

@@ -96,11 +96,11 @@ def test_rollout_stores_old_logprobs_and_std_parameterisation() -> None:
     agent = HPPO(env, env.default_params, small_config(param_logp="chosen"))
     state = agent.init(jax.random.key(0))
     # log_std = sum of 10 zero rows - 0.5: std starts at exp(-0.5).
-    _, _, log_std = agent.policy(state.actor, state.obs)
+    _, _, log_std = agent.policy(state.actor.params, state.obs)
     np.testing.assert_allclose(log_std, [-0.5] * 3, rtol=1e-6)
     state, _ = jax.jit(agent.train, static_argnums=1)(state, 7)
     buf = jax.tree.map(lambda x: x[:7], state.buffer)
-    logits, mean, log_std = agent.policy(state.actor, buf["obs"])
+    logits, mean, log_std = agent.policy(state.actor.params, buf["obs"])
     mask = agent.param_mask(buf["k"])
     assert int(mask.sum()) == int(np.sum(1 + np.asarray(buf["k"])))  # k's slice: 1 or 2
     lk, lz = losses.hybrid_logp(logits, mean, log_std, buf["k"], buf["z"], mask)
@@ -109,7 +109,7 @@ def test_rollout_stores_old_logprobs_and_std_parameterisation() -> None:
     assert np.all(np.abs(np.asarray(buf["z"])) <= 1.0)  # executed samples are clipped
     # Before any update the new policy equals the old one: every ratio is 1.
     adv = jnp.linspace(-1.0, 1.0, 7)
-    loss, aux = agent.actor_loss(state.actor, buf, adv)
+    loss, aux = agent.actor_loss(state.actor.params, buf, adv)
     np.testing.assert_allclose(loss, 0.0, atol=1e-6)  # 2 * -mean(A), mean(A) = 0
     assert float(aux["clip_frac"]) == 0.0
 
@@ -143,8 +143,8 @@ def test_deterministic_under_fixed_key() -> None:
 
     a, b, c = run(jax.random.key(0)), run(jax.random.key(0)), run(jax.random.key(1))
     assert_trees_bitwise_equal(a, b)
-    assert not np.array_equal(np.asarray(a[0].actor["disc"][0]["w"]),
-                              np.asarray(c[0].actor["disc"][0]["w"]))
+    assert not np.array_equal(np.asarray(a[0].actor.params["disc"][0]["w"]),
+                              np.asarray(c[0].actor.params["disc"][0]["w"]))
 
 
 def test_exact_steps_and_chunking_invariance() -> None:
@@ -175,7 +175,7 @@ def test_shapes_hard_move_k1024() -> None:
     state, metrics = jax.jit(agent.train, static_argnums=1)(state, 20)
     assert int(metrics["updates_in_chunk"]) == 2 and int(state.buf_pos) == 4
     assert state.buffer["z"].shape == (8, 1024)
-    assert state.actor["log_std"].shape == (10, 1024)
+    assert state.actor.params["log_std"].shape == (10, 1024)
     assert np.isfinite(float(metrics["loss_actor"]))
     for det in (True, False):
         k, z = agent.act(state, state.obs, jax.random.key(1), det)

@@ -27,7 +27,7 @@ def tiny_config(name: str = "hyar_td3", **kw: Any) -> HyARConfig:
         get_agent(name).default_config("CatchPoint-v0"), discrete_emb_dim=3, param_emb_dim=3,
         hidden=(32, 32), vae_hidden=32, batch_size=32, buffer_size=2000, vae_buffer_size=4000,
         warmup_episodes=300, vae_pretrain_steps=300, vae_online_start=0, vae_interval=25,
-        lsc_samples=500, expl_noise_episodes=400, start_timesteps=64, lr_actor=1e-3,
+        lsc_samples=500, expl_noise_episodes=400, learning_starts=64, lr_actor=1e-3,
         lr_critic=1e-3, vae_lr=1e-3, vae_fresh_adam=False, warmup_block=1)
     return dataclasses.replace(cfg, **kw)
 
@@ -187,7 +187,7 @@ def test_learns_one_step_bandit() -> None:
 def test_deterministic_under_fixed_key() -> None:
     env = Bandit()
     cfg = tiny_config(warmup_episodes=20, vae_pretrain_steps=5, lsc_samples=100,
-                      start_timesteps=16, vae_interval=10, vae_sync_steps=1)
+                      learning_starts=16, vae_interval=10, vae_sync_steps=1)
     ag = get_agent("hyar_td3")(env, env.default_params, cfg)
 
     @jax.jit
@@ -196,7 +196,8 @@ def test_deterministic_under_fixed_key() -> None:
 
     a, b, c = run(jax.random.key(0)), run(jax.random.key(0)), run(jax.random.key(1))
     assert_trees_bitwise_equal(a, b)
-    assert not np.array_equal(np.asarray(a[0].vae["emb"]), np.asarray(c[0].vae["emb"]))
+    assert not np.array_equal(np.asarray(a[0].vae.params["emb"]),
+                              np.asarray(c[0].vae.params["emb"]))
     # Online VAE calls ran every 10 episodes (60 one-step episodes -> 6 calls, 1 step each),
     # after the 5..15 pre-training steps.
     assert 5 + 6 <= int(a[1]["vae_steps"]) <= 15 + 6
@@ -210,7 +211,7 @@ def test_online_vae_calls_run_at_sync_steps(sync: int, runs_at: dict[int, int]) 
     (calls of episodes 50 and 60 still pending), and the LSC bounds change only there."""
     env = Bandit()
     cfg = tiny_config(warmup_episodes=4, vae_pretrain_steps=2, lsc_samples=32, vae_interval=10,
-                      vae_sync_steps=sync, start_timesteps=1000)
+                      vae_sync_steps=sync, learning_starts=1000)
     ag = get_agent("hyar_td3")(env, env.default_params, cfg)
     step = jax.jit(lambda s: ag.train(s, 1)[0])
     state = step(ag.init(jax.random.key(0)))  # warm-up + the first counted step
@@ -235,13 +236,14 @@ def test_shapes_hard_move_k1024_and_ddpg() -> None:
     for name in ("hyar_td3", "hyar_ddpg"):
         cfg = dataclasses.replace(
             get_agent(name).default_config("HardMove-n10-v0"), hidden=(16,), vae_hidden=16,
-            batch_size=4, start_timesteps=4, buffer_size=64, vae_buffer_size=256,
+            batch_size=4, learning_starts=4, buffer_size=64, vae_buffer_size=256,
             warmup_episodes=2, vae_pretrain_steps=2, vae_batch_size=8, lsc_samples=50,
             warmup_block=1)
         ag = get_agent(name)(env, params, cfg)
         state = jax.jit(ag.init)(jax.random.key(0))
-        assert state.vae["emb"].shape == (1024, 6)
-        assert jax.tree.leaves(state.critic)[0].shape[0] == (2 if name == "hyar_td3" else 1)
+        assert state.vae.params["emb"].shape == (1024, 6)
+        critics = jax.tree.leaves(state.learner.critic.params)[0].shape[0]
+        assert critics == (2 if name == "hyar_td3" else 1)
         state, metrics = jax.jit(ag.train, static_argnums=1)(state, 6)
         assert int(metrics["updates_in_chunk"]) == 3
         assert 2 <= int(metrics["warmup_steps"]) <= 2 * int(params.max_steps_in_episode)
@@ -254,8 +256,8 @@ def test_shapes_hard_move_k1024_and_ddpg() -> None:
 def test_default_configs_all_benchmarks() -> None:
     assert default_config("Platform-v0").warmup_episodes == 5000
     assert default_config("Goal-v0").warmup_episodes == 20_000
-    assert default_config("HardGoal-v0", td3=False).gamma == 0.9
-    ddpg = default_config("Platform-v0", td3=False)  # HyAR-DDPG's own argparse learning rates
+    assert default_config("HardGoal-v0", twin=False).gamma == 0.9
+    ddpg = default_config("Platform-v0", twin=False)  # HyAR-DDPG's own argparse learning rates
     assert (ddpg.lr_actor, ddpg.lr_critic) == (1e-4, 1e-3)
     assert (default_config("Platform-v0").lr_actor, default_config("Platform-v0").lr_critic) == (
         3e-4, 3e-4)
@@ -263,10 +265,12 @@ def test_default_configs_all_benchmarks() -> None:
     cp = default_config("CatchPoint-v0")
     assert (cp.discrete_emb_dim, cp.param_emb_dim) == (4, 4)
     assert default_config("HardMove-n4-v0").buffer_size == 1_000_000
-    assert get_agent("hyar_ddpg").default_config("Platform-v0").td3 is False
+    assert get_agent("hyar_ddpg").default_config("Platform-v0").twin is False
     env, params = make("Platform-v0")
-    with pytest.raises(ValueError, match="td3"):
-        get_agent("hyar_ddpg")(env, params, default_config("Platform-v0"))
+    # Variants are config fields (presets), not classes: a class runs its config's variant.
+    assert get_agent("hyar_ddpg")(env, params, default_config("Platform-v0")).num_critics == 2
+    assert get_agent("hyar_td3")(env, params, default_config("Platform-v0", twin=False)
+                                 ).num_critics == 1
     for env_id in BENCHMARK_IDS:
         e, p = make(env_id)
         for name in ("hyar_td3", "hyar_ddpg"):
@@ -282,7 +286,7 @@ def test_short_run_under_harness_warmup_not_counted(tmp_path: Any) -> None:
     def cfg(env_id: str) -> HyARConfig:
         return dataclasses.replace(
             get_agent("hyar_td3").default_config(env_id), hidden=(16,), vae_hidden=16,
-            batch_size=16, start_timesteps=32, buffer_size=500, vae_buffer_size=2000,
+            batch_size=16, learning_starts=32, buffer_size=500, vae_buffer_size=2000,
             warmup_episodes=5, vae_pretrain_steps=3, lsc_samples=64)
 
     records = runner.train("hyar_td3", "quick", str(tmp_path), envs=["Platform-v0"], seeds=2,

@@ -51,7 +51,7 @@ def test_train_traces_once_across_chunks() -> None:
     cls = get_agent("pdqn")
     env, params = make(ENV_ID)
     cfg = dataclasses.replace(cls.default_config(ENV_ID), hidden_q=(8,), hidden_param=(8,),
-                              batch_size=8, initial_memory=8)
+                              batch_size=8, learning_starts=8)
     agent = cls(env, params, cfg)
     traces = []
 

@@ -32,7 +32,7 @@ AGENTS = ["paddpg", "patd3"]
 def small_config(name: str, **kw: Any) -> PADDPGConfig:
     cfg = dataclasses.replace(
         get_agent(name).default_config("CatchPoint-v0"), hidden_actor=(32, 32),
-        hidden_critic=(32, 32), batch_size=32, buffer_size=2000, learn_start=64,
+        hidden_critic=(32, 32), batch_size=32, buffer_size=2000, learning_starts=64,
         expl_noise_episodes=600, lr_actor=3e-3, lr_critic=3e-3, tau_actor=0.05,
         tau_critic=0.05)
     return dataclasses.replace(cfg, **kw)
@@ -131,13 +131,13 @@ def test_actor_shapes_and_squash() -> None:
 def test_td3_delays_actor_and_target_updates() -> None:
     env = Bandit()
     for name, moved_after_one in (("paddpg", True), ("patd3", False)):
-        cfg = small_config(name, batch_size=4, learn_start=4)
+        cfg = small_config(name, batch_size=4, learning_starts=4)
         agent, (s0, _) = train_agent(name, env, cfg, 3)  # no update yet
         s1, m1 = jax.jit(agent.train, static_argnums=1)(s0, 1)  # update 1
         s2, _ = jax.jit(agent.train, static_argnums=1)(s1, 1)  # update 2
         assert int(m1["updates_in_chunk"]) == 1
-        a0, a1, a2 = (np.asarray(s.actor[0]["w"]) for s in (s0, s1, s2))
-        t0, t1 = (np.asarray(s.critic_target[0]["w"]) for s in (s0, s1))
+        a0, a1, a2 = (np.asarray(s.learner.actor.params[0]["w"]) for s in (s0, s1, s2))
+        t0, t1 = (np.asarray(s.learner.critic_target[0]["w"]) for s in (s0, s1))
         assert (not np.array_equal(a0, a1)) == moved_after_one, name
         assert (not np.array_equal(t0, t1)) == moved_after_one, name
         assert not np.array_equal(a1, a2), name  # TD3 updates the actor on update 2
@@ -164,7 +164,8 @@ def test_deterministic_under_fixed_key() -> None:
 
     a, b, c = run(jax.random.key(0)), run(jax.random.key(0)), run(jax.random.key(1))
     assert_trees_bitwise_equal(a, b)
-    assert not np.array_equal(np.asarray(a[0].actor[0]["w"]), np.asarray(c[0].actor[0]["w"]))
+    assert not np.array_equal(np.asarray(a[0].learner.actor.params[0]["w"]),
+                              np.asarray(c[0].learner.actor.params[0]["w"]))
 
 
 def test_shapes_hard_move_k1024() -> None:
@@ -172,17 +173,17 @@ def test_shapes_hard_move_k1024() -> None:
     assert env.pamdp_space.num_actions == 1024 and env.pamdp_space.total_param_dim == 1024
     cfg = dataclasses.replace(default_config("HardMove-n10-v0", twin=True),
                               hidden_actor=(16,), hidden_critic=(16,), batch_size=4,
-                              learn_start=4, buffer_size=64)
+                              learning_starts=4, buffer_size=64)
     agent = get_agent("patd3")(env, params, cfg)
     state = jax.jit(agent.init)(jax.random.key(0))
     state, metrics = jax.jit(agent.train, static_argnums=1)(state, 6)
     assert int(metrics["updates_in_chunk"]) == 3
-    assert agent.actor_fn(state.actor, state.obs).shape == (2048,)
+    assert agent.actor_fn(state.learner.actor.params, state.obs).shape == (2048,)
     assert state.buffer.experience["action"].shape[-1] == 2048  # scores + all parameters
     assert np.isfinite(float(metrics["loss_critic"]))
     k, z = agent.act(state, state.obs, jax.random.key(1), True)
     assert k.shape == () and z.shape == (1024,) and k.dtype == jnp.int32
-    a = agent.actor_fn(state.actor, state.obs)
+    a = agent.actor_fn(state.learner.actor.params, state.obs)
     assert int(k) == int(jnp.argmax(a[:1024])) and np.allclose(z, a[1024:])
 
 
@@ -190,10 +191,11 @@ def test_default_configs_and_flags() -> None:
     from pamdp_bench.registry import BENCHMARK_IDS
 
     ddpg, td3 = default_config("Platform-v0"), get_agent("patd3").default_config("Platform-v0")
-    assert (ddpg.batch_size, ddpg.gamma, ddpg.tau_actor, ddpg.buffer_size, ddpg.learn_start) == (
-        128, 0.99, 0.005, 100_000, 128)
-    assert (td3.twin, td3.policy_noise, td3.noise_clip, td3.policy_delay) == (True, 0.2, 0.5, 2)
-    assert (ddpg.actor_clip_grad, td3.actor_clip_grad) == (1.0, 10.0)
+    assert (ddpg.batch_size, ddpg.gamma, ddpg.tau_actor, ddpg.buffer_size,
+            ddpg.learning_starts) == (128, 0.99, 0.005, 100_000, 128)
+    assert (td3.twin, td3.target_noise, td3.target_noise_clip, td3.policy_delay) == (
+        True, 0.2, 0.5, 2)
+    assert (ddpg.actor_max_grad_norm, td3.actor_max_grad_norm) == (1.0, 10.0)
     assert (ddpg.expl_noise_initial, ddpg.expl_noise_final, ddpg.expl_noise_episodes) == (
         1.0, 0.1, 1000)
     assert ddpg.sources and td3.sources
@@ -201,8 +203,10 @@ def test_default_configs_and_flags() -> None:
     with pytest.raises(ValueError, match="Platform and Goal"):
         mpdqn_paper_config("CatchPoint-v0")
     env, params = make("Platform-v0")
-    with pytest.raises(ValueError, match="twin"):
-        get_agent("patd3")(env, params, ddpg)
+    # Variants are config fields (presets), not classes: a class runs its config's variant.
+    critic = jax.eval_shape(get_agent("patd3")(env, params, ddpg).init,
+                            jax.random.key(0)).learner.critic.params
+    assert critic[0]["w"].ndim == 2  # one critic, not a stacked pair
     for env_id in BENCHMARK_IDS:  # every benchmark builds with its defaults
         e, p = make(env_id)
         for name in AGENTS:
@@ -217,7 +221,7 @@ def test_short_run_under_harness(tmp_path: Any) -> None:
     def cfg(env_id: str) -> PADDPGConfig:
         return dataclasses.replace(get_agent("patd3").default_config(env_id),
                                    hidden_actor=(16,), hidden_critic=(16,), batch_size=16,
-                                   learn_start=32)
+                                   learning_starts=32)
 
     records = runner.train("patd3", "quick", str(tmp_path), envs=["Platform-v0"], seeds=2,
                            budget=100, eval_interval=50, eval_episodes=2, config=cfg,

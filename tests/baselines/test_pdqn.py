@@ -25,8 +25,8 @@ def small_config(name: str, **kw: Any) -> PDQNConfig:
     cls = get_agent(name)
     cfg = dataclasses.replace(
         cls.default_config("CatchPoint-v0"), hidden_q=(32,), hidden_param=(32,),
-        batch_size=32, buffer_size=2000, initial_memory=64, epsilon_episodes=300,
-        lr_q=3e-3, lr_param=3e-3, tau_q=0.05, tau_param=0.05, passthrough_bias=None,
+        batch_size=32, buffer_size=2000, learning_starts=64, epsilon_episodes=300,
+        lr_critic=3e-3, lr_actor=3e-3, tau_critic=0.05, tau_actor=0.05, passthrough_bias=None,
         ou_sigma=0.1)  # the published 1e-4 barely explores a one-step bandit's parameters
     return dataclasses.replace(cfg, **kw)
 
@@ -154,8 +154,8 @@ def test_deterministic_under_fixed_key(name: str) -> None:
 
     a, b, c = run(jax.random.key(0)), run(jax.random.key(0)), run(jax.random.key(1))
     assert_trees_bitwise_equal(a, b)
-    assert not np.array_equal(np.asarray(a[0].x_params[0]["w"]),
-                              np.asarray(c[0].x_params[0]["w"]))
+    assert not np.array_equal(np.asarray(a[0].learner.actor.params[0]["w"]),
+                              np.asarray(c[0].learner.actor.params[0]["w"]))
 
 
 @pytest.mark.parametrize("name", ["pdqn", "mpdqn"])
@@ -164,7 +164,7 @@ def test_shapes_hard_move_k1024(name: str) -> None:
     assert env.pamdp_space.num_actions == 1024
     cfg = dataclasses.replace(get_agent(name).default_config("HardMove-n10-v0"),
                               hidden_q=(16,), hidden_param=(16,), batch_size=4,
-                              initial_memory=4, buffer_size=64)
+                              learning_starts=4, buffer_size=64)
     agent = get_agent(name)(env, params, cfg)
     state = jax.jit(agent.init)(jax.random.key(0))
     state, metrics = jax.jit(agent.train, static_argnums=1)(state, 6)
@@ -174,21 +174,24 @@ def test_shapes_hard_move_k1024(name: str) -> None:
     assert np.isfinite(float(metrics["loss_q"]))
     k, z = agent.act(state, state.obs, jax.random.key(1), True)
     assert k.shape == () and z.shape == (1024,) and k.dtype == jnp.int32
-    q = agent.q_fn(state.q_params, jnp.zeros((4, env.obs_dim)), jnp.zeros((4, 1024)))
+    q = agent.q_fn(state.learner.critic.params, jnp.zeros((4, env.obs_dim)), jnp.zeros((4, 1024)))
     assert q.shape == (4, 1024)
 
 
 def test_default_configs_and_flags() -> None:
     cfg = default_config("Platform-v0")
-    assert (cfg.gamma, cfg.buffer_size, cfg.initial_memory, cfg.tau_q) == (0.9, 10_000, 500, 0.01)
+    assert (cfg.gamma, cfg.buffer_size, cfg.learning_starts, cfg.tau_critic) == (
+        0.9, 10_000, 500, 0.01)
     np.testing.assert_allclose(cfg.passthrough_bias, [-0.8, 10 / 360 - 1, 800 / 430 - 1])
-    assert default_config("Goal-v0").clip_grad == 1.0
+    assert default_config("Goal-v0").max_grad_norm == 1.0
     assert default_config("HardMove-n4-v0").hidden_q == (256, 256)
     assert get_agent("mpdqn").default_config("Platform-v0").multipass
     assert get_agent("pdqn_td3").default_config("Platform-v0").twin
+    # Variants are config fields (presets), not classes: a class runs its config's variant.
     env, params = make("Platform-v0")
-    with pytest.raises(ValueError, match="multipass"):
-        get_agent("mpdqn")(env, params, default_config("Platform-v0"))
+    mp_cfg = get_agent("mpdqn").default_config("Platform-v0")
+    assert get_agent("pdqn")(env, params, mp_cfg).stored_x_dim == 1  # multi-pass: k's slice
+    assert get_agent("mpdqn")(env, params, default_config("Platform-v0")).stored_x_dim == 3
     from pamdp_bench.registry import BENCHMARK_IDS
 
     for env_id in BENCHMARK_IDS:  # every benchmark builds with its defaults
@@ -204,7 +207,7 @@ def test_passthrough_initialisation(env_id: str) -> None:
     cfg = default_config(env_id)
     agent = get_agent("pdqn")(env, params, cfg)
     state = agent.init(jax.random.key(0))
-    x = agent.x_fn(state.x_params, state.obs)
+    x = agent.x_fn(state.learner.actor.params, state.obs)
     w = np.zeros((env.pamdp_space.total_param_dim, env.obs_dim))
     if cfg.passthrough_weights is not None:
         w = np.asarray(cfg.passthrough_weights)
@@ -220,7 +223,7 @@ def test_short_run_under_harness(tmp_path: Any) -> None:
 
     def cfg(env_id: str) -> PDQNConfig:
         return dataclasses.replace(get_agent("mpdqn").default_config(env_id), hidden_q=(16,),
-                                   hidden_param=(16,), batch_size=16, initial_memory=32)
+                                   hidden_param=(16,), batch_size=16, learning_starts=32)
 
     records = runner.train("mpdqn", "quick", str(tmp_path), envs=["Platform-v0"], seeds=2,
                            budget=100, eval_interval=50, eval_episodes=2, config=cfg,
@@ -234,5 +237,5 @@ def test_short_run_under_harness(tmp_path: Any) -> None:
     for r in rows:
         assert 0.0 <= r["return_mean"] <= 1.0
         assert r["train_metrics"]["env_steps"] == r["env_steps"]
-        # updates start at env step 32 = max(batch 16, initial_memory 32)
+        # updates start at env step 32 = max(batch 16, learning_starts 32)
         assert r["train_metrics"]["updates_in_chunk"] == (19 if r["env_steps"] == 50 else 50)

@@ -10,6 +10,7 @@ import pytest
 
 import pamdp_bench
 from pamdp_bench import agents
+from pamdp_bench.baselines.reference import ScriptedAgent
 
 
 def test_builtin_agents_registered() -> None:
@@ -47,7 +48,7 @@ def test_register_rejects_incomplete_and_duplicate() -> None:
     with pytest.raises(TypeError, match="lacks"):
         agents.register_agent("broken")(type("Broken", (), {}))
     with pytest.raises(ValueError, match="already registered"):
-        agents.register_agent("random")(agents.ScriptedAgent)
+        agents.register_agent("random")(ScriptedAgent)
 
 
 def test_supports() -> None:

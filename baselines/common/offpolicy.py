@@ -1,0 +1,168 @@
+"""The off-policy training loop of the P-DQN, PA-DDPG and HyAR families (and QMLE, FLEXplore,
+C-LAP, BC to come): an agent supplies its networks, how it acts while training, what it
+stores and its update; this module runs the rest.
+
+Per env step (one ``lax.scan`` iteration of ``train``):
+
+1. ``key`` splits into ``[next key, ACT_KEYS acting keys, env-step key, update key]``.
+2. ``explore(state, act_keys) -> ((k, z), aux, state)``: the executed action, whatever the
+   agent needs to build its replay item, and the state with its exploration state advanced.
+3. The env steps (auto-reset as always; the running episode return is the state's
+   ``ep_return``, see below), then ``transition(state, aux, reward, next_obs, ends)`` is
+   added to the flashbax replay: ``next_obs`` is the pre-reset final observation, ``ends`` the
+   no-bootstrap flag (``common.ends_value``: termination, plus truncation with a clock).
+4. ``after_step(state, item, done)``: agent bookkeeping on the new state with the stored
+   item (HyAR: its VAE buffer).
+5. Once ``env_steps >= learning_starts`` (an int the agent sets): ``update(learner, state,
+   key) -> (learner, metrics)`` under ``lax.cond``; the skip branch returns zero metrics of
+   the update's shapes (``jax.eval_shape``). ``updates`` counts the applied updates.
+6. ``after_update(state)``: agent bookkeeping (HyAR: its online VAE training).
+
+``train(state, n)`` runs ``before_chunk`` (HyAR's uncounted warm-up) and then ``n`` env steps
+with ``common.scan_sums``, and reports each update metric averaged over the chunk's updates
+(``chunk_metrics``, overridable) plus the shared ``updates_in_chunk``,
+``train_episode_return`` (mean return of the episodes that ended in the chunk, NaN if none),
+``episodes`` and ``env_steps``.
+
+``init`` splits its key into ``[INIT_KEYS learner keys, env-reset key, next key]`` and asks
+``init_parts(keys, obs) -> (learner, example replay item, extra state fields)``.
+
+The key layouts are each original agent's own (they fix every number of the committed results).
+
+Episode statistics: tracked here (``ep_return``), not with ``envs.wrappers.LogWrapper``. The
+wrapper computes the same returns, but stepping the env through it changes how XLA fuses the
+env's arithmetic with the rest of the step (CPU FMA contraction), which moved Catch Point and
+Hard Move observations by an ulp after a dozen steps: the results were no longer bitwise those
+of the original agents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from pamdp_bench.baselines.common.control import ends_value, scan_sums
+from pamdp_bench.baselines.common.replay import make_replay
+
+#: Per-step sums the loop itself adds to an update's metrics.
+_LOOP_SUMS = ("learned", "finished_return", "finished")
+
+
+@struct.dataclass
+class OffPolicyState:
+    """What every off-policy agent carries; agents subclass it for their extra fields."""
+
+    key: jax.Array
+    env_state: Any
+    obs: jax.Array
+    learner: Any  # the agent's networks, optimiser states and targets (e.g. td3.ActorCritic)
+    buffer: Any  # flashbax replay state
+    env_steps: jax.Array  # int32, counted toward the budget
+    episodes: jax.Array  # int32, finished training episodes
+    updates: jax.Array  # int32, learner updates done
+    ep_return: jax.Array  # float32, return of the running training episode
+
+
+class OffPolicyAgent:
+    """Base of the off-policy agents: ``init``, ``train`` and the per-step loop."""
+
+    name: ClassVar[str] = ""
+    #: Keys of ``init_parts`` and of ``explore`` (part of each agent's key layout).
+    INIT_KEYS: ClassVar[int] = 2
+    ACT_KEYS: ClassVar[int] = 1
+    STATE: ClassVar[type] = OffPolicyState
+
+    def __init__(self, env: Any, env_params: Any, config: Any) -> None:
+        self.env, self.env_params, self.config = env, env_params, config
+        self.space = env.pamdp_space
+        self.obs_dim = int(env.observation_space(env_params).shape[0])
+        self.replay = make_replay(config.buffer_size, config.batch_size)
+        self.learning_starts = config.learning_starts
+
+    # --------------------------------------------------------------- agent hooks
+    def init_parts(self, keys: Sequence[jax.Array], obs: jax.Array
+                   ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        raise NotImplementedError
+
+    def explore(self, s: Any, keys: Sequence[jax.Array]) -> tuple[tuple, Any, Any]:
+        raise NotImplementedError
+
+    def transition(self, s: Any, aux: Any, reward: jax.Array, next_obs: jax.Array,
+                   ends: jax.Array) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def update(self, learner: Any, s: Any, key: jax.Array) -> tuple[Any, dict[str, jax.Array]]:
+        raise NotImplementedError
+
+    def after_step(self, s: Any, item: dict[str, Any], done: jax.Array) -> Any:
+        return s
+
+    def after_update(self, s: Any) -> Any:
+        return s
+
+    def before_chunk(self, s: Any) -> Any:
+        return s
+
+    def chunk_metrics(self, s: Any, sums: dict[str, jax.Array],
+                      denom: jax.Array) -> dict[str, jax.Array]:
+        """The agent's metrics of a chunk: by default each update metric over the updates."""
+        return {k: v / denom for k, v in sums.items() if k not in _LOOP_SUMS}
+
+    # --------------------------------------------------------------- protocol
+    def init(self, key: jax.Array) -> Any:
+        keys = jax.random.split(key, self.INIT_KEYS + 2)
+        obs, env_state = self.env.reset(keys[-2], self.env_params)
+        learner, item, extra = self.init_parts(keys[:-2], obs)
+        i0 = jnp.int32(0)
+        return self.STATE(key=keys[-1], env_state=env_state, obs=obs, learner=learner,
+                          buffer=self.replay.init(item), env_steps=i0, episodes=i0,
+                          updates=i0, ep_return=jnp.float32(0.0), **extra)
+
+    def train(self, state: Any, num_env_steps: int) -> tuple[Any, dict[str, jax.Array]]:
+        state = self.before_chunk(state)
+        state, sums = scan_sums(self._env_step, state, num_env_steps)
+        n_upd, n_ep = sums["learned"], sums["finished"]
+        denom = jnp.maximum(n_upd, 1).astype(jnp.float32)
+        metrics = self.chunk_metrics(state, sums, denom)
+        metrics.update({
+            "updates_in_chunk": n_upd,
+            "train_episode_return": jnp.where(
+                n_ep > 0, sums["finished_return"] / jnp.maximum(n_ep, 1), jnp.nan),
+            "episodes": state.episodes,
+            "env_steps": state.env_steps,
+        })
+        return state, metrics
+
+    # --------------------------------------------------------------- the step
+    def _env_step(self, s: Any) -> tuple[Any, dict[str, jax.Array]]:
+        keys = jax.random.split(s.key, self.ACT_KEYS + 3)
+        action, aux, s = self.explore(s, keys[1:-2])
+        obs, env_state, reward, terminated, truncated, info = self.env.step(
+            keys[-2], s.env_state, action, self.env_params)
+        reward = reward.astype(jnp.float32)
+        item = self.transition(s, aux, reward, info["final_observation"],
+                               ends_value(self.env, self.env_params, terminated, truncated))
+        done = terminated | truncated
+        ep_return = s.ep_return + reward
+        s = s.replace(key=keys[0], env_state=env_state, obs=obs,
+                      buffer=self.replay.add(s.buffer, item), env_steps=s.env_steps + 1,
+                      episodes=s.episodes + done.astype(jnp.int32),
+                      ep_return=jnp.where(done, 0.0, ep_return))
+        s = self.after_step(s, item, done)
+        learned = s.env_steps >= self.learning_starts
+        learner, m = jax.lax.cond(learned, self.update, self._skip_update, s.learner, s,
+                                  keys[-1])
+        s = s.replace(learner=learner, updates=s.updates + learned.astype(jnp.int32))
+        s = self.after_update(s)
+        m = {**m, "learned": learned.astype(jnp.int32),
+             "finished_return": jnp.where(done, ep_return, 0.0),
+             "finished": done.astype(jnp.int32)}
+        return s, m
+
+    def _skip_update(self, learner: Any, s: Any, key: jax.Array) -> tuple[Any, dict]:
+        shapes = jax.eval_shape(self.update, learner, s, key)[1]
+        return learner, jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)

@@ -1,0 +1,63 @@
+"""Config hashes of every registered baseline stay what they were before the restructuring.
+
+``data/config_hashes.json`` was generated from the code before the baselines were restructured
+(shared field names, presets instead of class flags): for every registered baseline and every
+benchmark env with defaults, ``config_hash(default_config(env_id))``, plus MP-DQN's published
+settings (``mpdqn_paper_config`` of P-DQN and PA-DDPG). Records and checkpoints carry these
+hashes, so a renamed field must map back through ``LEGACY_FIELD_NAMES`` and every default must
+keep its value.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from pamdp_bench.agents import get_agent
+from pamdp_bench.baselines.paddpg import config as paddpg_config
+from pamdp_bench.baselines.pdqn import config as pdqn_config
+from pamdp_bench.registry import BENCHMARK_IDS
+from pamdp_bench.results import config_hash
+
+PINNED = json.loads((pathlib.Path(__file__).parent / "data" / "config_hashes.json").read_text())
+AGENTS = ("pdqn", "mpdqn", "pdqn_td3", "paddpg", "patd3", "hppo", "hyar_td3", "hyar_ddpg", "dlpa")
+
+
+def _defaults() -> dict[str, str]:
+    out = {}
+    for name in AGENTS:
+        cls = get_agent(name)
+        for env_id in BENCHMARK_IDS:
+            try:
+                cfg = cls.default_config(env_id)
+            except ValueError:
+                continue
+            out[f"{name}@{env_id}"] = config_hash(cfg)
+    return out
+
+
+def test_default_config_hashes_are_pinned() -> None:
+    got = _defaults()
+    assert set(got) == set(PINNED["default_config"])  # same (agent, env) pairs have defaults
+    changed = {k: (got[k], v) for k, v in PINNED["default_config"].items() if got[k] != v}
+    assert not changed
+
+
+@pytest.mark.parametrize(("label", "fn", "kw"), [
+    ("pdqn", pdqn_config.mpdqn_paper_config, {"multipass": True}),
+    ("pdqn_singlepass", pdqn_config.mpdqn_paper_config, {"multipass": False}),
+    ("paddpg", paddpg_config.mpdqn_paper_config, {"twin": False}),
+    ("patd3", paddpg_config.mpdqn_paper_config, {"twin": True}),
+])
+def test_mpdqn_paper_config_hashes_are_pinned(label: str, fn, kw: dict) -> None:  # noqa: ANN001
+    want = {k.split("@")[1]: v for k, v in PINNED["mpdqn_paper_config"].items()
+            if k.split("@")[0] == label}
+    assert want  # Platform and Goal at least
+    for env_id in BENCHMARK_IDS:
+        if env_id in want:
+            assert config_hash(fn(env_id, **kw)) == want[env_id], env_id
+        else:
+            with pytest.raises(ValueError):
+                fn(env_id, **kw)
