@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from pamdp_bench.agents import register_agent
+from pamdp_bench.registry import env_spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,14 +82,13 @@ class ScriptedAgent(_ReferenceAgent):
     agent for them raises ``ValueError``.
     """
 
-    SUPPORTED = ("CatchPoint", "HardMove")
-
     def __init__(self, env: Any, env_params: Any, config: Any = None) -> None:
         super().__init__(env, env_params, config)
-        kind = type(env).__name__
-        if kind not in self.SUPPORTED:
-            raise ValueError(f"no scripted policy for {kind} (spec §8.2 has Catch Point and "
-                             "Hard Move only)")
+        spec = env_spec(env.name)
+        if not spec.scripted:
+            raise ValueError(f"no scripted policy for {spec.kind} (spec §8.2 has Catch Point "
+                             "and Hard Move only)")
+        kind = spec.kind
         self.kind = kind
         if kind == "HardMove":
             self.motions = jnp.asarray(env.motions_f64, jnp.float32)

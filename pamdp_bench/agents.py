@@ -1,4 +1,4 @@
-"""The agent protocol, the agent registry, and the two reference agents.
+"""The agent protocol, the agent registry, presets and agent specs.
 
 An agent is a class constructed for one env (``Agent(env, env_params, config)``) that
 implements three pure functions over an explicit pytree state:
@@ -181,8 +181,13 @@ def apply_overrides(config: Any, overrides: dict[str, Any], agent: str = "agent"
     if not dataclasses.is_dataclass(config):
         raise ValueError(f"{agent}'s config is not a dataclass; it takes no overrides")
     fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    current = {old: new for new, old in getattr(type(config), "LEGACY_FIELD_NAMES", {}).items()}
     changes = {}
     for name, value in overrides.items():
+        name = current.get(name, name)  # a field's earlier name still works
+        if name in changes:
+            raise ValueError(f"{agent} config field {name!r} given twice (under its current "
+                             "and its earlier name)")
         if name not in fields:
             raise ValueError(f"{agent} has no config field {name!r}; fields: "
                              f"{', '.join(sorted(fields))}")
@@ -206,6 +211,15 @@ def apply_overrides(config: Any, overrides: dict[str, Any], agent: str = "agent"
                              f"{type(default).__name__} (default {default!r}), got {value!r}")
         changes[name] = value
     return dataclasses.replace(config, **changes)
+
+
+def hash_named(config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with each field under the name the config hash uses (the config class's
+    ``LEGACY_FIELD_NAMES``), the form agent specs are recorded in: a variant keeps its label,
+    and so its table row, when a field is renamed; both names are accepted as input."""
+    legacy = getattr(type(config), "LEGACY_FIELD_NAMES", {})
+    current = {old: new for new, old in legacy.items()}
+    return {legacy.get(current.get(k, k), current.get(k, k)): v for k, v in overrides.items()}
 
 
 def get_agent(name: str) -> type:

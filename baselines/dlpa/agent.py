@@ -4,8 +4,9 @@ Model-based: a parameterized-action-conditioned world model (``networks``) train
 H-step open-loop loss (``losses``) and the PAMDP-MPPI planner (``planner``); no policy or value
 network. Everything a run needs (model, Adam state, replay, env state, warm-start solution, RNG)
 is one pytree; ``train`` is one ``lax.scan`` over env steps and jits end to end. The model and
-its Adam state stay two fields (``params``, ``opt_state``): ``pamdp_bench.bench_agents`` reads
-them. Episode returns are tracked in the state (``common.offpolicy`` says why not with
+its Adam state stay two fields (``params``, ``opt_state``); the bench hooks at the end of the
+class (``bench_state``, ``bench_parts``, ``bench_info``) let ``pamdp_bench.tools.bench_agents``
+time plan and updates without importing this package. Episode returns are tracked in the state (``common.offpolicy`` says why not with
 ``envs.wrappers.LogWrapper``).
 
 Per env step (spec §3.5): random action (uniform k, uniform parameters) during the first
@@ -99,7 +100,7 @@ class DLPAAgent:
         self.env_params = env_params
         self.space = env.pamdp_space
         if config is None:
-            config = config_lib.default_config(type(env).__name__)
+            config = config_lib.default_config(env.name)
         self.config = config
         self.s_dim = int(env.observation_space(env_params).shape[0])
         self.num_k = self.space.num_actions
@@ -292,3 +293,38 @@ class DLPAAgent:
                                 obs.astype(jnp.float32), key, prev, jnp.asarray(False),
                                 deterministic=deterministic)
         return self.space.from_padded((k.astype(jnp.int32), z_pad))
+
+    # ----------------------------------------------------------- bench hooks
+    #: The official PyTorch code's seconds per planned env step on this kind of machine.
+    OFFICIAL_SECONDS_PER_PLANNED_STEP: ClassVar[dict[str, float]] = {
+        "Platform-v0": 0.48, "HardMove-n4-v0": 0.49}
+
+    def bench_state(self, key: jax.Array) -> DLPAState:
+        """A fresh state moved past the seed phase, with a replay that has valid windows
+        (``pamdp_bench.tools.bench_agents.bench_planned`` times planned steps from it)."""
+        state = self.init(key)
+        cfg = self.config
+        n_valid = state.replay.n_valid.at[: min(cfg.seed_episodes, cfg.buffer_episodes)].set(
+            cfg.episode_length - cfg.loss_horizon)
+        return state.replace(replay=state.replay.replace(n_valid=n_valid),
+                             episodes=jnp.int32(cfg.seed_episodes))
+
+    def bench_parts(self) -> dict[str, tuple[Any, int, int]]:
+        """The parts of a planned step timed alone: ``name -> (fn(state, key), flops scale,
+        calls per env step)``. XLA counts a loop body once: the plan's MPPI iterations and
+        the update loop are scaled by their trip counts."""
+        cfg = self.config
+
+        def plan_once(s: DLPAState, k: jax.Array) -> Any:
+            return plan(s.params, cfg, self.param_dims, s.obs, k, s.plan, jnp.asarray(True),
+                        deterministic=False)[0]
+
+        return {"plan": (plan_once, cfg.iterations, 1),
+                "update": (lambda s, k: self._updates(s, k).params, cfg.num_updates,
+                           cfg.num_updates)}
+
+    def bench_info(self) -> dict[str, Any]:
+        return {"horizon": self.config.horizon, "model_type": self.config.model_type,
+                "num_actions": self.num_k,
+                "official_seconds_per_planned_step":
+                    self.OFFICIAL_SECONDS_PER_PLANNED_STEP.get(self.env.name)}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from pamdp_bench.registry import env_spec
+
 #: Per-env (planning / loss horizon H, inference structure): spec §3.4 table.
 PER_ENV: dict[str, tuple[int, str]] = {
     "Platform": (10, "multi"),
@@ -96,16 +98,8 @@ class DLPAConfig:
         return 1 if self.one_step_loss else self.horizon
 
 
-def env_kind(env_id_or_class: str) -> str:
-    """'Platform-v0' / 'HardMove-n4-v0' / class name -> the key of ``PER_ENV``."""
-    name = env_id_or_class.split("-")[0]
-    if name not in PER_ENV:
-        raise ValueError(f"DLPA has no defaults for env {env_id_or_class!r}")
-    return name
-
-
 def default_config(env_id: str) -> DLPAConfig:
-    kind = env_kind(env_id)
+    kind = env_spec(env_id).kind
     horizon, model_type = PER_ENV[kind]
     return DLPAConfig(
         model_type=model_type,

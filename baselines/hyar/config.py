@@ -19,8 +19,9 @@ Each config carries ``sources``: ``(field, source)`` pairs for every non-generic
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import ClassVar
+
+from pamdp_bench.registry import env_spec
 
 SPEC = "spec algorithms.md §7.1 (HyAR code defaults)"
 MAIN = "HyAR_RL/main_embedding_*_td3.py @ ece9562"
@@ -142,7 +143,7 @@ _COMMON_SOURCES = (
 
 def default_config(env_id: str, *, twin: bool = True) -> HyARConfig:
     """HyAR's code settings for ``env_id`` (the HyAR protocol)."""
-    family = _family(env_id)
+    family = env_spec(env_id).family
     src = _COMMON_SOURCES
     base = HyARConfig(twin=twin)
     if not twin:
@@ -168,15 +169,3 @@ def default_config(env_id: str, *, twin: bool = True) -> HyARConfig:
         cfg = dataclasses.replace(base, buffer_size=1_000_000,
                                   sources=src + (("d1, d2 = (6, 6); replay 1e6", SPEC),))
     return cfg
-
-
-def _family(env_id: str) -> str:
-    if env_id.startswith("Platform"):
-        return "platform"
-    if env_id.startswith(("Goal", "HardGoal")):
-        return "goal"
-    if env_id.startswith("CatchPoint"):
-        return "catch"
-    if re.match(r"^HardMove-n\d+", env_id):
-        return "move"
-    raise ValueError(f"no HyAR defaults for env {env_id!r}")

@@ -29,8 +29,9 @@ for every env (it only validates the id) [choice where a per-env script was not 
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import ClassVar
+
+from pamdp_bench.registry import env_spec
 
 HYAR = "HyAR agents/P_DDPG.py, agents/P_TD3.py, Raw_RL/main_* (spec §7.1)"
 SPEC = "spec algorithms.md §7.1 Raw_RL table"
@@ -106,7 +107,7 @@ _SOURCES = (
 
 def default_config(env_id: str, *, twin: bool = False) -> PADDPGConfig:
     """HyAR's ``Raw_RL`` PA-DDPG (``twin=False``) / PATD3 (``twin=True``) settings."""
-    _family(env_id)  # validates the id
+    env_spec(env_id)  # unknown ids fail here, naming the close matches
     return PADDPGConfig(twin=twin, actor_max_grad_norm=10.0 if twin else 1.0,
                         sources=_SOURCES)
 
@@ -118,7 +119,7 @@ def mpdqn_paper_config(env_id: str, *, twin: bool = False) -> PADDPGConfig:
     replay, reward scale) plus unsquashed outputs bounded by inverting gradients; MP-DQN's
     exploration (OU noise / epsilon) is NOT reproduced: the Gaussian schedule above is kept
     [choice]."""
-    family = _family(env_id)
+    family = env_spec(env_id).group
     src = (("batch, gamma, lr, tau, layers, replay, reward_scale", MPDQN),
            ("squash=False (linear outputs, inverting gradients bound them)", MPDQN),
            ("exploration: HyAR's Gaussian schedule, not MP-DQN's", CHOICE))
@@ -128,20 +129,10 @@ def mpdqn_paper_config(env_id: str, *, twin: bool = False) -> PADDPGConfig:
             base, batch_size=32, gamma=0.9, lr_critic=1e-3, lr_actor=1e-4, tau_critic=0.01,
             tau_actor=0.01, hidden_actor=(256, 128), hidden_critic=(256, 128),
             buffer_size=10_000, learning_starts=32, squash=False, sources=src)
-    if family == "goal" and env_id.startswith("Goal"):
+    if env_spec(env_id).kind == "Goal":
         return dataclasses.replace(
             base, batch_size=128, gamma=0.95, lr_critic=1e-6, lr_actor=1e-7, tau_critic=0.01,
             tau_actor=1e-4, hidden_actor=(128, 64), hidden_critic=(128, 64),
             reward_scale=1.0 / 50.0, squash=False, sources=src)
     raise ValueError(f"MP-DQN published PA-DDPG settings for Platform and Goal only, "
                      f"not {env_id}")
-
-
-def _family(env_id: str) -> str:
-    if env_id.startswith("Platform"):
-        return "platform"
-    if env_id.startswith(("Goal", "HardGoal")):
-        return "goal"
-    if env_id.startswith("CatchPoint") or re.match(r"^HardMove-n\d+", env_id):
-        return "mpe"
-    raise ValueError(f"no PA-DDPG defaults for env {env_id!r}")

@@ -17,8 +17,9 @@ Each config carries ``sources``: ``(field, source)`` pairs for every non-generic
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import ClassVar
+
+from pamdp_bench.registry import env_spec
 
 HYAR = "HyAR Raw_RL PDQN scripts (spec §7.1)"
 MPDQN = "cycraig/MP-DQN run scripts / agents/pdqn.py (spec §7.2)"
@@ -126,12 +127,12 @@ _MPE_SOURCES = (
 
 def default_config(env_id: str, *, multipass: bool = False, twin: bool = False) -> PDQNConfig:
     """HyAR's ``Raw_RL`` PDQN settings for ``env_id`` (the HyAR protocol's baseline rows)."""
-    family = _family(env_id)
+    family = env_spec(env_id).group
     base = PDQNConfig(multipass=multipass, twin=twin)
     if family == "platform":
         cfg = dataclasses.replace(base, sources=_PLATFORM_SOURCES)
     elif family == "goal":
-        plain_goal = env_id.startswith("Goal")
+        plain_goal = env_spec(env_id).kind == "Goal"
         cfg = dataclasses.replace(
             base, hidden_q=(256,), hidden_param=(256,), gamma=0.95, buffer_size=20_000,
             learning_starts=128, lr_critic=1e-3, lr_actor=1e-5, tau_critic=0.1,
@@ -151,20 +152,10 @@ def default_config(env_id: str, *, multipass: bool = False, twin: bool = False) 
 
 def mpdqn_paper_config(env_id: str, *, multipass: bool = True) -> PDQNConfig:
     """MP-DQN's own run-script settings (Platform and Goal only; spec §7.2)."""
-    family = _family(env_id)
+    family = env_spec(env_id).group
     src = (("all", MPDQN),)
     if family == "platform":
         return PDQNConfig(multipass=multipass, tau_critic=0.1, tau_actor=0.001, sources=src)
     if family == "goal":
         return dataclasses.replace(default_config(env_id, multipass=multipass), sources=src)
     raise ValueError(f"MP-DQN published no settings for {env_id} (Platform and Goal only)")
-
-
-def _family(env_id: str) -> str:
-    if env_id.startswith("Platform"):
-        return "platform"
-    if env_id.startswith(("Goal", "HardGoal")):
-        return "goal"
-    if env_id.startswith("CatchPoint") or re.match(r"^HardMove-n\d+", env_id):
-        return "mpe"
-    raise ValueError(f"no P-DQN defaults for env {env_id!r}")

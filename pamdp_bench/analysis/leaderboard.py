@@ -27,7 +27,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pamdp_bench.agents import agent_spec, apply_overrides, get_agent, parse_agent_spec
+from pamdp_bench.agents import (
+    agent_spec,
+    apply_overrides,
+    get_agent,
+    hash_named,
+    parse_agent_spec,
+)
 from pamdp_bench.harness import records as results_lib
 from pamdp_bench.harness.records import comparable, flatten
 from pamdp_bench.harness.runner import train
@@ -77,10 +83,11 @@ def submit(
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     name, config_overrides = parse_agent_spec(agent)
     cls = get_agent(name)
-    label = agent_spec(cls.name, config_overrides)
-    source = agent_spec(_class_path(cls), config_overrides)
     proto = load_protocol(protocol)
     env_ids = list(envs) if envs else list(proto.envs)
+    config_overrides = hash_named(cls.default_config(env_ids[0]), config_overrides)
+    label = agent_spec(cls.name, config_overrides)
+    source = agent_spec(_class_path(cls), config_overrides)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
     path = os.path.join(entries_dir, f"{proto.name}__{safe}.json")
     if os.path.exists(path):  # before any compute is spent

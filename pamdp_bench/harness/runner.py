@@ -60,7 +60,13 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from pamdp_bench.agents import agent_spec, apply_overrides, get_agent, parse_agent_spec
+from pamdp_bench.agents import (
+    agent_spec,
+    apply_overrides,
+    get_agent,
+    hash_named,
+    parse_agent_spec,
+)
 from pamdp_bench.harness import checkpoints as ckpt_lib
 from pamdp_bench.harness import records as results_lib
 from pamdp_bench.harness.evaluate import agent_episodes, summarize_episodes
@@ -343,21 +349,22 @@ def train(
         env_ids = list(envs) if envs else list(proto.envs)
         eps = [_resolve_protocol(proto.for_env(e), seeds, budget, eval_interval, eval_episodes)
                for e in env_ids]
+        base_cfgs = [config(ep.env_id) if callable(config) else config for ep in eps]
+        base_cfgs = [agent_cls.default_config(ep.env_id) if c is None else c
+                     for ep, c in zip(eps, base_cfgs, strict=True)]
     except RunError:
         raise
     except ValueError as err:
         raise RunError(str(err)) from err
-    agent_name = agent_spec(getattr(agent_cls, "name", None) or agent_cls.__name__, overrides)
+    agent_name = agent_spec(getattr(agent_cls, "name", None) or agent_cls.__name__,
+                            hash_named(base_cfgs[0], overrides) if base_cfgs else overrides)
     out_dir = os.path.abspath(out_dir)
     runs = []
-    for ep in eps:
+    for ep, cfg in zip(eps, base_cfgs, strict=True):
         try:
             placement = seed_placement(ep.seeds, seed_offset, devices)
         except PlacementError as err:
             raise RunError(str(err)) from err
-        cfg = config(ep.env_id) if callable(config) else config
-        if cfg is None:
-            cfg = agent_cls.default_config(ep.env_id)
         env, params = ep.env_params(training=True)
         try:  # an agent that cannot handle an env fails here, before anything runs
             cfg = apply_overrides(cfg, overrides, agent_name)

@@ -18,8 +18,8 @@ import pytest
 from pamdp_bench.agents import get_agent
 from pamdp_bench.baselines.paddpg import config as paddpg_config
 from pamdp_bench.baselines.pdqn import config as pdqn_config
+from pamdp_bench.harness.records import config_hash
 from pamdp_bench.registry import BENCHMARK_IDS
-from pamdp_bench.results import config_hash
 
 PINNED = json.loads((pathlib.Path(__file__).parent / "data" / "config_hashes.json").read_text())
 AGENTS = ("pdqn", "mpdqn", "pdqn_td3", "paddpg", "patd3", "hppo", "hyar_td3", "hyar_ddpg", "dlpa")

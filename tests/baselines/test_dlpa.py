@@ -259,11 +259,11 @@ def test_fast_normal_moments() -> None:
 
 def test_bench_smoke() -> None:
     """The agent bench measures plan, updates and a vmapped step and reports FLOP counts."""
-    from pamdp_bench.tools.bench_agents import bench_dlpa, suite_markdown
+    from pamdp_bench.tools.bench_agents import bench_planned, suite_markdown
 
     lines: list[str] = []
-    out = bench_dlpa("HardMove-n4-v0", seeds=2, steps=2, repeats=1, rounds=2,
-                     config=_tiny("HardMove-n4-v0"), log=lines.append)
+    out = bench_planned("dlpa", "HardMove-n4-v0", seeds=2, steps=2, repeats=1, rounds=2,
+                        config=_tiny("HardMove-n4-v0"), log=lines.append)
     for key in ("seconds_per_planned_step", "plan_seconds", "update_seconds",
                 "compile_seconds", "matmul_peak_flops_per_s"):
         assert out[key] > 0, key

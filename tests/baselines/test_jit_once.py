@@ -2,7 +2,8 @@
 structure, shapes, dtypes and weak types of the state it was given, so the harness's second and
 later chunks (and resumed runs) reuse the first compilation instead of re-tracing.
 
-Checked with ``jax.eval_shape`` (tracing only, no compilation), plus one real double call under
+Checked with ``pamdp_bench.testing.check_agent`` (``jax.eval_shape``: tracing only, no
+compilation), plus one real double call under
 a trace counter for a cheap agent, which is what the aval check stands for.
 """
 
@@ -15,33 +16,20 @@ import pytest
 
 from pamdp_bench.agents import available_agents, get_agent, supports
 from pamdp_bench.registry import make
+from pamdp_bench.testing import check_agent
 
 ENV_ID = "CatchPoint-v0"  # small, and every agent family has defaults for it
-
-
-def _avals(tree: Any) -> list[tuple]:
-    leaves, treedef = jax.tree.flatten(tree)
-    return [str(treedef)] + [(x.shape, str(x.dtype), bool(getattr(x, "weak_type", False)))
-                             for x in leaves]
 
 
 @pytest.mark.parametrize("obs_view", ["dlpa", "hyar"])
 @pytest.mark.parametrize("name", available_agents())
 def test_train_state_is_a_fixed_point_of_its_avals(name: str, obs_view: str) -> None:
     """Also under HyAR's 4-dim Catch Point view (the HyAR protocol's): agents size their
-    networks from the params' observation space, not the env's default."""
+    networks from the params' observation space, not the env's default. The check is the one
+    third-party authors get (``pamdp_bench.testing.check_agent``; it also checks ``act``)."""
     if not supports(name, ENV_ID):
         pytest.skip(f"{name} has no policy for {ENV_ID}")
-    cls = get_agent(name)
-    env, params = make(ENV_ID, obs_view=obs_view)
-    agent = cls(env, params, cls.default_config(ENV_ID))
-    state = jax.eval_shape(agent.init, jax.random.key(0))
-    out, metrics = jax.eval_shape(lambda s: agent.train(s, 7), state)
-    assert _avals(out) == _avals(state), f"{name}: train changes the state's avals (retraces)"
-    again, _ = jax.eval_shape(lambda s: agent.train(s, 7), out)
-    assert _avals(again) == _avals(out)
-    for key, value in metrics.items():
-        assert value.shape == (), f"{name}: metric {key} is not a scalar"
+    check_agent(name, ENV_ID, env_params=make(ENV_ID, obs_view=obs_view))
 
 
 def test_train_traces_once_across_chunks() -> None:

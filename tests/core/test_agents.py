@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from importlib import metadata
 
 import jax
@@ -96,3 +98,25 @@ def test_agent_spec_parse_apply_and_canonical_label() -> None:
             agents.agent_config(bad, "Platform-v0")
     with pytest.raises(ValueError, match="random has no config field .x."):
         agents.agent_config("random[x=1]", "Platform-v0")
+
+
+def test_renamed_config_fields_keep_specs_and_labels() -> None:
+    """A field renamed for consistency across agents is accepted under both names, and specs
+    are recorded with the name the config hash uses, so committed variant rows keep their
+    labels (the committed PA-DDPG run with MP-DQN's settings was written as ``learn_start``)."""
+    from pamdp_bench.agents import agent_config, agent_spec, hash_named
+    from pamdp_bench.baselines.pdqn import PDQNConfig
+
+    legacy = PDQNConfig.LEGACY_FIELD_NAMES
+    new_name, old_name = next(iter(legacy.items()))
+    by_new = agent_config(f"pdqn[{new_name}=77]", "Platform-v0")
+    by_old = agent_config(f"pdqn[{old_name}=77]", "Platform-v0")
+    assert by_new == by_old and getattr(by_new, new_name) == 77
+    assert agent_spec("pdqn", hash_named(by_new, {new_name: 77})) == f"pdqn[{old_name}=77]"
+    with pytest.raises(ValueError, match="given twice"):
+        agent_config(f"pdqn[{new_name}=1,{old_name}=2]", "Platform-v0")
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "results", "runs",
+                           "hyar_platform", "paddpg_mpdqn_cfg", "results.jsonl")) as f:
+        committed = json.loads(f.readline())["agent"]
+    assert "learn_start=32" in committed
+    agent_config(committed, "Platform-v0")  # the committed variant still parses
