@@ -5,7 +5,7 @@ GOLDEN ?= ../shared/golden
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast conformance bench bench-envs bench-dlpa bench-modelfree lint envs \
+.PHONY: demo test test-fast slow-tests conformance bench bench-envs bench-dlpa bench-modelfree lint envs \
 	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa scale-dlpa
 
 $(STAMP): pyproject.toml
@@ -58,13 +58,22 @@ scale-dlpa: $(STAMP)
 	  --out=results/runs/dlpa_scale/dlpa
 	$(BIN)/pamdp-bench table results/runs/dlpa_scale --out=results/tables/dlpa_scale
 
-## test: the full test suite, including conformance on $(GOLDEN) (what CI runs)
+## test: the full test suite, including conformance on $(GOLDEN) (what CI runs); two pytest
+## workers (pytest-xdist; --dist loadfile keeps each file's module fixtures in one worker)
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
-## test-fast: skip tests marked slow
+## test-fast: skip the tests marked slow (tests/slow_tests.txt and @pytest.mark.slow)
 test-fast: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow'
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow' -n $(PYTEST_WORKERS) --dist loadfile
+
+## slow-tests: re-measure the suite (one worker, so times are not shared) and rewrite
+## tests/slow_tests.txt with every test taking 2.5 s or more; run it on an idle machine
+slow-tests: $(STAMP)
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q --durations=0 --durations-min=2.5 \
+	  | sed -n 's/^[0-9.]*s \(setup\|call\|teardown\) *//p' | sort -u > tests/slow_tests.txt
+	@wc -l tests/slow_tests.txt
 
 ## conformance: replay golden trajectories and check stats.json against the originals
 conformance: $(STAMP)

@@ -1,4 +1,12 @@
-"""Shared fixtures: where the golden data lives (``PAMDP_GOLDEN_DIR``, default ../shared/golden)."""
+"""Shared fixtures (where the golden data lives: ``PAMDP_GOLDEN_DIR``, default
+../shared/golden) and the ``slow`` mark of measured slow tests.
+
+``tests/slow_tests.txt`` lists the test ids that took 3 s or more (setup + call) on the
+project's idle 2-core machine; they are marked ``slow`` here, so ``make test-fast``
+(``-m 'not slow'``) stays a quick loop while ``make test`` (CI) runs everything. Regenerate the
+list with ``make slow-tests`` after adding expensive tests; a test may also carry
+``@pytest.mark.slow`` itself.
+"""
 
 from __future__ import annotations
 
@@ -19,3 +27,18 @@ def golden() -> str:
     if not os.path.isdir(path):
         pytest.skip(f"golden data not found at {path} (set PAMDP_GOLDEN_DIR)")
     return path
+
+
+def _slow_ids() -> set[str]:
+    path = os.path.join(REPO, "tests", "slow_tests.txt")
+    if not os.path.exists(path):
+        return set()
+    with open(path) as f:
+        return {line.strip() for line in f if line.strip() and not line.startswith("#")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow = _slow_ids()
+    for item in items:
+        if item.nodeid in slow:
+            item.add_marker(pytest.mark.slow)
