@@ -59,14 +59,14 @@ scale-dlpa: $(STAMP)
 	$(BIN)/pamdp-bench table results/runs/dlpa_scale --out=results/tables/dlpa_scale
 
 ## test: the full test suite, including conformance on $(GOLDEN) (what CI runs); two pytest
-## workers (pytest-xdist; --dist loadfile keeps each file's module fixtures in one worker)
+## workers (pytest-xdist; --dist worksteal keeps each file's module fixtures in one worker)
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal
 
 ## test-fast: skip the tests marked slow (tests/slow_tests.txt and @pytest.mark.slow)
 test-fast: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow' -n $(PYTEST_WORKERS) --dist loadfile
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow' -n $(PYTEST_WORKERS) --dist worksteal
 
 ## slow-tests: re-measure the suite (one worker, so times are not shared) and rewrite
 ## tests/slow_tests.txt with every test taking 2.5 s or more; run it on an idle machine

@@ -6,8 +6,8 @@ network. Everything a run needs (model, Adam state, replay, env state, warm-star
 is one pytree; ``train`` is one ``lax.scan`` over env steps and jits end to end. The model and
 its Adam state stay two fields (``params``, ``opt_state``); the bench hooks at the end of the
 class (``bench_state``, ``bench_parts``, ``bench_info``) let ``pamdp_bench.tools.bench_agents``
-time plan and updates without importing this package. Episode returns are tracked in the state (``common.offpolicy`` says why not with
-``envs.wrappers.LogWrapper``).
+time plan and updates without importing this package. Episode returns are tracked in the
+state (``common.offpolicy`` says why not with ``envs.wrappers.LogWrapper``).
 
 Per env step (spec §3.5): random action (uniform k, uniform parameters) during the first
 ``seed_episodes`` *episodes*, then ``plan`` (sampled model, execution noise); store the
