@@ -59,7 +59,7 @@ scale-dlpa: $(STAMP)
 	$(BIN)/pamdp-bench table results/runs/dlpa_scale --out=results/tables/dlpa_scale
 
 ## test: the full test suite, including conformance on $(GOLDEN) (what CI runs); two pytest
-## workers (pytest-xdist; --dist worksteal keeps each file's module fixtures in one worker)
+## workers (pytest-xdist; --dist worksteal rebalances the long tail of slow tests)
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
 	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal
