@@ -82,6 +82,9 @@ AGENT_NAME = "brax_ppo"
 class BraxPPOConfig:
     """Arguments passed to ``brax.training.agents.ppo.train`` (module docstring table)."""
 
+    # Field declarations look like the agents' configs (duplicates flags the shape); the
+    # names and values are brax's own, so there is nothing to share.
+
     learning_rate: float = 3e-4
     entropy_cost: float = 1e-2
     discounting: float = 0.99

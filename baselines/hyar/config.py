@@ -23,6 +23,8 @@ from typing import ClassVar
 
 from pamdp_bench.registry import env_spec
 
+# Source labels, one per original file (other configs have lines of the same shape: different
+# files, so nothing to share).
 SPEC = "spec algorithms.md §7.1 (HyAR code defaults)"
 MAIN = "HyAR_RL/main_embedding_*_td3.py @ ece9562"
 MAIN_DDPG = "the HyAR-DDPG main script of Hard Move (4 directions) @ ece9562"
