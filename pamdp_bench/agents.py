@@ -218,8 +218,7 @@ def hash_named(config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
     ``LEGACY_FIELD_NAMES``), the form agent specs are recorded in: a variant keeps its label,
     and so its table row, when a field is renamed; both names are accepted as input."""
     legacy = getattr(type(config), "LEGACY_FIELD_NAMES", {})
-    current = {old: new for new, old in legacy.items()}
-    return {legacy.get(current.get(k, k), current.get(k, k)): v for k, v in overrides.items()}
+    return {legacy.get(k, k): v for k, v in overrides.items()}
 
 
 def get_agent(name: str) -> type:

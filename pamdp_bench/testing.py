@@ -46,6 +46,25 @@ def _require(ok: bool, message: str) -> None:
         raise ContractError(message)
 
 
+def random_rollout(env: Any, params: Any, steps: int) -> Any:
+    """A jitted ``key -> float32[steps, obs_dim + 1]``: a uniformly random rollout (auto-reset
+    included), each row the observation and the reward of one step."""
+    space = env.action_space(params)
+
+    def rollout(k: jax.Array) -> jax.Array:
+        rk, k = jax.random.split(k)
+        obs, state = env.reset(rk, params)
+
+        def body(state: Any, kk: jax.Array) -> tuple[Any, jax.Array]:
+            ak, sk = jax.random.split(kk)
+            obs, state, r, *_ = env.step(sk, state, space.sample(ak), params)
+            return state, jnp.concatenate([obs, jnp.reshape(r, (1,)).astype(obs.dtype)])
+
+        return jax.lax.scan(body, state, jax.random.split(k, steps))[1]
+
+    return jax.jit(rollout)
+
+
 def check_env(env: Any, params: Any = None, steps: int = 50, key: int = 0) -> None:
     """Check an env's contracts with a jitted random rollout of ``steps`` steps."""
     params = env.default_params if params is None else params
@@ -71,18 +90,7 @@ def check_env(env: Any, params: Any = None, steps: int = 50, key: int = 0) -> No
              f"{name}: info lacks 'final_observation' (auto-reset envs report the pre-reset "
              "observation there)")
 
-    def rollout(k: jax.Array) -> jax.Array:
-        rk, k = jax.random.split(k)
-        obs, state = env.reset(rk, params)
-
-        def body(state: Any, kk: jax.Array) -> tuple[Any, jax.Array]:
-            ak, sk = jax.random.split(kk)
-            obs, state, r, *_ = env.step(sk, state, space.sample(ak), params)
-            return state, jnp.concatenate([obs, jnp.reshape(r, (1,)).astype(obs.dtype)])
-
-        return jax.lax.scan(body, state, jax.random.split(k, steps))[1]
-
-    f = jax.jit(rollout)
+    f = random_rollout(env, params, steps)
     a, b = np.asarray(f(jax.random.key(key))), np.asarray(f(jax.random.key(key)))
     _require(np.array_equal(a, b), f"{name}: a rollout is not deterministic under a fixed key")
     _require(bool(np.all(np.isfinite(a))), f"{name}: non-finite observation or reward")
@@ -132,4 +140,4 @@ def check_agent(agent: str | type, env_id: str, *, config: Any = None, chunk: in
                  f"parameters side by side), got {z.dtype}{z.shape}")
 
 
-__all__ = ["ContractError", "avals", "check_agent", "check_env"]
+__all__ = ["ContractError", "avals", "check_agent", "check_env", "random_rollout"]
