@@ -17,6 +17,13 @@ plus ``default_config(env_id)`` (a classmethod returning a frozen dataclass with
 published defaults for that env). The harness owns seeding (``vmap`` over seeds), chunking,
 evaluation, checkpoints and result files.
 
+Config readings. Where two originals ran one algorithm with different settings (P-DQN in
+MP-DQN's and in HyAR's code), an agent may offer named *readings*: ``CONFIG_READINGS`` lists
+them and ``default_config(env_id, reading=name)`` returns that reading's defaults
+(``reading=None``: the agent's own defaults). A protocol names the reading each agent runs
+under it (``protocols``: ``agent_readings``); ``reading_config`` is the one call that resolves
+it, so the agent's config module stays the one owner of each original's facts.
+
 Agents register under a name with ``@register_agent("name")``; third-party packages expose
 them through the entry-point group ``pamdp_bench.agents`` (``name = "pkg.module:Class"``),
 and ``get_agent("pkg.module:Class")`` also works for any importable class.
@@ -49,7 +56,7 @@ class Agent(Protocol):
     name: ClassVar[str]
 
     @classmethod
-    def default_config(cls, env_id: str) -> Any: ...
+    def default_config(cls, env_id: str) -> Any: ...  # (env_id, reading=...) with readings
 
     def init(self, key: jax.Array) -> Any: ...
 
@@ -79,17 +86,24 @@ def register_agent(name: str) -> Callable[[type], type]:
     return deco
 
 
-def register_preset(name: str, base: type, config_fn: Callable[[str], Any], *,
-                    paper_url: str | None = None, doc: str | None = None) -> type:
+def register_preset(name: str, base: type, config_fn: Callable[..., Any], *,
+                    paper_url: str | None = None, doc: str | None = None,
+                    readings: tuple[str, ...] = ()) -> type:
     """Register ``name`` as agent ``base`` whose per-env defaults are ``config_fn(env_id)``.
 
     A preset is a variant of an agent that is only a config (``mpdqn`` = P-DQN with
     ``multipass=True``): the algorithm reads the variant from its config, never from class
     attributes, so ``pdqn[multipass=true]`` and ``mpdqn`` run the same code. Returns the
     registered class (a thin subclass of ``base`` that overrides ``default_config`` only).
+    ``readings``: the preset's config readings (``config_fn(env_id, reading=...)``).
     """
+
+    def default_config(cls: type, env_id: str, reading: str | None = None) -> Any:
+        return config_fn(env_id) if reading is None else config_fn(env_id, reading=reading)
+
     attrs: dict[str, Any] = {
-        "default_config": classmethod(lambda cls, env_id: config_fn(env_id)),
+        "default_config": classmethod(default_config),
+        "CONFIG_READINGS": tuple(readings),
         "__doc__": doc or base.__doc__,
         "__module__": base.__module__,
         "__qualname__": f"{base.__qualname__}[{name}]",
@@ -241,10 +255,29 @@ def get_agent(name: str) -> type:
     return _AGENTS[name]
 
 
-def agent_config(spec: str, env_id: str) -> Any:
-    """The config an agent spec means for ``env_id``: defaults with the spec's overrides."""
+def config_readings(cls: type) -> tuple[str, ...]:
+    """The named config readings an agent class offers (``CONFIG_READINGS``; none by default)."""
+    return tuple(getattr(cls, "CONFIG_READINGS", ()))
+
+
+def reading_config(cls: type, env_id: str, reading: str | None = None) -> Any:
+    """``cls``'s defaults for ``env_id`` under config ``reading`` (None: its own defaults).
+
+    Raises ``ValueError`` if the agent does not offer ``reading``."""
+    if reading is None:
+        return cls.default_config(env_id)
+    known = config_readings(cls)
+    if reading not in known:
+        raise ValueError(f"agent {getattr(cls, 'name', cls.__name__)!r} has no config reading "
+                         f"{reading!r}; its readings: {', '.join(known) or 'none'}")
+    return cls.default_config(env_id, reading=reading)
+
+
+def agent_config(spec: str, env_id: str, reading: str | None = None) -> Any:
+    """The config an agent spec means for ``env_id``: defaults (of config ``reading``, if
+    given) with the spec's overrides."""
     name, overrides = parse_agent_spec(spec)
-    return apply_overrides(get_agent(name).default_config(env_id), overrides, name)
+    return apply_overrides(reading_config(get_agent(name), env_id, reading), overrides, name)
 
 
 def supports(agent: str | type, env_id: str) -> bool:

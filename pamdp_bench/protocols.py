@@ -17,6 +17,12 @@ and the field.
 ``env_overrides`` (a table) overrides fields of the env's default params for training and
 evaluation alike, e.g. the observation view an original used (HyAR's Catch Point agents see
 the 4 raw dims: ``env_overrides = {obs_view = "hyar"}``); unknown field names fail at load time.
+
+``agent_readings`` (a top-level table, agent name -> reading name) says which config reading
+of an agent runs under this protocol (``agents.reading_config``; e.g. HyAR's code settings of
+P-DQN under the HyAR protocol: ``agent_readings = {pdqn = "hyar"}``). The facts of a reading
+live in the agent's config module; the protocol only names it. Agents not listed run their
+own defaults. Unknown agents and readings an agent does not offer fail at load time.
 """
 
 from __future__ import annotations
@@ -84,7 +90,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "warmup_counted": (bool,),
     "env_overrides": (dict,),
 }
-_TOP_ONLY = {"name": (str,), "description": (str,), "envs": (list,), "env": (dict,)}
+_TOP_ONLY = {"name": (str,), "description": (str,), "envs": (list,), "env": (dict,),
+             "agent_readings": (dict,)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +104,11 @@ class Protocol:
     defaults: dict[str, Any]
     per_env: dict[str, dict[str, Any]]
     path: str
+    agent_readings: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def reading_for(self, agent_name: str | None) -> str | None:
+        """The config reading ``agent_name`` runs under this protocol (None: its defaults)."""
+        return self.agent_readings.get(agent_name) if agent_name else None
 
     def for_env(self, env_id: str) -> EnvProtocol:
         if env_id not in self.envs:
@@ -134,6 +146,29 @@ def _check_fields(where: str, table: dict[str, Any], allowed: dict[str, tuple[ty
                              f"'train_episode_cap', not in 'env_overrides'")
         if key == "headline" and value not in HEADLINES:
             raise ValueError(f"{where}: field 'headline' must be one of {HEADLINES}, got {value!r}")
+
+
+def _check_readings(path: str, readings: dict[str, Any]) -> None:
+    """Every ``agent_readings`` entry names a known agent and a reading it offers."""
+    if not readings:
+        return
+    from pamdp_bench.agents import config_readings, get_agent  # the registry imports baselines
+
+    for agent, reading in readings.items():
+        if not isinstance(reading, str):
+            raise ValueError(f"{path}: 'agent_readings' entry {agent!r} must be a reading name "
+                             f"(str), got {reading!r}")
+        if any(c in agent for c in "[]:="):
+            raise ValueError(f"{path}: 'agent_readings' keys are registered agent names, got "
+                             f"{agent!r}")
+        try:
+            cls = get_agent(agent)
+        except ValueError as err:
+            raise ValueError(f"{path}: 'agent_readings' names an unknown agent: {err}") from err
+        if reading not in config_readings(cls):
+            known = ", ".join(config_readings(cls)) or "none"
+            raise ValueError(f"{path}: 'agent_readings': agent {agent!r} has no config reading "
+                             f"{reading!r}; its readings: {known}")
 
 
 def protocol_path(name_or_path: str) -> str:
@@ -177,6 +212,8 @@ def load_protocol(name_or_path: str) -> Protocol:
         if env_id not in envs:
             raise ValueError(f"{path}: [env.{env_id!r}] is not in 'envs'")
         _check_fields(f"{path} [env.{env_id!r}]", table, _FIELDS)
+    readings = top.get("agent_readings", {})
+    _check_readings(path, readings)
     proto = Protocol(
         name=top["name"],
         description=top.get("description", ""),
@@ -184,6 +221,7 @@ def load_protocol(name_or_path: str) -> Protocol:
         defaults=defaults,
         per_env=per_env,
         path=path,
+        agent_readings=dict(readings),
     )
     for env_id in envs:  # env_overrides must name fields of every env they apply to
         ep = proto.for_env(env_id)

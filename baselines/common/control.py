@@ -23,20 +23,27 @@ def tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
     return jax.tree.map(lambda u, v: jnp.where(cond, u, v), a, b)
 
 
-def scan_sums(step: Callable[[S], tuple[S, dict[str, jax.Array]]], state: S,
-              length: int) -> tuple[S, dict[str, jax.Array]]:
+def scan_sums(step: Callable[..., tuple[S, dict[str, jax.Array]]], state: S,
+              length: int, *, last_flag: bool = False) -> tuple[S, dict[str, jax.Array]]:
     """``length`` calls of ``step`` in a ``lax.scan``; returns the final state and each metric
     summed over the steps (sequential adds in the metric's dtype, so a chunk's sums do not
-    depend on the seed batch shape)."""
-    _, shapes = jax.eval_shape(step, state)
+    depend on the seed batch shape). ``last_flag``: ``step(state, last)`` gets a bool scalar,
+    True on the last call only; it is the same for every seed of a ``vmap``, so a ``lax.cond``
+    on it runs one branch."""
+    if last_flag:
+        flags = jnp.arange(length) == length - 1
+        _, shapes = jax.eval_shape(step, state, flags[0])
+    else:
+        flags = None
+        _, shapes = jax.eval_shape(step, state)
     acc0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
 
-    def body(carry: tuple, _: None) -> tuple[tuple, None]:
+    def body(carry: tuple, last: jax.Array | None) -> tuple[tuple, None]:
         s, acc = carry
-        s, m = step(s)
+        s, m = step(s) if last is None else step(s, last)
         return (s, jax.tree.map(jnp.add, acc, m)), None
 
-    (state, acc), _ = jax.lax.scan(body, (state, acc0), None, length=length)
+    (state, acc), _ = jax.lax.scan(body, (state, acc0), flags, length=length)
     return state, acc
 
 

@@ -18,6 +18,15 @@ Per env step (one ``lax.scan`` iteration of ``train``):
    the update's shapes (``jax.eval_shape``). ``updates`` counts the applied updates.
 6. ``after_update(state)``: agent bookkeeping (HyAR: its online VAE training).
 
+With ``config.end_episode_at_eval`` (a field an agent's config may have; False if absent) the
+last step of every ``train`` call also ends the running training episode: the env is reset
+(key ``fold_in(env-step key, 1)``, so the other streams are unchanged) and the episode counts
+as finished (``done`` for ``after_step``, ``episodes``, the return statistics); the stored
+transition is untouched (it bootstraps, as it did in the originals, whose flag was False).
+The harness calls ``train`` once per evaluation interval, so this ends the episode at each
+evaluation point, as HyAR's Platform / Goal scripts do (they play the episode out without
+storing or counting the steps, then start a new one).
+
 ``train(state, n)`` runs ``before_chunk`` (HyAR's uncounted warm-up) and then ``n`` env steps
 with ``common.scan_sums``, and reports each update metric averaged over the chunk's updates
 (``chunk_metrics``, overridable) plus the shared ``updates_in_chunk``,
@@ -45,7 +54,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from pamdp_bench.baselines.common.control import ends_value, scan_sums
+from pamdp_bench.baselines.common.control import ends_value, scan_sums, tree_where
 from pamdp_bench.baselines.common.replay import make_replay
 
 #: Per-step sums the loop itself adds to an update's metrics.
@@ -124,7 +133,8 @@ class OffPolicyAgent:
 
     def train(self, state: Any, num_env_steps: int) -> tuple[Any, dict[str, jax.Array]]:
         state = self.before_chunk(state)
-        state, sums = scan_sums(self._env_step, state, num_env_steps)
+        cut = bool(getattr(self.config, "end_episode_at_eval", False))
+        state, sums = scan_sums(self._env_step, state, num_env_steps, last_flag=cut)
         n_upd, n_ep = sums["learned"], sums["finished"]
         denom = jnp.maximum(n_upd, 1).astype(jnp.float32)
         metrics = self.chunk_metrics(state, sums, denom)
@@ -138,7 +148,8 @@ class OffPolicyAgent:
         return state, metrics
 
     # --------------------------------------------------------------- the step
-    def _env_step(self, s: Any) -> tuple[Any, dict[str, jax.Array]]:
+    def _env_step(self, s: Any, last: jax.Array | None = None
+                  ) -> tuple[Any, dict[str, jax.Array]]:
         keys = jax.random.split(s.key, self.ACT_KEYS + 3)
         action, aux, s = self.explore(s, keys[1:-2])
         obs, env_state, reward, terminated, truncated, info = self.env.step(
@@ -147,6 +158,13 @@ class OffPolicyAgent:
         item = self.transition(s, aux, reward, info["final_observation"],
                                ends_value(self.env, self.env_params, terminated, truncated))
         done = terminated | truncated
+        if last is not None:  # end_episode_at_eval: cut a running episode on the last step
+            cut = last & ~done
+            obs, env_state = jax.lax.cond(
+                last, lambda: tree_where(cut, self.env.reset(
+                    jax.random.fold_in(keys[-2], 1), self.env_params), (obs, env_state)),
+                lambda: (obs, env_state))
+            done = done | cut
         ep_return = s.ep_return + reward
         s = s.replace(key=keys[0], env_state=env_state, obs=obs,
                       buffer=self.replay.add(s.buffer, item), env_steps=s.env_steps + 1,

@@ -124,10 +124,11 @@ def configured_update(ac: ActorCritic, cfg: Any, updates: jax.Array, noise_key: 
                       ) -> tuple[ActorCritic, tuple[jax.Array, Any], tuple[jax.Array, Any]]:
     """``actor_critic_update`` as a config with the shared field names asks for it:
     ``twin`` (TD3: smoothing noise of ``noise_shape`` from ``target_noise`` /
-    ``target_noise_clip``, delay ``policy_delay``), ``tau_critic``, ``tau_actor``.
+    ``target_noise_clip``, none if ``target_noise`` is 0; delay ``policy_delay``),
+    ``tau_critic``, ``tau_actor``.
     ``critic_loss(critic_params, noise)`` gets None without ``twin``."""
     noise = (smoothing_noise(noise_key, noise_shape, cfg.target_noise, cfg.target_noise_clip)
-             if cfg.twin else None)
+             if cfg.twin and cfg.target_noise > 0 else None)
     return actor_critic_update(
         ac, lambda c: critic_loss(c, noise), actor_loss, tau_critic=cfg.tau_critic,
         tau_actor=cfg.tau_actor, actor_critic_of=actor_critic_of,

@@ -48,6 +48,13 @@ branches are cheap or needed). Memory: the VAE buffer holds ``vae_buffer_size`` 
 Hard Goal 2e6 x 37 x 4 B = 296 MB per seed); it is a ring, so warm-up + training beyond its
 size overwrites the oldest items, as the original's.
 
+Evaluation points (``end_episode_at_eval``, on for Platform / Goal / Hard Goal as in their
+scripts): at each ``eval_freq`` step the original plays the running training episode to its
+end with the noise-free policy (``main_embedding_platform_td3.py:355-381``), neither storing,
+counting nor training on those steps, then starts a new episode; the suite ends the episode
+there with a reset (``common.offpolicy``), which leaves replay, counters, schedules and
+learning the same [choice: the played-out steps only move the env's random stream].
+
 [choice] one RL update per env step (the original also updates once at each episode start);
 the online VAE step runs right after the episode's last step (the original: after the
 episode loop, the same point).

@@ -55,6 +55,10 @@ class HyARConfig:
         "target_noise_clip": "noise_clip", "policy_delay": "policy_freq",
     }
 
+    #: Fields added after the config hash was defined, with the value that reproduces the
+    #: behaviour from before (left out of the hash at that value, ``records.config_dict``).
+    HASH_ADDED_FIELDS: ClassVar[dict[str, object]] = {"end_episode_at_eval": False}
+
     twin: bool = True  # False: HyAR-DDPG (single critic, no smoothing, no delay)
     # ---- latent action space
     discrete_emb_dim: int = 6  # d1
@@ -110,6 +114,9 @@ class HyARConfig:
     relabel_discrete_noise: float = 0.1
     relabel_state_factor: float = 5.0
     relabel_predict_in_latent: bool = False  # original feeds actor-space p_emb to the decoder
+    # End the running training episode at each evaluation point (``common.offpolicy``), as the
+    # Platform / Goal / Hard Goal scripts do (default per env in ``default_config``).
+    end_episode_at_eval: bool = False
     sources: tuple[tuple[str, str], ...] = ()
 
 
@@ -143,6 +150,15 @@ _COMMON_SOURCES = (
 )
 
 
+_CUT_SOURCE = (
+    "end_episode_at_eval: when total_timesteps % eval_freq == 0 the script plays the running "
+    "training episode to its end with the noise-free policy, neither storing, counting nor "
+    "training on those steps, evaluates, and starts a new episode (episode counter + 1) "
+    "(main_embedding_platform_td3.py:355-381; the Goal / Hard Goal scripts alike, the Catch "
+    "Point / Hard Move ones do not). The suite resets at that point instead of playing out: "
+    "replay, counters and learning are the same, only the env's random stream differs", MAIN)
+
+
 def default_config(env_id: str, *, twin: bool = True) -> HyARConfig:
     """HyAR's code settings for ``env_id`` (the HyAR protocol)."""
     family = env_spec(env_id).family
@@ -156,6 +172,9 @@ def default_config(env_id: str, *, twin: bool = True) -> HyARConfig:
                       "updated every step, layers as TD3 (P_DDPG_relable itself not read)",
                       CHOICE))
         base = dataclasses.replace(base, lr_actor=1e-4, lr_critic=1e-3)
+    if family in ("platform", "goal"):
+        base = dataclasses.replace(base, end_episode_at_eval=True)
+        src = src + (_CUT_SOURCE,)
     if family == "platform":
         cfg = dataclasses.replace(base, sources=src + (("d1, d2 = (6, 6)", SPEC),))
     elif family == "goal":

@@ -28,11 +28,24 @@ epsilon-greedy k at the current epsilon without parameter noise (the OU state is
 training stream only).
 
 Variants are config fields (``register_preset``): ``mpdqn`` is ``multipass=True``, ``pdqn_td3``
-is ``twin=True``. PDQN-TD3 (``twin``): two Q-networks (stacked), targets
-``r + gamma max_k min(Q1', Q2')`` at
-``x'(s') + clip(N(0, target_noise), +-target_noise_clip)``, the parameter network (ascending
-Q1) and both targets updated every ``policy_delay`` updates. HyAR's PDQN-TD3 code was not
-read for the spec; these are TD3's standard mechanics and constants [choice].
+is ``twin=True``. PDQN-TD3 (``twin``): two Q-networks (stacked), both regressing to
+``r + gamma V'`` at ``x'(s') + clip(N(0, target_noise), +-target_noise_clip)`` (no noise and
+no clipping of ``x'`` when ``target_noise`` is 0), the parameter network ascending
+``sum_k Q1``. Two readings (``config``): by default TD3's standard mechanics [choice]
+(``V' = max_k min(Q1', Q2')``, smoothing 0.2 clipped 0.5, the parameter network and both
+targets every ``policy_delay = 2`` updates); under ``reading="hyar"`` HyAR's
+``agents/pdqn_td3.py``: ``V' = min(max_k Q1', max_k Q2')``, no smoothing, no delay, and Q2
+computed with Q1's output layer (``twin_shared_output``).
+
+``end_episode_at_eval`` (``common.offpolicy``): HyAR's Platform / Goal scripts end the
+training episode at each evaluation point (they play it out with the agent, neither storing
+nor counting those steps, then reset); the suite resets there directly, which leaves replay,
+counters and learning the same (only the env's random stream differs) [choice].
+
+[deviation] HyAR's ``agents/pdqn.py`` and ``pdqn_hard_goal.py`` at ``ece9562`` choose the
+discrete action uniformly at random on every call (``if rnd < 1.0``, where ``pdqn_MPE.py`` and
+``pdqn_td3*.py`` test ``rnd < self.epsilon``), in evaluation too; that agent could not have
+produced the published P-DQN numbers, so the suite keeps epsilon-greedy (no field restores it).
 """
 
 from __future__ import annotations
@@ -68,6 +81,7 @@ class PDQNAgent(OffPolicyAgent):
     INIT_KEYS: ClassVar[int] = 2  # Q-network, parameter network
     ACT_KEYS: ClassVar[int] = 4  # explore?, random k, OU, uniform x
     STATE: ClassVar[type] = PDQNState
+    CONFIG_READINGS: ClassVar[tuple[str, ...]] = config_lib.READINGS
 
     def __init__(self, env: Any, env_params: Any, config: PDQNConfig | None = None) -> None:
         cfg = config if config is not None else self.default_config(env.name)
@@ -91,8 +105,8 @@ class PDQNAgent(OffPolicyAgent):
         self.stored_x_dim = space.max_param_dim if cfg.multipass else self.num_params
 
     @classmethod
-    def default_config(cls, env_id: str) -> PDQNConfig:
-        return config_lib.default_config(env_id)
+    def default_config(cls, env_id: str, reading: str | None = None) -> PDQNConfig:
+        return config_lib.default_config(env_id, reading=reading)
 
     # --------------------------------------------------------------- networks
     def x_fn(self, x_params: Any, obs: jax.Array) -> jax.Array:
@@ -141,11 +155,13 @@ class PDQNAgent(OffPolicyAgent):
 
         def init_q(k: jax.Array) -> Any:
             return networks.init_q_network(k, self.obs_dim, self.num_params, self.num_actions,
-                                           cfg.hidden_q, cfg.q_output_init_std)
+                                           cfg.hidden_q, cfg.q_output_init_std,
+                                           cfg.init_scheme)
 
         q_params = td3.init_critics(init_q, k_q, 2 if cfg.twin else None)
         x_params = networks.init_param_network(k_x, self.obs_dim, self.num_params,
-                                               cfg.hidden_param, cfg.param_output_init_std)
+                                               cfg.hidden_param, cfg.param_output_init_std,
+                                               cfg.init_scheme)
         learner = td3.ActorCritic.create(x_params, self.actor_tx, q_params, self.critic_tx)
         item = {"obs": obs, "k": jnp.int32(0), "x": jnp.zeros((self.stored_x_dim,), jnp.float32),
                 "reward": jnp.float32(0.0), "next_obs": obs, "terminated": jnp.bool_(False)}
@@ -180,11 +196,13 @@ class PDQNAgent(OffPolicyAgent):
             x_flat = jax.vmap(lambda k, xp: self.space.from_padded((k, xp))[1])(
                 batch["k"], batch["x"])
             batch = {**batch, "x": x_flat}
+        tie = networks.shared_output if cfg.twin and cfg.twin_shared_output else None
         ac, (loss_q, q_taken), (loss_p, _) = td3.configured_update(
             ac, cfg, s.updates, n_key, (cfg.batch_size, self.num_params),
             lambda q, noise: losses.q_loss(q, ac.critic_target, ac.actor_target, batch,
                                            cfg.gamma, self.q_fn, self.x_fn, twin=cfg.twin,
-                                           noise=noise),
+                                           noise=noise, twin_target=cfg.twin_target,
+                                           tie_output=tie),
             lambda x, q: losses.param_loss(x, q, batch["obs"], self.q_fn, self.x_fn,
                                            inverting=cfg.inverting_gradients),
             self._critic0)
@@ -197,10 +215,13 @@ class PDQNAgent(OffPolicyAgent):
 PDQN = PDQNAgent
 MPDQN = register_preset(
     "mpdqn", PDQNAgent, lambda env_id: config_lib.default_config(env_id, multipass=True),
+    readings=(),  # HyAR ran no multi-pass agent
     paper_url="https://arxiv.org/abs/1905.04388",
     doc="MP-DQN (Bester, James, Konidaris 2019): P-DQN with the multi-pass Q-network.")
 PDQNTD3 = register_preset(
-    "pdqn_td3", PDQNAgent, lambda env_id: config_lib.default_config(env_id, twin=True),
-    doc="PDQN-TD3 (HyAR's Table 2 row): twin critics, target smoothing, delayed updates.")
+    "pdqn_td3", PDQNAgent,
+    lambda env_id, reading=None: config_lib.default_config(env_id, twin=True, reading=reading),
+    readings=config_lib.READINGS,
+    doc="PDQN-TD3 (HyAR's Table 2 row): P-DQN with twin critics (see the module docstring).")
 
 __all__ = ["MPDQN", "PDQN", "PDQNAgent", "PDQNState", "PDQNTD3"]

@@ -28,20 +28,39 @@ def td_target(reward: jax.Array, terminated: jax.Array, q_next: jax.Array,
     return reward + gamma * (1.0 - terminated.astype(jnp.float32)) * jnp.max(q_next, axis=-1)
 
 
+def twin_next_value(q_next: jax.Array, form: str) -> jax.Array:
+    """The bootstrap value of twin critics ``q_next [2, B, K]`` -> ``[B]``: ``"max_of_min"``
+    = ``max_k min(Q1', Q2')``, ``"min_of_max"`` = ``min(max_k Q1', max_k Q2')`` (HyAR)."""
+    if form == "max_of_min":
+        return jnp.max(jnp.min(q_next, axis=0), axis=-1)
+    if form == "min_of_max":
+        return jnp.min(jnp.max(q_next, axis=-1), axis=0)
+    raise ValueError(f"unknown twin target {form!r}")
+
+
 def q_loss(q_params: Any, q_target_params: Any, x_target_params: Any, batch: dict[str, Any],
            gamma: float, q_fn: QFn, x_fn: XFn, *, twin: bool = False,
-           noise: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+           noise: jax.Array | None = None, twin_target: str = "max_of_min",
+           tie_output: Callable[[Any], Any] | None = None) -> tuple[jax.Array, jax.Array]:
     """Mean squared TD error (MP-DQN's default ``F.mse_loss``); returns ``(loss, q_taken)``.
 
-    ``twin``: both critics regress to ``r + gamma max_k min(Q1', Q2')(s', x'(s') + noise)``
-    (TD3's clipped double Q with target smoothing; ``noise`` already clipped, or None).
+    ``twin``: both critics regress to ``r + gamma V'`` with ``V'`` of both target critics at
+    ``x'(s') + noise`` (``noise`` already clipped, or None: unsmoothed and unclipped) by
+    ``twin_next_value(., twin_target)``; ``tie_output`` maps stacked critic parameters (online
+    and target) to the ones evaluated (HyAR's shared output layer), None: as they are.
     """
     next_x = td3.smoothed(x_fn(x_target_params, batch["next_obs"]), noise)
-    q_next = td3.target_q(q_fn, q_target_params, twin, batch["next_obs"], next_x)
     k = batch["k"]
-    target = jax.lax.stop_gradient(td_target(batch["reward"], batch["terminated"], q_next, gamma))
+    tie = tie_output if tie_output is not None else (lambda p: p)
     if twin:
-        q = td3.each_critic(q_fn, q_params, batch["obs"], batch["x"])
+        q_next = td3.each_critic(q_fn, tie(q_target_params), batch["next_obs"], next_x)
+        v_next = twin_next_value(q_next, twin_target)
+    else:
+        v_next = jnp.max(q_fn(q_target_params, batch["next_obs"], next_x), axis=-1)
+    target = jax.lax.stop_gradient(
+        batch["reward"] + gamma * (1.0 - batch["terminated"].astype(jnp.float32)) * v_next)
+    if twin:
+        q = td3.each_critic(q_fn, tie(q_params), batch["obs"], batch["x"])
         q_taken = jnp.take_along_axis(q, jnp.broadcast_to(k[None, :, None], (2, k.shape[0], 1)),
                                       axis=-1)[..., 0]
         loss = jnp.sum(jnp.mean((q_taken - target[None]) ** 2, axis=-1))
@@ -72,4 +91,4 @@ def param_loss(x_params: Any, q_params: Any, obs: jax.Array, q_fn: QFn, x_fn: XF
     return -jnp.sum(delta * x), q_obj
 
 
-__all__ = ["invert_gradients", "param_loss", "q_loss", "td_target"]
+__all__ = ["invert_gradients", "param_loss", "q_loss", "td_target", "twin_next_value"]

@@ -6,6 +6,8 @@
   sets the passthrough to hand-coded initial parameters (Platform: bias = (3, 10, 400) scaled).
 * Q-network ``Q(s, x) -> [K]``: ReLU MLP over ``concat(s, x)``; hidden layers Kaiming-normal,
   output layer PyTorch's default ``U(+-1/sqrt(fan_in))``, output bias 0 (MP-DQN's ``QActor``).
+* ``init_scheme="torch"``: both networks as HyAR's code builds them, PyTorch's ``nn.Linear``
+  default ``U(+-1/sqrt(fan_in))`` for every weight and bias (output layers included).
 * Multi-pass Q (MP-DQN): pass k sees ``concat(s, x masked to action k's slice)`` and ``Q_k`` is
   read from pass k. Computed without materialising the ``K`` masked inputs: the first layer is
   linear, so pass k's pre-activation is ``s @ W_s + b + sum_{i in slice k} x_i W_x[i]``, a
@@ -66,22 +68,43 @@ def make_passthrough(bias: Sequence[float] | None,
     return {"w": jnp.asarray(w.T), "b": jnp.asarray(b)}
 
 
+def _init(key: jax.Array, sizes: Sequence[int], output_init_std: float | None,
+          scheme: str) -> Params:
+    """An MLP in one of the init schemes (``PDQNConfig.init_scheme``): ``"kaiming"`` (MP-DQN:
+    Kaiming-normal hidden weights, zero biases, ``"weights"`` key layout) or ``"torch"``
+    (HyAR: PyTorch's default for every weight and bias, ``"nested"`` key layout). The output
+    weights are N(0, output_init_std) if given, else PyTorch's default."""
+    last = torch_default if output_init_std is None else normal(output_init_std)
+    if scheme == "kaiming":
+        return init_mlp(key, sizes, weight=kaiming_normal, bias=zeros, last_weight=last,
+                        keys="weights")
+    if scheme == "torch":
+        return init_mlp(key, sizes, weight=torch_default, bias=torch_default, last_weight=last,
+                        keys="nested")
+    raise ValueError(f"unknown init scheme {scheme!r}")
+
+
 def init_q_network(key: jax.Array, obs_dim: int, num_params: int, num_actions: int,
-                   hidden: Sequence[int], output_init_std: float | None = None) -> Params:
-    """Q-network parameters: a list of ``{"w": [in, out], "b": [out]}``; the output weights
-    are N(0, output_init_std) if given, else PyTorch's default (MP-DQN's ``QActor``)."""
+                   hidden: Sequence[int], output_init_std: float | None = None,
+                   scheme: str = "kaiming") -> Params:
+    """Q-network parameters: a list of ``{"w": [in, out], "b": [out]}`` (``_init``)."""
     if not hidden:
         raise ValueError("the Q-network needs at least one hidden layer")
-    last = torch_default if output_init_std is None else normal(output_init_std)
-    return init_mlp(key, [obs_dim + num_params, *hidden, num_actions], weight=kaiming_normal,
-                    bias=zeros, last_weight=last, keys="weights")
+    return _init(key, [obs_dim + num_params, *hidden, num_actions], output_init_std, scheme)
 
 
 def init_param_network(key: jax.Array, obs_dim: int, num_params: int,
-                       hidden: Sequence[int], output_init_std: float) -> Params:
-    """Parameter-network parameters (the frozen passthrough is not among them)."""
-    return init_mlp(key, [obs_dim, *hidden, num_params], weight=kaiming_normal, bias=zeros,
-                    last_weight=normal(output_init_std), keys="weights")
+                       hidden: Sequence[int], output_init_std: float | None,
+                       scheme: str = "kaiming") -> Params:
+    """Parameter-network parameters (the frozen passthrough is not among them; ``_init``)."""
+    return _init(key, [obs_dim, *hidden, num_params], output_init_std, scheme)
+
+
+def shared_output(q_params: Params) -> Params:
+    """Stacked twin Q-networks where every critic uses critic 0's output layer (HyAR's
+    ``pdqn_td3.py`` QActor: ``Q2 = layers_1[-1](x_2)``); gradients reach critic 0's only."""
+    last = {k: jnp.broadcast_to(v[:1], v.shape) for k, v in q_params[-1].items()}
+    return [*q_params[:-1], last]
 
 
 def param_forward(params: Params, passthrough: dict[str, jax.Array], obs: jax.Array) -> jax.Array:

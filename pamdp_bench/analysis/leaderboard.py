@@ -33,6 +33,7 @@ from pamdp_bench.agents import (
     get_agent,
     hash_named,
     parse_agent_spec,
+    reading_config,
 )
 from pamdp_bench.harness import records as results_lib
 from pamdp_bench.harness.records import comparable, flatten
@@ -85,7 +86,8 @@ def submit(
     cls = get_agent(name)
     proto = load_protocol(protocol)
     env_ids = list(envs) if envs else list(proto.envs)
-    config_overrides = hash_named(cls.default_config(env_ids[0]), config_overrides)
+    reading = proto.reading_for(cls.name)
+    config_overrides = hash_named(reading_config(cls, env_ids[0], reading), config_overrides)
     label = agent_spec(cls.name, config_overrides)
     source = agent_spec(_class_path(cls), config_overrides)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
@@ -112,8 +114,8 @@ def submit(
         "envs": env_ids,
         "seeds": sorted({r["seed"] for r in records}),
         "overrides": overrides,
-        "configs": {e: _config_dict(apply_overrides(cls.default_config(e), config_overrides,
-                                                    label)) for e in env_ids},
+        "configs": {e: _config_dict(apply_overrides(reading_config(cls, e, reading),
+                                                    config_overrides, label)) for e in env_ids},
         "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": records[-1]["provenance"],
         "records_digest": records_digest(records),

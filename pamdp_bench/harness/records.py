@@ -68,12 +68,17 @@ def config_dict(config: Any) -> Any:
     A dataclass config becomes ``asdict(config)`` with each field renamed through the class's
     ``LEGACY_FIELD_NAMES`` (``{current name: name when the hash was first defined}``), so a
     field renamed for consistency across agents keeps the hashes of unchanged behaviour (and the
-    records and checkpoints that carry them) stable. Anything else is returned as it is.
+    records and checkpoints that carry them) stable. Likewise a field added later is left out
+    while it holds the value that reproduces the behaviour from before it existed (the class's
+    ``HASH_ADDED_FIELDS``, ``{name: that value}``), so adding an option changes no hash; setting
+    it does. Anything else is returned as it is.
     """
     if not dataclasses.is_dataclass(config):
         return config
     legacy = getattr(type(config), "LEGACY_FIELD_NAMES", {})
-    return {legacy.get(k, k): v for k, v in dataclasses.asdict(config).items()}
+    added = getattr(type(config), "HASH_ADDED_FIELDS", {})
+    return {legacy.get(k, k): v for k, v in dataclasses.asdict(config).items()
+            if not (k in added and v == added[k])}
 
 
 def config_hash(config: Any) -> str:

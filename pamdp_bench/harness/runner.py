@@ -66,6 +66,7 @@ from pamdp_bench.agents import (
     get_agent,
     hash_named,
     parse_agent_spec,
+    reading_config,
 )
 from pamdp_bench.harness import checkpoints as ckpt_lib
 from pamdp_bench.harness import records as results_lib
@@ -334,7 +335,8 @@ def train(
     protocol's seed count and ``seed_offset`` the first seed index (so ``seeds=1,
     seed_offset=3`` re-runs seed 3 of a larger run); ``budget``, ``eval_interval`` and
     ``eval_episodes`` override the protocol (smoke tests); ``config`` replaces the agent's
-    ``default_config(env_id)`` (an object, or a callable ``env_id -> config``); ``devices``
+    defaults (``default_config(env_id)``, or the config reading the protocol names for the
+    agent, ``agent_readings``; an object, or a callable ``env_id -> config``); ``devices``
     defaults to ``jax.local_devices()``. Raises ``RunError``/``CheckpointError`` for runs that
     must not start (see the module docstring).
     """
@@ -350,7 +352,8 @@ def train(
         eps = [_resolve_protocol(proto.for_env(e), seeds, budget, eval_interval, eval_episodes)
                for e in env_ids]
         base_cfgs = [config(ep.env_id) if callable(config) else config for ep in eps]
-        base_cfgs = [agent_cls.default_config(ep.env_id) if c is None else c
+        reading = proto.reading_for(getattr(agent_cls, "name", None))
+        base_cfgs = [reading_config(agent_cls, ep.env_id, reading) if c is None else c
                      for ep, c in zip(eps, base_cfgs, strict=True)]
     except RunError:
         raise

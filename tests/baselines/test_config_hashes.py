@@ -6,6 +6,21 @@ benchmark env with defaults, ``config_hash(default_config(env_id))``, plus MP-DQ
 settings (``mpdqn_paper_config`` of P-DQN and PA-DDPG). Records and checkpoints carry these
 hashes, so a renamed field must map back through ``LEGACY_FIELD_NAMES`` and every default must
 keep its value.
+
+Changed on purpose (issue 19; records of earlier runs keep their old hashes and the tables
+never pool them with new ones):
+
+* ``pdqn``, ``mpdqn``, ``pdqn_td3`` on every env: the ``sources`` text of the default reading
+  was corrected (HyAR's Platform PDQN is single-pass, not MP-DQN; Goal's [choice] premise;
+  Catch Point / Hard Move's ``initial_memory`` 128 is read from HyAR's code). Behaviour is
+  unchanged. The fields added with it (``init_scheme``, ``twin_target``,
+  ``twin_shared_output``, ``end_episode_at_eval``) stay out of the hash at their old-behaviour
+  values (``HASH_ADDED_FIELDS``).
+* ``hyar_td3``, ``hyar_ddpg`` on Platform, Goal and Hard Goal: ``end_episode_at_eval`` is now
+  on by default, as in HyAR's scripts for those envs (Catch Point / Hard Move keep theirs).
+
+``hyar_reading`` pins the P-DQN family's new ``reading="hyar"`` configs (the ``hyar``
+protocol's).
 """
 
 from __future__ import annotations
@@ -43,6 +58,19 @@ def test_default_config_hashes_are_pinned() -> None:
     assert set(got) == set(PINNED["default_config"])  # same (agent, env) pairs have defaults
     changed = {k: (got[k], v) for k, v in PINNED["default_config"].items() if got[k] != v}
     assert not changed
+
+
+def _hyar_reading() -> dict[str, str]:
+    out = {}
+    for name in ("pdqn", "pdqn_td3"):
+        for env_id in BENCHMARK_IDS:
+            out[f"{name}@{env_id}"] = config_hash(get_agent(name).default_config(
+                env_id, reading="hyar"))
+    return out
+
+
+def test_hyar_reading_hashes_are_pinned() -> None:
+    assert _hyar_reading() == PINNED["hyar_reading"]
 
 
 @pytest.mark.parametrize(("label", "fn", "kw"), [

@@ -19,7 +19,7 @@ import pamdp_bench.baselines.hyar  # noqa: F401  (registers hyar_td3, hyar_ddpg)
 from pamdp_bench.agents import get_agent
 from pamdp_bench.baselines.hyar import HyARConfig, agent, default_config, losses
 from pamdp_bench.baselines.hyar import vae as vae_lib
-from pamdp_bench.registry import BENCHMARK_IDS, make
+from pamdp_bench.registry import BENCHMARK_IDS, env_spec, make
 
 
 def tiny_config(name: str = "hyar_td3", **kw: Any) -> HyARConfig:
@@ -277,6 +277,28 @@ def test_default_configs_all_benchmarks() -> None:
             cfg = get_agent(name).default_config(env_id)
             assert cfg.sources
             get_agent(name)(e, p, cfg)
+
+
+def test_end_episode_at_eval_defaults_and_vae_schedule() -> None:
+    # On for the envs whose scripts play the episode out at evaluation points.
+    for env_id in BENCHMARK_IDS:
+        for twin in (True, False):
+            want = env_spec(env_id).family in ("platform", "goal")
+            assert default_config(env_id, twin=twin).end_episode_at_eval == want, env_id
+    # A cut episode is a finished one for HyAR's bookkeeping: each 3-step chunk on Platform
+    # ends with a fresh episode and, with a VAE call due every episode, one more VAE step.
+    env, params = make("Platform-v0")
+    cfg = tiny_config(warmup_episodes=2, vae_pretrain_steps=2, lsc_samples=32, vae_interval=1,
+                      vae_sync_steps=1, learning_starts=1000, end_episode_at_eval=True)
+    ag = get_agent("hyar_td3")(env, params, cfg)
+    step = jax.jit(lambda s: ag.train(s, 3)[0])
+    state = step(ag.init(jax.random.key(0)))
+    for _ in range(3):
+        before = (int(state.episodes), int(state.vae_steps))
+        state = step(state)
+        assert int(state.env_state.time) == 0
+        assert int(state.episodes) > before[0] and int(state.vae_steps) > before[1]
+    assert int(state.env_steps) == 12
 
 
 # --------------------------------------------------------------------------- harness

@@ -239,3 +239,133 @@ def test_short_run_under_harness(tmp_path: Any) -> None:
         assert r["train_metrics"]["env_steps"] == r["env_steps"]
         # updates start at env step 32 = max(batch 16, learning_starts 32)
         assert r["train_metrics"]["updates_in_chunk"] == (19 if r["env_steps"] == 50 else 50)
+
+
+# ------------------------------------------------------------- HyAR's reading (issue 19)
+def test_hyar_reading_of_pdqn() -> None:
+    # HyAR's Raw_RL PDQN: single pass, 2x256, PyTorch default init, Goal rewards unscaled,
+    # the training episode ended at evaluation points on Platform / Goal only.
+    for env_id in ("Platform-v0", "Goal-v0", "HardGoal-v0", "CatchPoint-v0", "HardMove-n4-v0"):
+        cfg = get_agent("pdqn").default_config(env_id, reading="hyar")
+        assert not cfg.multipass and not cfg.twin
+        assert cfg.hidden_q == cfg.hidden_param == (256, 256)
+        assert cfg.init_scheme == "torch"
+        assert cfg.param_output_init_std is None and cfg.q_output_init_std is None
+        assert cfg.reward_scale == 1.0
+        assert cfg.end_episode_at_eval == (env_id in ("Platform-v0", "Goal-v0", "HardGoal-v0"))
+    goal = default_config("Goal-v0", reading="hyar")
+    assert goal.max_grad_norm == 1.0 and goal.passthrough_weights is not None
+    assert default_config("Goal-v0").reward_scale == 1 / 50  # the default reading keeps MP-DQN's
+    plat = default_config("Platform-v0", reading="hyar")
+    assert (plat.gamma, plat.buffer_size, plat.learning_starts, plat.max_grad_norm) == (
+        0.9, 10_000, 500, 10.0)
+    td3_cfg = get_agent("pdqn_td3").default_config("Platform-v0", reading="hyar")
+    assert (td3_cfg.twin_target, td3_cfg.twin_shared_output, td3_cfg.target_noise,
+            td3_cfg.policy_delay) == ("min_of_max", True, 0.0, 1)
+    with pytest.raises(ValueError, match="multi-pass"):
+        default_config("Platform-v0", multipass=True, reading="hyar")
+    with pytest.raises(ValueError, match="reading"):
+        default_config("Platform-v0", reading="nope")
+
+
+def test_torch_init_scheme() -> None:
+    # Every weight and bias U(+-1/sqrt(fan_in)), biases non-zero; Kaiming keeps zero biases.
+    sizes = (10, 256, 256, 3)
+    q = networks.init_q_network(jax.random.key(0), 7, 3, 3, (256, 256), None, "torch")
+    x = networks.init_param_network(jax.random.key(1), 10, 3, (256, 256), None, "torch")
+    for params, dims in ((q, sizes), (x, sizes)):
+        assert [layer["w"].shape for layer in params] == list(zip(dims[:-1], dims[1:], strict=True))
+        for layer, fan_in in zip(params, dims[:-1], strict=True):
+            bound = 1.0 / np.sqrt(fan_in)
+            for a in (layer["w"], layer["b"]):
+                assert float(jnp.max(jnp.abs(a))) <= bound
+                if a.size >= 256:  # uniform on the full range, not shrunk
+                    assert float(jnp.std(a)) > 0.8 * bound / np.sqrt(3)
+    kaiming = networks.init_param_network(jax.random.key(1), 10, 3, (256, 256), 1e-4)
+    assert all(float(jnp.max(jnp.abs(layer["b"]))) == 0.0 for layer in kaiming)
+    assert float(jnp.max(jnp.abs(kaiming[-1]["w"]))) < 1e-3
+    env, params = make("Platform-v0")
+    agent = get_agent("pdqn")(env, params, default_config("Platform-v0", reading="hyar"))
+    state = agent.init(jax.random.key(0))
+    assert float(jnp.abs(state.learner.critic.params[-1]["b"]).max()) > 0  # non-zero output bias
+    assert [layer["w"].shape[1] for layer in state.learner.actor.params] == [256, 256, 3]
+
+
+def test_hyar_twin_target_min_of_max_hand_computed() -> None:
+    # Two critics, K = 2: Q1'(s') = (3, 1), Q2'(s') = (0, 2).
+    # HyAR: min(max Q1', max Q2') = min(3, 2) = 2; TD3 per action: max(min(3, 0), min(1, 2)) = 1.
+    q_next = jnp.array([[[3.0, 1.0]], [[0.0, 2.0]]])
+    np.testing.assert_allclose(losses.twin_next_value(q_next, "min_of_max"), [2.0])
+    np.testing.assert_allclose(losses.twin_next_value(q_next, "max_of_min"), [1.0])
+
+    def q_fn(p: jax.Array, o: jax.Array, x: jax.Array) -> jax.Array:
+        return jnp.broadcast_to(p, (o.shape[0], 2)) + 0.0 * x[:, :1]
+
+    def x_fn(p: Any, o: jax.Array) -> jax.Array:
+        return jnp.full((o.shape[0], 1), 5.0)  # unclipped: no smoothing, no clip to [-1, 1]
+
+    twin = jnp.array([[3.0, 1.0], [0.0, 2.0]])
+    batch = {"obs": jnp.zeros((1, 1)), "k": jnp.array([0]), "x": jnp.zeros((1, 1)),
+             "reward": jnp.array([1.0]), "next_obs": jnp.zeros((1, 1)),
+             "terminated": jnp.array([False])}
+    loss, _ = losses.q_loss(twin, twin, None, batch, 0.5, q_fn, x_fn, twin=True,
+                            twin_target="min_of_max")
+    # target = 1 + 0.5 * 2 = 2; Q1(s, 0) = 3, Q2(s, 0) = 0
+    np.testing.assert_allclose(loss, (3.0 - 2.0) ** 2 + (0.0 - 2.0) ** 2, rtol=1e-6)
+
+
+def test_shared_output_layer_of_hyars_twin_critics() -> None:
+    params = networks.init_q_network(jax.random.key(0), 2, 1, 2, (4,), None, "torch")
+    twin = jax.vmap(lambda k: networks.init_q_network(k, 2, 1, 2, (4,), None, "torch"))(
+        jax.random.split(jax.random.key(0), 2))
+    tied = networks.shared_output(twin)
+    np.testing.assert_array_equal(tied[-1]["w"][1], twin[-1]["w"][0])
+    np.testing.assert_array_equal(tied[0]["w"][1], twin[0]["w"][1])  # hidden layers stay own
+    obs, x = jnp.ones((1, 2)), jnp.ones((1, 1))
+    q2 = networks.q_forward([{k: v[1] for k, v in layer.items()} for layer in tied], obs, x)
+    h = jax.nn.relu(jnp.concatenate([obs, x], -1) @ twin[0]["w"][1] + twin[0]["b"][1])
+    np.testing.assert_allclose(q2, h @ twin[-1]["w"][0] + twin[-1]["b"][0], rtol=1e-6)
+    # Gradients reach critic 0's output layer only (critic 1's is never used).
+    g = jax.grad(lambda p: jnp.sum(networks.shared_output(p)[-1]["w"] ** 2))(twin)
+    assert float(jnp.abs(g[-1]["w"][1]).max()) == 0.0
+    assert float(jnp.abs(g[-1]["w"][0]).max()) > 0.0
+    del params
+
+
+def test_hyar_pdqn_td3_trains() -> None:
+    env = Bandit()
+    cfg = dataclasses.replace(
+        small_config("pdqn_td3"), init_scheme="torch", param_output_init_std=None,
+        twin_target="min_of_max", twin_shared_output=True, target_noise=0.0, policy_delay=1)
+    agent = get_agent("pdqn_td3")(env, env.default_params, cfg)
+    init = agent.init(jax.random.key(0))
+    state, metrics = jax.jit(lambda s: agent.train(s, 200))(init)
+    assert np.isfinite(float(metrics["loss_q"]))
+    before, after = init.learner.critic.params[-1], state.learner.critic.params[-1]
+    np.testing.assert_array_equal(after["w"][1], before["w"][1])  # critic 1's: never used
+    assert float(jnp.abs(after["w"][0] - before["w"][0]).max()) > 0
+
+
+def test_end_episode_at_eval_cuts_the_running_episode() -> None:
+    # Each train call ends with the running episode cut: a fresh env state, one more finished
+    # episode, nothing extra stored; without the flag the episode runs on across calls.
+    env, params = make("Platform-v0")
+    base = dataclasses.replace(default_config("Platform-v0", reading="hyar"),
+                               hidden_q=(8,), hidden_param=(8,))
+    runs = {}
+    for cut in (False, True):
+        agent = get_agent("pdqn")(env, params, dataclasses.replace(base,
+                                                                   end_episode_at_eval=cut))
+        train = jax.jit(lambda s, a=agent: a.train(s, 3))
+        state = agent.init(jax.random.key(0))
+        times, episodes = [], []
+        for _ in range(4):
+            state, _ = train(state)
+            times.append(int(state.env_state.time))
+            episodes.append(int(state.episodes))
+        runs[cut] = (times, episodes, int(state.env_steps), state)
+    times, episodes, steps, state = runs[True]
+    assert times == [0, 0, 0, 0] and steps == 12
+    assert episodes[-1] >= 4 and float(state.ep_return) == 0.0
+    assert int(state.buffer.current_index) == 12  # 12 transitions, no extra ones
+    assert max(runs[False][0]) > 0  # Platform's first episodes last more than 3 steps

@@ -89,3 +89,28 @@ def test_bad_override_value_of_a_static_field_fails_at_load(tmp_path) -> None:
     text = BASE.replace('["Platform-v0"]', '["CatchPoint-v0"]')
     with pytest.raises(ValueError, match="'env_overrides' for 'CatchPoint-v0'.*obs_view"):
         load_protocol(_write(tmp_path, text + 'env_overrides = {obs_view = "raw"}\n'))
+
+
+def test_hyar_protocol_selects_hyars_pdqn_reading() -> None:
+    from pamdp_bench.agents import get_agent, reading_config
+
+    hyar = load_protocol("hyar")
+    assert hyar.reading_for("pdqn") == hyar.reading_for("pdqn_td3") == "hyar"
+    assert hyar.reading_for("mpdqn") is None  # MP-DQN keeps its own settings
+    cfg = reading_config(get_agent("pdqn"), "Platform-v0", hyar.reading_for("pdqn"))
+    assert (cfg.multipass, cfg.hidden_q, cfg.init_scheme) == (False, (256, 256), "torch")
+    assert load_protocol("dlpa").reading_for("pdqn") is None
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ('agent_readings = {no_such_agent = "hyar"}', "unknown agent"),
+    ('agent_readings = {pdqn = "no_such_reading"}', "no config reading 'no_such_reading'"),
+    ('agent_readings = {mpdqn = "hyar"}', "agent 'mpdqn' has no config reading 'hyar'"),
+    ('agent_readings = {pdqn = 3}', "must be a reading name"),
+    ('agent_readings = {"pdqn[gamma=0.5]" = "hyar"}', "registered agent names"),
+])
+def test_bad_agent_readings_fail_naming_the_file(tmp_path, entry: str, message: str) -> None:
+    path = _write(tmp_path, BASE + entry + "\n")
+    with pytest.raises(ValueError, match=message) as err:
+        load_protocol(path)
+    assert path in str(err.value)
