@@ -1,0 +1,46 @@
+"""The Platform A/B tool's statistics and bookkeeping (its runs need torch, gym and the
+originals' checkouts, so they are not run here; the recorded level statistics they produced are
+checked by tests/envs/test_platform_level_stats.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pamdp_bench.tools import platform_ab
+
+
+def test_permutation_p_is_exact() -> None:
+    # 5 vs 5 fully separated: only the observed split and its mirror are as extreme
+    assert platform_ab.permutation_p([10, 11, 12, 13, 14], [0, 1, 2, 3, 4]) == pytest.approx(
+        2 / 252
+    )
+    assert platform_ab.permutation_p([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == 1.0
+
+
+def _row(side: str, seed: int, steps: int, ret: float) -> dict:
+    return {"side": side, "seed": seed, "noise": True, "env_steps": steps, "eval_every": 1000,
+            "greedy_return": ret}
+
+
+def test_summarize_pools_seeds_per_point_and_skips_incomplete_seeds() -> None:
+    rows = [_row("original", s, st, 0.5 + 0.1 * s) for s in (1, 2) for st in (1002, 2001)]
+    rows += [_row("ours", s, st, 0.4) for s in (1, 2) for st in (1000, 2003)]
+    rows.append(_row("ours", 3, 1000, 0.9))  # seed 3 has no 2,000-step point: left out
+    text = platform_ab.summarize(rows)
+    assert "ours [1, 2]" in text
+    line = next(x for x in text.splitlines() if x.startswith("| 2,000 |"))
+    assert "0.650 ± 0.071" in line and "0.400 ± 0.000" in line
+
+
+def test_learn_resume_keys(tmp_path) -> None:
+    out = tmp_path / "learn.jsonl"
+    out.write_text(json.dumps(_row("ours", 4, 5001, 0.4)) + "\n")
+    assert ("ours", 4, True, 5) in platform_ab._done_keys(str(out))
+    assert platform_ab._done_keys(str(tmp_path / "missing.jsonl")) == set()
+
+
+def test_originals_must_be_checkouts(tmp_path) -> None:
+    with pytest.raises(SystemExit, match="not a checkout"):
+        platform_ab.add_original_paths(str(tmp_path), str(tmp_path))
