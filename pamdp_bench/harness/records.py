@@ -68,12 +68,18 @@ def config_dict(config: Any) -> Any:
     A dataclass config becomes ``asdict(config)`` with each field renamed through the class's
     ``LEGACY_FIELD_NAMES`` (``{current name: name when the hash was first defined}``), so a
     field renamed for consistency across agents keeps the hashes of unchanged behaviour (and the
-    records and checkpoints that carry them) stable. Anything else is returned as it is.
+    records and checkpoints that carry them) stable. A field listed in the class's
+    ``HASH_NEUTRAL_VALUES`` (``{name: value}``: a field added after the hash was defined and the
+    value that reproduces the behaviour from before) is left out while it holds that value, so
+    adding an option keeps the hashes of the behaviour that was already there. Anything else is
+    returned as it is.
     """
     if not dataclasses.is_dataclass(config):
         return config
     legacy = getattr(type(config), "LEGACY_FIELD_NAMES", {})
-    return {legacy.get(k, k): v for k, v in dataclasses.asdict(config).items()}
+    neutral = getattr(type(config), "HASH_NEUTRAL_VALUES", {})
+    return {legacy.get(k, k): v for k, v in dataclasses.asdict(config).items()
+            if not (k in neutral and v == neutral[k])}
 
 
 def config_hash(config: Any) -> str:
