@@ -162,7 +162,13 @@ class DLPAAgent:
             cont = jax.lax.dynamic_slice_in_dim(replay.cont[e], s, h)
             # 1 up to and including the first terminal of the window
             alive_before = jnp.concatenate([jnp.ones((1,)), jnp.cumprod(cont)[:-1]])
-            return {"obs": obs, "k": k, "z": z, "r": r, "cont": cont, "mask": alive_before}
+            # after it, the official zero fill (a slot's remainder holds an older episode
+            # here): k = 0, z = 0, r = 0, label "terminal". Only the broadcast continuation
+            # loss (D1) reads these steps; the masked loss never does.
+            live = alive_before > 0.5
+            return {"obs": obs, "k": jnp.where(live, k, 0), "z": jnp.where(live[:, None], z, 0.0),
+                    "r": jnp.where(live, r, 0.0), "cont": jnp.where(live, cont, 0.0),
+                    "mask": alive_before}
 
         batch = jax.vmap(window)(ep, start)
         weights = jnp.ones((cfg.batch_size,), jnp.float32)  # PER weights, all 1 (see docs)
@@ -219,6 +225,25 @@ class DLPAAgent:
             t=jnp.where(done, 0, t + 1).astype(jnp.int32),
         )
 
+    def _cut(self, rp: Replay, fake: jax.Array) -> Replay:
+        """D4: close the open slot (at step L = ``rp.t`` >= 1) with the official zero fill's
+        fake terminal transition (s_L, k = 0, z = 0, r = 0, terminal, next state 0) where
+        ``fake``; a no-op elsewhere. Element writes only, no copy of the replay."""
+        cfg = self.config
+        e, t = rp.slot, rp.t
+        n_done = jnp.minimum(t + 1, cfg.episode_length - cfg.loss_horizon)
+        n_valid = rp.n_valid.at[e].set(jnp.where(fake, n_done, rp.n_valid[e]).astype(jnp.int32))
+        new_slot = jnp.where(fake, (e + 1) % cfg.buffer_episodes, e)
+        n_valid = n_valid.at[new_slot].set(jnp.where(fake, 0, n_valid[new_slot]))
+        return rp.replace(
+            obs=rp.obs.at[e, t + 1].set(jnp.where(fake, 0.0, rp.obs[e, t + 1])),
+            k=rp.k.at[e, t].set(jnp.where(fake, 0, rp.k[e, t])),
+            z=rp.z.at[e, t].set(jnp.where(fake, 0.0, rp.z[e, t])),
+            r=rp.r.at[e, t].set(jnp.where(fake, 0.0, rp.r[e, t])),
+            cont=rp.cont.at[e, t].set(jnp.where(fake, 0.0, rp.cont[e, t])),
+            n_valid=n_valid, slot=new_slot.astype(jnp.int32),
+            t=jnp.where(fake, 0, t).astype(jnp.int32))
+
     def _cond(self, pred: jax.Array, if_true: Any, if_false: Any) -> Any:
         """``lax.cond``, or (``config.branchless``) both branches and a select.
 
@@ -256,6 +281,16 @@ class DLPAAgent:
         replay = self._store(state.replay, state.obs, k, z_pad, reward.astype(jnp.float32),
                              info["final_observation"].astype(jnp.float32),
                              terminated.astype(jnp.float32), done)
+        if cfg.truncate_at_eval:  # D4: the official cut at every evaluation
+            cut = (state.env_steps + 1) % cfg.truncate_every == 0
+            # an open slot (t >= 1) after the store: the cut leaves a zero-filled remainder
+            replay = self._cut(replay, cut & (replay.t > 0))
+            # (a key derived from the step's env key: the default path's streams are untouched)
+            r_obs, r_state = self.env.reset(jax.random.fold_in(s_key, 1), self.env_params)
+            fresh = cut & ~done
+            env_state = jax.tree.map(lambda a, b: jnp.where(fresh, a, b), r_state, env_state)
+            obs2 = jnp.where(fresh, r_obs, obs2)
+            done = done | cut
         ep_return = state.ep_return + reward
         state = state.replace(
             key=key, env_state=env_state, obs=obs2.astype(jnp.float32), replay=replay,

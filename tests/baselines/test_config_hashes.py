@@ -5,7 +5,13 @@
 benchmark env with defaults, ``config_hash(default_config(env_id))``, plus MP-DQN's published
 settings (``mpdqn_paper_config`` of P-DQN and PA-DDPG). Records and checkpoints carry these
 hashes, so a renamed field must map back through ``LEGACY_FIELD_NAMES`` and every default must
-keep its value.
+keep its value. A field added later is left out of the hash while it holds its class's
+``HASH_NEUTRAL_VALUES`` entry (the value that reproduces the behaviour from before).
+
+Changed on purpose: every ``dlpa@*`` default hash (issue 19, D2). DLPA's default planner now
+applies momentum to the parameter std as the official code does (``std_momentum=True``, the
+official ``DLPA.py:297``); ``std_momentum=False`` reproduces the old behaviour and its old hash.
+Records of earlier runs keep the old hashes.
 """
 
 from __future__ import annotations
