@@ -30,8 +30,7 @@ Quirks (spec §3.6) and decisions:
 * ``seed_steps`` counts episodes: reproduced (``seed_episodes`` = 50).
 * 25-step training truncation: carried by the train env params the harness gives us. With
   a longer training cap (other protocols) episodes are stored as consecutive 25-step slots.
-* Truncating the training episode at each evaluation: not reproduced (``truncate_at_eval``
-  must be False; the harness evaluates on separate envs, as the protocol allows).
+* Truncating the training episode at each evaluation: D4 below.
 * Dead flags (value_coef, mixture_coef, min_std, grad_clip_norm, target network): absent.
 * Catch Point's two extra features are already in the suite's observation.
 * Evaluation: ``act`` is a pure function of (state, obs) in the harness protocol, so in
@@ -40,6 +39,45 @@ Quirks (spec §3.6) and decisions:
 * Model sampling in training: every head (including the continuation logits) draws by the
   reparameterisation trick; means in evaluation.
 * Masking (``multi``) evaluates the chosen k's output columns only (see ``networks``).
+
+Differences from the official code that change what is learned (issue 19, checked against
+``Valarzz/DLPA@4b9460b``). Each has a config field; the official behaviour is the default
+unless it is a plain bug, where the default is the suite's and the tag says why:
+
+* D1 [choice] ``contin_loss_broadcast`` (default False, official True). ``DLPA.py:374``
+  multiplies the continuation CE [B] by the mask [B, 1], which broadcasts to [B, B]
+  (``:380`` averages it with the weights along the other axis): each window's CE at step t is
+  weighted by the batch's alive fraction at t instead of its own mask, so the steps after a
+  terminal (the replay's zero fill: label terminal, k = 0, z = 0) train the head too, and the
+  state / reward terms get the mean importance weight (all weights are 1 here). A shape bug
+  (the other two terms are [B, 1] and masked per sample), so the suite masks per sample.
+* D2 ``std_momentum`` (default True = official, ``DLPA.py:297``): the planner's momentum
+  applies to the parameter std as well as the means. A design choice, not a bug. (Changed the
+  default config hashes; False is the suite's earlier TD-MPC-style rule.)
+* D3 [choice] ``clip_executed_z`` (default True, official False). ``DLPA.py:311`` adds
+  N(0, std) to the executed z and never clamps it; the z goes to the env and into the replay.
+  Hard Move does not clip, so the official agent moves beyond the nominal force that bounds
+  every other agent's action space; Platform clips in the env (the replay still holds
+  |z| > 1). An action outside the declared space is a plain bug, so the suite clamps.
+* D4 [choice] ``truncate_at_eval`` (default False, official True) with ``truncate_every``
+  (50, the official ``--eval_freq``). ``main.py:45-48`` ends the training episode at every
+  evaluation; the stored episode is the fixed 25-step zero-initialised ``Episode``
+  (``utils.py:185-192``), so a cut before step 25 leaves a fake transition (s_L, k = 0, z = 0,
+  r = 0, terminal, next state 0) that ``utils.py:279`` admits as a window start: a fake
+  terminal / r1 label whenever a cut lands inside an episode (after a real early termination
+  shifted the 50-step grid off the 25-step episodes; in Hard Move, with few real terminals,
+  they are a large share of the terminal labels). Reproduced exactly in the training loop
+  (same step grid from the first env step, same zero fill, same valid starts, env reset,
+  counted as an episode); what is not reproduced is only what does not touch training: the
+  harness's evaluations are separate and on their own schedule. One ordering detail: the
+  cut's slot closes before that step's updates (as every episode end does here), the
+  official code inserts the episode after them. Labelling a cut as a terminal is a plain bug,
+  so the default is off.
+* D5 [choice] ``rlkit_fanin`` (default False, official True). rlkit's ``fanin_init``
+  (``models/model_utils.py:153-162``) takes ``size[0]`` of a PyTorch ``[out, in]`` weight,
+  so the official hidden bound is 1/sqrt(64) (1/sqrt(64 K) for the masking structure's second
+  layer), not 1/sqrt(fan-in). A plain bug (the function's name and purpose are fan-in), so
+  the suite uses the true fan-in.
 """
 
 from __future__ import annotations
