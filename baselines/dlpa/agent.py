@@ -64,9 +64,11 @@ unless it is a plain bug, where the default is the suite's and the tag says why:
   evaluation; the stored episode is the fixed 25-step zero-initialised ``Episode``
   (``utils.py:185-192``), so a cut before step 25 leaves a fake transition (s_L, k = 0, z = 0,
   r = 0, terminal, next state 0) that ``utils.py:279`` admits as a window start: a fake
-  terminal / r1 label whenever a cut lands inside an episode (after a real early termination
-  shifted the 50-step grid off the 25-step episodes; in Hard Move, with few real terminals,
-  they are a large share of the terminal labels). Reproduced exactly in the training loop
+  terminal / r1 label (r = 0) whenever a cut lands inside an episode. With 25-step episodes
+  the cuts fall on episode ends, so this needs a real early end earlier in the same 50-step
+  block: at most one fake per block and per real early end. In Hard Move (terminal = success,
+  r > 4) that is up to half of the terminal / r1 labels; in Platform (many short episodes)
+  about one fake per 50 env steps among many real terminals. Reproduced exactly in the loop
   (same step grid from the first env step, same zero fill, same valid starts, env reset,
   counted as an episode); what is not reproduced is only what does not touch training: the
   harness's evaluations are separate and on their own schedule. One ordering detail: the
