@@ -67,3 +67,18 @@ def test_mpdqn_paper_config_hashes_are_pinned(label: str, fn, kw: dict) -> None:
         else:
             with pytest.raises(ValueError):
                 fn(env_id, **kw)
+
+
+def test_dlpa_earlier_behaviour_keeps_its_hash() -> None:
+    """The new DLPA fields are hash-neutral at the values of the earlier behaviour: DLPA with
+    ``std_momentum=False`` (the old default) has the hashes pinned before issue 19."""
+    import dataclasses
+
+    before = {"Platform-v0": "cbdb21146aea9614", "HardMove-n4-v0": "246a83b3cf152a26",
+              "Goal-v0": "e1433cfc7ba97d9b", "CatchPoint-v0": "6a8aae0068049357"}
+    cls = get_agent("dlpa")
+    for env_id, want in before.items():
+        cfg = dataclasses.replace(cls.default_config(env_id), std_momentum=False)
+        assert config_hash(cfg) == want, env_id
+        flipped = dataclasses.replace(cfg, rlkit_fanin=True)  # a non-neutral value is hashed
+        assert config_hash(flipped) != want
