@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast slow-tests conformance bench bench-envs bench-dlpa bench-modelfree lint envs \
-	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa scale-dlpa
+	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official scale-dlpa
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
@@ -51,6 +51,27 @@ ablation-dlpa: $(STAMP)
 	    --resume --out=results/runs/dlpa_ablation/$$name || exit 1; \
 	done
 	$(BIN)/pamdp-bench table results/runs/dlpa_ablation --out=results/tables/dlpa_ablation
+
+## ablation-dlpa-official: does each of DLPA's differences from the official code (issue 19,
+## D1-D5, baselines/dlpa/agent.py) change early learning? Default config vs each flag flipped,
+## DLPA protocol, 2 seeds, Hard Move n=4 6k / Platform 3k env steps, 20 eval episodes every
+## 1k (CPU-sized: early learning only); resumable. Wrap in `flock` on a shared machine.
+DLPA_OFFICIAL_FLAGS ?= default d1_broadcast=contin_loss_broadcast=true \
+	d2_no_std_momentum=std_momentum=false d3_no_clip=clip_executed_z=false \
+	d4_truncate=truncate_at_eval=true d5_rlkit_fanin=rlkit_fanin=true
+DLPA_OFFICIAL_ENVS ?= hardmove4=HardMove-n4-v0=6000 platform=Platform-v0=3000
+ablation-dlpa-official: $(STAMP)
+	@for e in $(DLPA_OFFICIAL_ENVS); do short=$${e%%=*}; rest=$${e#*=}; \
+	  env=$${rest%%=*}; budget=$${rest#*=}; \
+	  for v in $(DLPA_OFFICIAL_FLAGS); do \
+	    name=$${v%%=*}; cfg=$${v#*=}; [ "$$name" = "$$v" ] && cfg=""; \
+	    echo "== ablation-dlpa-official: $$short $$name $${cfg:+($$cfg)}"; \
+	    $(BIN)/pamdp-bench train --agent=dlpa $${cfg:+--config=$$cfg} --protocol=dlpa \
+	      --env=$$env --seeds=2 --budget=$$budget --eval_interval=1000 --eval_episodes=20 \
+	      --resume --out=results/runs/dlpa_ablation_i19/$$short/$$name || exit 1; \
+	  done; done
+	$(BIN)/pamdp-bench table results/runs/dlpa_ablation_i19 \
+	  --out=results/tables/dlpa_ablation_i19
 
 ## scale-dlpa: DLPA on Hard Move n = 4..16 (K up to 65,536; experiments/dlpa_scale.toml)
 scale-dlpa: $(STAMP)

@@ -30,8 +30,7 @@ Quirks (spec §3.6) and decisions:
 * ``seed_steps`` counts episodes: reproduced (``seed_episodes`` = 50).
 * 25-step training truncation: carried by the train env params the harness gives us. With
   a longer training cap (other protocols) episodes are stored as consecutive 25-step slots.
-* Truncating the training episode at each evaluation: not reproduced (``truncate_at_eval``
-  must be False; the harness evaluates on separate envs, as the protocol allows).
+* Truncating the training episode at each evaluation: D4 below.
 * Dead flags (value_coef, mixture_coef, min_std, grad_clip_norm, target network): absent.
 * Catch Point's two extra features are already in the suite's observation.
 * Evaluation: ``act`` is a pure function of (state, obs) in the harness protocol, so in
@@ -40,6 +39,47 @@ Quirks (spec §3.6) and decisions:
 * Model sampling in training: every head (including the continuation logits) draws by the
   reparameterisation trick; means in evaluation.
 * Masking (``multi``) evaluates the chosen k's output columns only (see ``networks``).
+
+Differences from the official code that change what is learned (issue 19, checked against
+``Valarzz/DLPA@4b9460b``). Each has a config field; the official behaviour is the default
+unless it is a plain bug, where the default is the suite's and the tag says why:
+
+* D1 [choice] ``contin_loss_broadcast`` (default False, official True). ``DLPA.py:374``
+  multiplies the continuation CE [B] by the mask [B, 1], which broadcasts to [B, B]
+  (``:380`` averages it with the weights along the other axis): each window's CE at step t is
+  weighted by the batch's alive fraction at t instead of its own mask, so the steps after a
+  terminal (the replay's zero fill: label terminal, k = 0, z = 0) train the head too, and the
+  state / reward terms get the mean importance weight (all weights are 1 here). A shape bug
+  (the other two terms are [B, 1] and masked per sample), so the suite masks per sample.
+* D2 ``std_momentum`` (default True = official, ``DLPA.py:297``): the planner's momentum
+  applies to the parameter std as well as the means. A design choice, not a bug. (Changed the
+  default config hashes; False is the suite's earlier TD-MPC-style rule.)
+* D3 [choice] ``clip_executed_z`` (default True, official False). ``DLPA.py:311`` adds
+  N(0, std) to the executed z and never clamps it; the z goes to the env and into the replay.
+  Hard Move does not clip, so the official agent moves beyond the nominal force that bounds
+  every other agent's action space; Platform clips in the env (the replay still holds
+  |z| > 1). An action outside the declared space is a plain bug, so the suite clamps.
+* D4 [choice] ``truncate_at_eval`` (default False, official True) with ``truncate_every``
+  (50, the official ``--eval_freq``). ``main.py:45-48`` ends the training episode at every
+  evaluation; the stored episode is the fixed 25-step zero-initialised ``Episode``
+  (``utils.py:185-192``), so a cut before step 25 leaves a fake transition (s_L, k = 0, z = 0,
+  r = 0, terminal, next state 0) that ``utils.py:279`` admits as a window start: a fake
+  terminal / r1 label (r = 0) whenever a cut lands inside an episode. With 25-step episodes
+  the cuts fall on episode ends, so this needs a real early end earlier in the same 50-step
+  block: at most one fake per block and per real early end. In Hard Move (terminal = success,
+  r > 4) that is up to half of the terminal / r1 labels; in Platform (many short episodes)
+  about one fake per 50 env steps among many real terminals. Reproduced exactly in the loop
+  (same step grid from the first env step, same zero fill, same valid starts, env reset,
+  counted as an episode); what is not reproduced is only what does not touch training: the
+  harness's evaluations are separate and on their own schedule. One ordering detail: the
+  cut's slot closes before that step's updates (as every episode end does here), the
+  official code inserts the episode after them. Labelling a cut as a terminal is a plain bug,
+  so the default is off.
+* D5 [choice] ``rlkit_fanin`` (default False, official True). rlkit's ``fanin_init``
+  (``models/model_utils.py:153-162``) takes ``size[0]`` of a PyTorch ``[out, in]`` weight,
+  so the official hidden bound is 1/sqrt(64) (1/sqrt(64 K) for the masking structure's second
+  layer), not 1/sqrt(fan-in). A plain bug (the function's name and purpose are fan-in), so
+  the suite uses the true fan-in.
 """
 
 from __future__ import annotations
@@ -162,7 +202,13 @@ class DLPAAgent:
             cont = jax.lax.dynamic_slice_in_dim(replay.cont[e], s, h)
             # 1 up to and including the first terminal of the window
             alive_before = jnp.concatenate([jnp.ones((1,)), jnp.cumprod(cont)[:-1]])
-            return {"obs": obs, "k": k, "z": z, "r": r, "cont": cont, "mask": alive_before}
+            # after it, the official zero fill (a slot's remainder holds an older episode
+            # here): k = 0, z = 0, r = 0, label "terminal". Only the broadcast continuation
+            # loss (D1) reads these steps; the masked loss never does.
+            live = alive_before > 0.5
+            return {"obs": obs, "k": jnp.where(live, k, 0), "z": jnp.where(live[:, None], z, 0.0),
+                    "r": jnp.where(live, r, 0.0), "cont": jnp.where(live, cont, 0.0),
+                    "mask": alive_before}
 
         batch = jax.vmap(window)(ep, start)
         weights = jnp.ones((cfg.batch_size,), jnp.float32)  # PER weights, all 1 (see docs)
@@ -219,6 +265,25 @@ class DLPAAgent:
             t=jnp.where(done, 0, t + 1).astype(jnp.int32),
         )
 
+    def _cut(self, rp: Replay, fake: jax.Array) -> Replay:
+        """D4: close the open slot (at step L = ``rp.t`` >= 1) with the official zero fill's
+        fake terminal transition (s_L, k = 0, z = 0, r = 0, terminal, next state 0) where
+        ``fake``; a no-op elsewhere. Element writes only, no copy of the replay."""
+        cfg = self.config
+        e, t = rp.slot, rp.t
+        n_done = jnp.minimum(t + 1, cfg.episode_length - cfg.loss_horizon)
+        n_valid = rp.n_valid.at[e].set(jnp.where(fake, n_done, rp.n_valid[e]).astype(jnp.int32))
+        new_slot = jnp.where(fake, (e + 1) % cfg.buffer_episodes, e)
+        n_valid = n_valid.at[new_slot].set(jnp.where(fake, 0, n_valid[new_slot]))
+        return rp.replace(
+            obs=rp.obs.at[e, t + 1].set(jnp.where(fake, 0.0, rp.obs[e, t + 1])),
+            k=rp.k.at[e, t].set(jnp.where(fake, 0, rp.k[e, t])),
+            z=rp.z.at[e, t].set(jnp.where(fake, 0.0, rp.z[e, t])),
+            r=rp.r.at[e, t].set(jnp.where(fake, 0.0, rp.r[e, t])),
+            cont=rp.cont.at[e, t].set(jnp.where(fake, 0.0, rp.cont[e, t])),
+            n_valid=n_valid, slot=new_slot.astype(jnp.int32),
+            t=jnp.where(fake, 0, t).astype(jnp.int32))
+
     def _cond(self, pred: jax.Array, if_true: Any, if_false: Any) -> Any:
         """``lax.cond``, or (``config.branchless``) both branches and a select.
 
@@ -256,6 +321,16 @@ class DLPAAgent:
         replay = self._store(state.replay, state.obs, k, z_pad, reward.astype(jnp.float32),
                              info["final_observation"].astype(jnp.float32),
                              terminated.astype(jnp.float32), done)
+        if cfg.truncate_at_eval:  # D4: the official cut at every evaluation
+            cut = (state.env_steps + 1) % cfg.truncate_every == 0
+            # an open slot (t >= 1) after the store: the cut leaves a zero-filled remainder
+            replay = self._cut(replay, cut & (replay.t > 0))
+            # (a key derived from the step's env key: the default path's streams are untouched)
+            r_obs, r_state = self.env.reset(jax.random.fold_in(s_key, 1), self.env_params)
+            fresh = cut & ~done
+            env_state = jax.tree.map(lambda a, b: jnp.where(fresh, a, b), r_state, env_state)
+            obs2 = jnp.where(fresh, r_obs, obs2)
+            done = done | cut
         ep_return = state.ep_return + reward
         state = state.replace(
             key=key, env_state=env_state, obs=obs2.astype(jnp.float32), replay=replay,

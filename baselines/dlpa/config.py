@@ -7,6 +7,7 @@ its comment says ``[choice]``.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, ClassVar
 
 from pamdp_bench.registry import env_spec
 
@@ -26,12 +27,28 @@ TWO_REWARD_HEADS = ("CatchPoint", "HardMove")
 
 @dataclasses.dataclass(frozen=True)
 class DLPAConfig:
+    """The differences from the official code D1-D5 (issue 19) each have a field below; the
+    module docstring of ``baselines.dlpa.agent`` says which default is which and why."""
+
+    #: Fields added after the config hash was defined, with the value that reproduces the
+    #: behaviour from before (``harness.records.config_dict`` leaves a field out of the hash
+    #: while it holds this value, so unchanged behaviour keeps its hash).
+    HASH_ADDED_FIELDS: ClassVar[dict[str, Any]] = {
+        "contin_loss_broadcast": False, "std_momentum": False, "clip_executed_z": True,
+        "truncate_every": 50, "rlkit_fanin": False,
+    }
+
     # --- model (models/world_model.py, networks.py)
     model_type: str = "overlay"  # "concat" (parallel) | "multi" (masking) | "overlay" (sequential)
     hidden: int = 64  # `layers`
     dyn_tanh: bool = False  # tanh-squashed dynamics (Platform / Goal / Hard Goal)
     two_reward_heads: bool = False  # r1 = reward if terminating (Catch Point / Hard Move)
     platform_reward: bool = False  # Platform: reward through tanh, then (r + 1) / 2
+    #: D5 [choice] True: rlkit's ``fanin_init`` as the official code calls it, which reads
+    #: ``size[0]`` of a PyTorch ``[out, in]`` weight, i.e. the bound 1/sqrt(out features):
+    #: 1/sqrt(64) for the hidden layers, 1/sqrt(64 K) for the masking structure's second.
+    #: False: the true fan-in (what the function's name promises).
+    rlkit_fanin: bool = False
     log_std_min: float = -20.0
     log_std_max: float = 2.0
     #: [choice] masking structure: gather the chosen k's output weight columns (cost
@@ -52,6 +69,12 @@ class DLPAConfig:
     reward_coef: float = 0.5
     contin_coef: float = 0.5
     loss_clamp: float = 1e4
+    #: D1 [choice] True: the official continuation loss (``DLPA.py:355,374,380``), whose
+    #: per-sample CE [B] times the mask [B, 1] broadcasts to [B, B]: every sample's CE at step t
+    #: is weighted by the batch's alive fraction at t (so steps after a terminal train the head
+    #: too, on the zero-filled remainder's "terminal" labels), and the importance weights of
+    #: the state / reward terms become their batch mean. False: masked per sample.
+    contin_loss_broadcast: bool = False
     per_alpha: float = 0.6  # recorded; priorities are constant (see buffer docs)
     per_beta: float = 0.4
     # --- run
@@ -69,6 +92,14 @@ class DLPAConfig:
     momentum: float = 0.1  # mpc_alpha
     gamma: float = 0.99
     init_std: float = 2.0
+    #: D2 True (official, ``DLPA.py:297``): momentum on the parameter std as on the means;
+    #: False: the std is replaced by each iteration's elite estimate (TD-MPC's rule). The
+    #: execution noise uses the last iteration's elite estimate either way (``DLPA.py:303``).
+    std_momentum: bool = True
+    #: D3 [choice] False: the official executed z (``DLPA.py:311``): elite z plus N(0, std)
+    #: noise, not clamped, so |z| > 1 reaches the env (Hard Move does not clip) and the
+    #: replay. True: clamped to [-1, 1], the action space.
+    clip_executed_z: bool = True
     #: ablation: "per_action" (PAMDP-MPPI) or "shared" (one categorical + one parameter
     #: distribution shared by all k, the paper's ablation)
     mppi_variant: str = "per_action"
@@ -76,10 +107,14 @@ class DLPAConfig:
     #: evaluate both sides of the seed-phase switch and select instead of ``lax.cond``
     #: (``DLPAAgent._cond``); what ``vmap`` over seeds does anyway
     branchless: bool = False
-    #: [choice] the official code truncates the training episode at every evaluation; the
-    #: harness evaluates on separate envs and the protocol does not require it. Not supported
-    #: (must stay False): kept so configs record the decision.
+    #: D4 [choice] True: the official truncation of the training episode at every
+    #: evaluation (``main.py:45-48``): every ``truncate_every`` env steps (the official
+    #: ``--eval_freq`` 50, counted from the first step) the episode ends, the env resets, and
+    #: if the cut left the 25-step slot unfilled the slot's remainder is the official zero
+    #: fill: a fake terminal transition (k = 0, z = 0, r = 0, next state 0) right after the
+    #: cut (``utils.py:192,279``). False: no cut; the harness evaluates on separate envs.
     truncate_at_eval: bool = False
+    truncate_every: int = 50
 
     def __post_init__(self) -> None:
         if self.model_type not in ("concat", "multi", "overlay"):
@@ -90,8 +125,8 @@ class DLPAConfig:
             raise ValueError("num_elites must be <= num_samples")
         if self.horizon < 1 or self.horizon >= self.episode_length:
             raise ValueError("need 1 <= horizon < episode_length")
-        if self.truncate_at_eval:
-            raise ValueError("truncate_at_eval=True is not supported (spec §3.6 choice: off)")
+        if self.truncate_every < 1:
+            raise ValueError("truncate_every must be >= 1")
 
     @property
     def loss_horizon(self) -> int:

@@ -9,6 +9,20 @@ episode's terminal step):
 with r^_t = r0 if c_t = 1 else r1 for the envs with two reward heads. Each term is clamped
 at 1e4 per sample and step, multiplied by the importance weights, averaged over the batch, and
 the total is scaled by 1/H.
+
+``contin_loss_broadcast=True`` (D1) reproduces the official shapes (``DLPA.py:355,372-380``):
+the CE is [B] and the mask [B, 1], so the continuation loss is the [B, B] matrix
+CE_t[j] * mask_t[i], the state and reward losses stay [B, 1], and the sum (broadcast to
+[B, B]) times the weights [B] (along j) is averaged over both axes. Written out (w = importance
+weights, a_t = batch mean of mask_t):
+
+    state / reward part:  mean(w) * mean_i(per-sample masked loss_i)
+    continuation part:    sum_t rho^t a_t mean_j(w_j CE_t[j])
+
+so every window's CE at every step trains the head, including the steps after its terminal
+(zero-filled in the replay: label "terminal", k = 0, z = 0), weighted by the batch's alive
+fraction. The per-term clamp stays per step as above (the official code clamps the summed
+[B, B] entries; 1e4 is not reached in practice). No [B, B] array is formed.
 """
 
 from __future__ import annotations
@@ -48,7 +62,14 @@ def model_loss(params: Params, cfg: Any, batch: dict[str, jax.Array], weights: j
     rho = cfg.rho ** jnp.arange(horizon, dtype=jnp.float32)
     per = terms * (rho[:, None] * batch["mask"].T)[..., None]  # [H, B, 3]
     per_sample = jnp.sum(per, axis=0)  # [B, 3]
-    parts = jnp.mean(per_sample * weights[:, None], axis=0)  # [3]
+    if getattr(cfg, "contin_loss_broadcast", False):
+        alive = jnp.mean(batch["mask"], axis=0)  # [H] alive fraction a_t
+        ce_w = jnp.mean(terms[..., 2] * weights[None], axis=1)  # [H] mean_j w_j CE_t[j]
+        contin = jnp.sum(rho * alive * ce_w)
+        parts = jnp.concatenate([jnp.mean(weights) * jnp.mean(per_sample[:, :2], axis=0),
+                                 contin[None]])
+    else:
+        parts = jnp.mean(per_sample * weights[:, None], axis=0)  # [3]
     total = jnp.sum(parts) / horizon
     return total, {"loss": total, "state_loss": parts[0], "reward_loss": parts[1],
                    "contin_loss": parts[2]}

@@ -3,6 +3,9 @@
 Four heads (dynamics, reward r0, reward r1 for the envs that have it, continuation), each an
 MLP with a mean and a clamped log-std output (rlkit's ``TanhGaussianPolicy`` layout: ReLU,
 fan-in uniform init with bias 0.1 for hidden layers, uniform(+-1e-3) for the output layers).
+The hidden bound is 1/sqrt(fan-in); ``rlkit_fanin=True`` gives the official 1/sqrt(out
+features) instead (rlkit's ``fanin_init`` reads ``size[0]`` of PyTorch's ``[out, in]``
+weight, ``models/model_utils.py:153-162``).
 The reward and continuation heads read the *predicted* next state with (k, z).
 
 Inference structures (k an int index, z the zero-padded parameters of k):
@@ -41,29 +44,33 @@ def _last(key: jax.Array, shape: tuple[int, ...], init_w: float = 1e-3) -> jax.A
 
 
 def init_head(key: jax.Array, model_type: str, s_dim: int, num_k: int, p_dim: int,
-              out: int, hidden: int) -> Params:
+              out: int, hidden: int, rlkit_fanin: bool = False) -> Params:
     ks = jax.random.split(key, 10)
     h = hidden
     p: Params = {}
+
+    def fan(fan_in: int, fan_out: int) -> int:  # the size the hidden bound is taken from
+        return fan_out if rlkit_fanin else fan_in
+
     if model_type == "concat":
-        fan = s_dim + num_k + p_dim
-        p["w1s"] = _fanin(ks[0], (s_dim, h), fan)
-        p["w1k"] = _fanin(ks[1], (num_k, h), fan)
-        p["w1z"] = _fanin(ks[2], (p_dim, h), fan)
-        p["w2"] = _fanin(ks[3], (h, h), h)
+        f1, f2 = fan(s_dim + num_k + p_dim, h), fan(h, h)
+        p["w1s"] = _fanin(ks[0], (s_dim, h), f1)
+        p["w1k"] = _fanin(ks[1], (num_k, h), f1)
+        p["w1z"] = _fanin(ks[2], (p_dim, h), f1)
+        p["w2"] = _fanin(ks[3], (h, h), f2)
         h_out, out_shape = h, (h, out)
     elif model_type == "overlay":
-        fan = s_dim + num_k
-        p["w1s"] = _fanin(ks[0], (s_dim, h), fan)
-        p["w1k"] = _fanin(ks[1], (num_k, h), fan)
-        p["w2"] = _fanin(ks[3], (h, h), h + p_dim)
-        p["w2z"] = _fanin(ks[2], (p_dim, h), h + p_dim)
+        f1, f2 = fan(s_dim + num_k, h), fan(h + p_dim, h)
+        p["w1s"] = _fanin(ks[0], (s_dim, h), f1)
+        p["w1k"] = _fanin(ks[1], (num_k, h), f1)
+        p["w2"] = _fanin(ks[3], (h, h), f2)
+        p["w2z"] = _fanin(ks[2], (p_dim, h), f2)
         h_out, out_shape = h, (h, out)
     elif model_type == "multi":
-        fan = s_dim + p_dim
-        p["w1s"] = _fanin(ks[0], (s_dim, h), fan)
-        p["w1z"] = _fanin(ks[2], (p_dim, h), fan)
-        p["w2"] = _fanin(ks[3], (h, h * num_k), h)
+        f1, f2 = fan(s_dim + p_dim, h), fan(h, h * num_k)
+        p["w1s"] = _fanin(ks[0], (s_dim, h), f1)
+        p["w1z"] = _fanin(ks[2], (p_dim, h), f1)
+        p["w2"] = _fanin(ks[3], (h, h * num_k), f2)
         h_out, out_shape = h * num_k, (h * num_k, num_k, out)
     else:
         raise ValueError(model_type)
@@ -120,8 +127,11 @@ def init_model(key: jax.Array, cfg: Any, s_dim: int, num_k: int, p_dim: int) -> 
     n_rc = 3 if cfg.two_reward_heads else 2
     d_key, rc_key = jax.random.split(key)
     rc_keys = jax.random.split(rc_key, n_rc)
-    rc = [init_head(kk, cfg.model_type, s_dim, num_k, p_dim, 2, cfg.hidden) for kk in rc_keys]
-    return {"dyn": init_head(d_key, cfg.model_type, s_dim, num_k, p_dim, s_dim, cfg.hidden),
+    rlkit = getattr(cfg, "rlkit_fanin", False)
+    rc = [init_head(kk, cfg.model_type, s_dim, num_k, p_dim, 2, cfg.hidden, rlkit)
+          for kk in rc_keys]
+    return {"dyn": init_head(d_key, cfg.model_type, s_dim, num_k, p_dim, s_dim, cfg.hidden,
+                             rlkit),
             "rc": jax.tree.map(lambda *xs: jnp.stack(xs), *rc)}
 
 

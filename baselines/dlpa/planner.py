@@ -13,12 +13,15 @@ for every k, a Gaussian ``mean_z[h, k], std_z[h, k]`` over k's (zero-padded) par
 4. new categorical = w-weighted frequency of the elites' k per step; for each (h, k) the
    w-weighted mean / std of the elites that chose k at h (kept from before if none did),
    computed by scatter-adds into [H, K, P_pad];
-5. momentum on the means: new = momentum * old + (1 - momentum) * estimate; the std is
-   replaced by the estimate (TD-MPC-style; the spec only names momentum on the means).
+5. momentum: new = momentum * old + (1 - momentum) * estimate, on the means and (official,
+   ``std_momentum``) on the std; with ``std_momentum=False`` the std is replaced by the
+   estimate (TD-MPC's rule).
 
 The executed action is the first step of one elite drawn with probability proportional to w;
-in training its parameters get N(0, std_z[0, k]) noise. The model draws samples in training
-and uses its means when ``deterministic`` (evaluation).
+in training its parameters get N(0, s) noise, s = the last iteration's elite std estimate of
+(step 0, k) (the official code's ``_std[0]``, before momentum), then are clamped to [-1, 1]
+unless ``clip_executed_z=False`` (official). The model draws samples in training and uses its
+means when ``deterministic`` (evaluation).
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ def plan(params: Params, cfg: Any, param_dims: jax.Array, obs: jax.Array, key: j
         return ks, kz, zs
 
     def iteration(carry: tuple, key: jax.Array) -> tuple[tuple, None]:
-        mean_k, mean_z, std_z, _ = carry
+        mean_k, mean_z, std_z, _, _ = carry
         s_key, m_key = jax.random.split(key)
         ks, kz, zs = sample(s_key, mean_k, mean_z, std_z)
         g = rollout_returns(params, cfg, obs, ks, zs, None if deterministic else m_key,
@@ -143,19 +146,23 @@ def plan(params: Params, cfg: Any, param_dims: jax.Array, obs: jax.Array, key: j
         m = cfg.momentum
         mean_k = m * mean_k + (1.0 - m) * new_k
         mean_z = m * mean_z + (1.0 - m) * est_mean
-        return (mean_k, mean_z, est_std, (k_el, z_el, w, g_el)), None
+        new_std = m * std_z + (1.0 - m) * est_std if cfg.std_momentum else est_std
+        return (mean_k, mean_z, new_std, est_std, (k_el, z_el, w, g_el)), None
 
     keys = jax.random.split(key, cfg.iterations + 2)
     dummy = (jnp.zeros((n_el, horizon), jnp.int32), jnp.zeros((n_el, horizon, p_pad)),
              jnp.zeros((n_el,)), jnp.zeros((n_el,)))
-    (mean_k, mean_z, std_z, (k_el, z_el, w, g_el)), _ = jax.lax.scan(
-        iteration, (mean_k, mean_z, std_z, dummy), keys[: cfg.iterations])
+    (mean_k, mean_z, std_z, est_std, (k_el, z_el, w, g_el)), _ = jax.lax.scan(
+        iteration, (mean_k, mean_z, std_z, std_z, dummy), keys[: cfg.iterations])
     pick = jax.random.categorical(keys[-2], jnp.log(jnp.maximum(w, 1e-30)))
     k = k_el[pick, 0]
     z = z_el[pick, 0]
     if not deterministic:
-        std0 = std_z[0, 0 if shared else k]
+        std0 = est_std[0, 0 if shared else k]
         z = z + std0 * jax.random.normal(keys[-1], z.shape)
-        z = jnp.where(pad_idx < param_dims[k], jnp.clip(z, -1.0, 1.0), 0.0)
-    stats = {"std_z": std_z, "plan_return_max": g_el[0], "plan_return_elite_mean": jnp.mean(g_el)}
+        if cfg.clip_executed_z:
+            z = jnp.clip(z, -1.0, 1.0)
+        z = jnp.where(pad_idx < param_dims[k], z, 0.0)
+    stats = {"std_z": std_z, "std_z_estimate": est_std, "plan_return_max": g_el[0],
+             "plan_return_elite_mean": jnp.mean(g_el)}
     return (k, z), PlanState(mean_k=mean_k, mean_z=mean_z), stats

@@ -5,7 +5,8 @@
 benchmark env with defaults, ``config_hash(default_config(env_id))``, plus MP-DQN's published
 settings (``mpdqn_paper_config`` of P-DQN and PA-DDPG). Records and checkpoints carry these
 hashes, so a renamed field must map back through ``LEGACY_FIELD_NAMES`` and every default must
-keep its value.
+keep its value. A field added later is left out of the hash while it holds its class's
+``HASH_ADDED_FIELDS`` entry (the value that reproduces the behaviour from before).
 
 Changed on purpose (issue 19; records of earlier runs keep their old hashes and the tables
 never pool them with new ones):
@@ -18,6 +19,10 @@ never pool them with new ones):
   values (``HASH_ADDED_FIELDS``).
 * ``hyar_td3``, ``hyar_ddpg`` on Platform, Goal and Hard Goal: ``end_episode_at_eval`` is now
   on by default, as in HyAR's scripts for those envs (Catch Point / Hard Move keep theirs).
+
+* every ``dlpa@*`` default hash (D2): DLPA's planner now applies momentum to the parameter
+  std as the official code does (``std_momentum=True``, ``DLPA.py:297``);
+  ``std_momentum=False`` reproduces the old behaviour and its old hash.
 
 ``hyar_reading`` pins the P-DQN family's new ``reading="hyar"`` configs (the ``hyar``
 protocol's).
@@ -89,3 +94,18 @@ def test_mpdqn_paper_config_hashes_are_pinned(label: str, fn, kw: dict) -> None:
         else:
             with pytest.raises(ValueError):
                 fn(env_id, **kw)
+
+
+def test_dlpa_earlier_behaviour_keeps_its_hash() -> None:
+    """The new DLPA fields are hash-neutral at the values of the earlier behaviour: DLPA with
+    ``std_momentum=False`` (the old default) has the hashes pinned before issue 19."""
+    import dataclasses
+
+    before = {"Platform-v0": "cbdb21146aea9614", "HardMove-n4-v0": "246a83b3cf152a26",
+              "Goal-v0": "e1433cfc7ba97d9b", "CatchPoint-v0": "6a8aae0068049357"}
+    cls = get_agent("dlpa")
+    for env_id, want in before.items():
+        cfg = dataclasses.replace(cls.default_config(env_id), std_momentum=False)
+        assert config_hash(cfg) == want, env_id
+        flipped = dataclasses.replace(cfg, rlkit_fanin=True)  # a non-neutral value is hashed
+        assert config_hash(flipped) != want

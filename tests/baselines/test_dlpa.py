@@ -278,3 +278,159 @@ def test_bench_smoke() -> None:
     assert json.loads(json.dumps(out)) == out  # the CLI prints it as one JSON line
     table = suite_markdown({"suite": "dlpa", "rows": [out]})
     assert "HardMove-n4-v0 | 2 |" in table and any("plan" in line for line in lines)
+
+
+# ------------------------------------------- issue 19: the official code's differences D1-D5
+def _quiet_heads(params: dict) -> dict:
+    """Log-std outputs pinned at the clamp (std e^-20): sampled model steps equal the means."""
+    def fix(p: dict) -> dict:
+        return {**p, "ws": jnp.zeros_like(p["ws"]), "bs": jnp.full_like(p["bs"], -30.0)}
+    return {"dyn": fix(params["dyn"]), "rc": fix(params["rc"])}
+
+
+def test_d1_broadcast_continuation_loss_matches_official_shapes() -> None:
+    """contin_loss_broadcast=True equals the official [B] * [B, 1] loss written out by hand;
+    the per-sample masked loss differs on a batch with terminals and unequal weights."""
+    b, h, s_dim = 4, 3, 3
+    cfg = DLPAConfig(model_type="concat", hidden=8, two_reward_heads=True, horizon=h)
+    params = _quiet_heads(init_model(jax.random.key(0), cfg, s_dim, 2, 1))
+    rng = np.random.default_rng(0)
+    # sample 0 and 3 alive; sample 1 terminal at t=0, sample 2 at t=1 (zero fill after)
+    cont = np.asarray([[1, 1, 1], [0, 0, 0], [1, 0, 0], [1, 1, 1]], np.float32)
+    mask = np.concatenate([np.ones((b, 1)), np.cumprod(cont, axis=1)[:, :-1]], axis=1)
+    batch = {"obs": jnp.asarray(rng.normal(size=(b, h + 1, s_dim)), jnp.float32),
+             "k": jnp.asarray([[0, 1, 0], [1, 0, 0], [0, 0, 0], [1, 1, 0]], jnp.int32),
+             "z": jnp.asarray(rng.uniform(-1, 1, size=(b, h, 1)), jnp.float32),
+             "r": jnp.asarray(rng.normal(size=(b, h)), jnp.float32),
+             "cont": jnp.asarray(cont), "mask": jnp.asarray(mask, jnp.float32)}
+    w = jnp.asarray([1.0, 0.5, 0.8, 0.3])
+    key = jax.random.key(1)
+    masked, _ = model_loss(params, cfg, batch, w, key)
+    official, info = model_loss(params, dataclasses.replace(cfg, contin_loss_broadcast=True),
+                                batch, w, key)
+
+    # by hand, with the official code's shapes: state / reward [B, 1], continuation [B] x [B, 1]
+    s = batch["obs"][:, 0]
+    cons, rew, contin = np.zeros((b, 1)), np.zeros((b, 1)), np.zeros((b, b))
+    for t in range(h):
+        s, r0, r1, logits = model_step(params, cfg, s, batch["k"][:, t], batch["z"][:, t], None)
+        c_t = np.asarray(batch["cont"][:, t])
+        r_hat = np.where(c_t > 0.5, np.asarray(r0), np.asarray(r1))[:, None]
+        logp = np.asarray(jax.nn.log_softmax(logits))
+        ce = -np.where(c_t > 0.5, logp[:, 1], logp[:, 0])  # [B]
+        m = mask[:, t][:, None]  # [B, 1]
+        rho = cfg.rho ** t
+        cons += rho * np.mean((np.asarray(s) - np.asarray(batch["obs"][:, t + 1])) ** 2,
+                              axis=1, keepdims=True) * m
+        rew += rho * (r_hat - np.asarray(batch["r"][:, t])[:, None]) ** 2 * m
+        contin = contin + rho * ce * m  # [B] * [B, 1] -> [B, B]
+    total = 2.0 * cons + 0.5 * rew + 0.5 * contin  # [B, B]
+    want = np.mean(total * np.asarray(w)) / h  # weights [B] broadcast along the last axis
+    np.testing.assert_allclose(float(official), want, rtol=1e-5)
+    assert abs(float(official) - float(masked)) > 1e-3 * abs(want)
+    assert float(info["contin_loss"]) > 0.0
+
+
+def test_window_reads_the_zero_fill_after_a_terminal() -> None:
+    """Past a window's terminal the batch holds k = 0, z = 0, r = 0 and the label terminal
+    (the official zero-filled episode), not the older episode left in the slot."""
+    agent = _agent(horizon=5)
+    rp = agent._empty_replay()
+    rp = rp.replace(k=jnp.ones_like(rp.k), z=jnp.full_like(rp.z, 0.7), r=jnp.ones_like(rp.r))
+    obs, z = jnp.zeros((6,)), jnp.full((1,), 0.3)
+    for t in range(3):  # terminates at its 3rd step
+        rp = agent._store(rp, obs, jnp.int32(1), z, jnp.float32(1.0), obs, jnp.float32(t == 2),
+                          jnp.asarray(t == 2))
+    batch, _ = agent.sample_batch(rp, jnp.cumsum(rp.n_valid), jax.random.key(0))
+    after = np.asarray(batch["mask"]) == 0
+    assert after.any()
+    for name in ("k", "r", "cont"):
+        assert np.all(np.asarray(batch[name])[after] == 0), name
+    assert np.all(np.asarray(batch["z"])[after] == 0)
+
+
+@pytest.mark.parametrize("momentum_on_std", [True, False])
+def test_d2_std_momentum(momentum_on_std: bool) -> None:
+    """Official (std_momentum=True): std = m * old + (1 - m) * elite estimate; else the estimate."""
+    cfg = _plan_cfg(iterations=1, std_momentum=momentum_on_std)
+    _, _, stats = _run_plan(cfg, jnp.zeros((4,)), jax.random.key(3))
+    est, std = np.asarray(stats["std_z_estimate"]), np.asarray(stats["std_z"])
+    assert np.any(est < 1.0)  # the elites narrowed the initial std 2
+    want = cfg.momentum * cfg.init_std + (1 - cfg.momentum) * est if momentum_on_std else est
+    np.testing.assert_allclose(std, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("clip", [True, False])
+def test_d3_executed_z_clamp(clip: bool) -> None:
+    """clip_executed_z=False (official) executes elite z + noise unclamped: |z| > 1 happens."""
+    cfg = _plan_cfg(iterations=1, clip_executed_z=clip)
+    bonus = jnp.asarray([0.0, 0.0, 1.0, 0.0])
+    prev = init_plan_state(cfg, 4, 1)
+    fn = jax.jit(jax.vmap(lambda k: plan({}, cfg, jnp.ones((4,), jnp.int32), jnp.zeros((2,)),
+                                         k, prev, jnp.asarray(False), False,
+                                         _toy_model(bonus))[0][1]))
+    z = np.asarray(fn(jax.random.split(jax.random.key(4), 64)))[:, 0]
+    assert np.all(np.isfinite(z))
+    if clip:
+        assert np.all(np.abs(z) <= 1.0)
+    else:
+        assert np.any(np.abs(z) > 1.0)
+
+
+def _cut_agent(**kw) -> DLPAAgent:
+    env, params = make("HardMove-n4-v0", max_steps_in_episode=25)
+    cfg = dataclasses.replace(_tiny("HardMove-n4-v0", horizon=5), seed_episodes=10**6, **kw)
+    return DLPAAgent(env, params, cfg)
+
+
+def test_d4_cut_writes_the_official_fake_terminal() -> None:
+    agent = _cut_agent(truncate_at_eval=True)
+    rp = agent._empty_replay()
+    obs, z = jnp.ones((agent.s_dim,)), jnp.full((1,), 0.5)
+    for _ in range(7):
+        rp = agent._store(rp, obs, jnp.int32(3), z, jnp.float32(0.2), obs, jnp.float32(0.0),
+                          jnp.asarray(False))
+    same = agent._cut(rp, jnp.asarray(False))
+    for a, b in zip(jax.tree.leaves(same), jax.tree.leaves(rp), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    rp = agent._cut(rp, jnp.asarray(True))  # cut after 7 steps: fake terminal at step 7
+    assert int(rp.slot) == 1 and int(rp.t) == 0
+    assert int(rp.n_valid[0]) == 8  # official: starts below min(25 - H, sum(cont) + 1)
+    assert (int(rp.k[0, 7]), float(rp.z[0, 7, 0]), float(rp.r[0, 7]), float(rp.cont[0, 7])) \
+        == (0, 0.0, 0.0, 0.0)
+    assert float(rp.obs[0, 7, 0]) == 1.0 and bool(jnp.all(rp.obs[0, 8] == 0.0))
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_d4_training_episodes_cut_every_n_steps(cut: bool) -> None:
+    """Random play on Hard Move (no terminals here): with truncate_every=30 the first episode
+    ends at its 25-step cap, the second is cut after 5 steps and gets the fake terminal."""
+    agent = _cut_agent(truncate_at_eval=cut, truncate_every=30)
+    state, m = jax.jit(lambda s: agent.train(s, 60))(agent.init(jax.random.key(0)))
+    rp = state.replay
+    assert float(jnp.min(rp.cont[:2, :5])) == 1.0  # no real terminal in this rollout
+    if cut:
+        assert int(m["episodes"]) == 4 and int(rp.slot) == 4
+        assert list(np.asarray(rp.n_valid[:4])) == [20, 6, 20, 6]
+        assert float(rp.cont[1, 5]) == 0.0 and float(rp.cont[3, 5]) == 0.0
+    else:
+        assert int(m["episodes"]) == 2 and int(rp.slot) == 2 and int(rp.t) == 10
+
+
+@pytest.mark.parametrize("model_type", ["concat", "overlay", "multi"])
+@pytest.mark.parametrize("rlkit", [False, True])
+def test_d5_hidden_init_bounds(model_type: str, rlkit: bool) -> None:
+    """rlkit_fanin=True: the official 1/sqrt(out features) (1/sqrt(64 K) for the masking
+    structure's second layer); False: 1/sqrt(fan-in)."""
+    s_dim, k, p_dim, h = 9, 3, 2, 64
+    p = init_head(jax.random.key(0), model_type, s_dim, k, p_dim, 2, h, rlkit)
+    fan_in = {"concat": (s_dim + k + p_dim, h), "overlay": (s_dim + k, h + p_dim),
+              "multi": (s_dim + p_dim, h)}[model_type]
+    fan_out = (h, h * k if model_type == "multi" else h)
+    layer1 = [n for n in ("w1s", "w1k", "w1z") if n in p]
+    layer2 = [n for n in ("w2", "w2z") if n in p]
+    for names, f_in, f_out in ((layer1, fan_in[0], fan_out[0]), (layer2, fan_in[1], fan_out[1])):
+        bound = 1.0 / np.sqrt(f_out if rlkit else f_in)
+        w = np.concatenate([np.asarray(p[n]).ravel() for n in names])
+        assert np.max(np.abs(w)) <= bound * (1 + 1e-6)
+        assert np.max(np.abs(w)) > 0.95 * bound
