@@ -114,13 +114,14 @@ def check_random_policy(
 
 
 # ------------------------------------------------------------------ transitions
-def _one_step_samples(
-    env: Any, params: Any, state0: Any, k: int, z: list[float], key: jax.Array, samples: int
-) -> dict[str, np.ndarray]:
-    action = (jnp.int32(k), jnp.asarray(flat_params(env.pamdp_space, k, z)))
+def _one_step_sampler(env: Any, params: Any) -> Any:
+    """``sample(state0, k, z, key, samples) -> dict of [samples, ...]`` host arrays: one step
+    from a fixed state under ``samples`` noise draws (keys split from ``key``). Jitted once
+    per env (state and action are arguments), so a section's entries share one compilation
+    instead of compiling one each."""
 
-    def one(key: jax.Array) -> dict[str, jax.Array]:
-        obs, state, reward, terminated, info = env.step_env(key, state0, action, params)
+    def one(key: jax.Array, state0: Any, k: jax.Array, z: jax.Array) -> dict[str, jax.Array]:
+        obs, state, reward, terminated, info = env.step_env(key, state0, (k, z), params)
         return {
             "obs": obs,
             "state": env.golden_state_vector(state),
@@ -130,8 +131,15 @@ def _one_step_samples(
             "substeps": info["substeps"].astype(jnp.float32),
         }
 
-    out = jax.jit(jax.vmap(one))(jax.random.split(key, samples))
-    return {k_: np.asarray(v, np.float64) for k_, v in out.items()}
+    batched = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
+
+    def sample(state0: Any, k: int, z: list[float], key: jax.Array,
+               samples: int) -> dict[str, np.ndarray]:
+        flat = jnp.asarray(flat_params(env.pamdp_space, k, z))
+        out = batched(jax.random.split(key, samples), state0, jnp.int32(k), flat)
+        return {k_: np.asarray(v, np.float64) for k_, v in out.items()}
+
+    return sample
 
 
 def _vector_checks(section: str, name: str, ours: np.ndarray, ref: dict[str, Any],
@@ -150,6 +158,7 @@ def check_transitions(section: str, entries: list[dict[str, Any]], key: jax.Arra
     """One-step-from-a-fixed-state statistics (Platform reset; Goal with player_y0 forced)."""
     benchmark = "platform" if section.startswith("platform") else "goal"
     env, params = make(env_id_for(benchmark))
+    sample = _one_step_sampler(env, params)
     rows: list[tuple[str, str, float, float, float, float]] = []
     for i, entry in enumerate(entries):
         n_ref = int(entry["samples"])
@@ -161,8 +170,7 @@ def check_transitions(section: str, entries: list[dict[str, Any]], key: jax.Arra
             _, state0 = env.reset_env(jax.random.key(0), params)
             where = ""
         tag = f"{section}[{where}{entry['action']} k={entry['k']} z={entry['z']}]"
-        out = _one_step_samples(env, params, state0, entry["k"], entry["z"],
-                                jax.random.fold_in(key, i), n)
+        out = sample(state0, entry["k"], entry["z"], jax.random.fold_in(key, i), n)
         for field in ("obs", "state", "reward", "substeps"):
             if field in entry:
                 for row in _vector_checks(section, field, out[field], entry[field], n_ref):

@@ -1,6 +1,7 @@
 """Shared by the baseline tests: a one-step parameterized bandit with a known best (k, z), a
-jitted init + train of a registered agent, the greedy action's bandit reward, and a bitwise
-comparison of agent states (PRNG keys included)."""
+jitted init + train of a registered agent (also as a reusable compiled run, so a module's
+learning and determinism tests compile an agent's train step once), the greedy action's
+bandit reward, and a bitwise comparison of agent states (PRNG keys included)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,33 @@ def train_agent(name: str, env: Any, cfg: Any, steps: int, key: int = 0) -> tupl
     agent = get_agent(name)(env, env.default_params, cfg)
     state = jax.jit(agent.init)(jax.random.key(key))
     return agent, jax.jit(agent.train, static_argnums=1)(state, steps)
+
+
+class CompiledRun:
+    """Agent ``name`` on ``env`` with ``cfg``: ``run(key)`` is ``train(init(key), steps)`` with
+    the same two jitted functions as ``train_agent``, compiled once and shared by every call.
+
+    ``run`` caches its result per key (the learning and determinism tests of a module read the
+    same run); ``run(key, fresh=True)`` recomputes it with the same compiled functions, which is
+    what a bitwise determinism check compares against."""
+
+    def __init__(self, name: str, env: Any, cfg: Any, steps: int) -> None:
+        from pamdp_bench.agents import get_agent
+
+        self.env, self.steps = env, steps
+        self.agent = get_agent(name)(env, env.default_params, cfg)
+        self._init = jax.jit(self.agent.init)
+        self._train = jax.jit(self.agent.train, static_argnums=1)
+        self._results: dict[int, Any] = {}
+
+    def run(self, key: int = 0, fresh: bool = False) -> tuple[Any, Any]:
+        """``(state, metrics)`` after ``steps`` training steps from ``init(key)``."""
+        if fresh or key not in self._results:
+            out = self._train(self._init(jax.random.key(key)), self.steps)
+            if fresh:
+                return out
+            self._results[key] = out
+        return self._results[key]
 
 
 def greedy_bandit_action(agent: Any, state: Any, env: Bandit) -> tuple[Any, Any, float]:

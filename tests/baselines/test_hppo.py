@@ -5,6 +5,7 @@ configs; a short harness run with a chunk size not a multiple of the rollout len
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -16,9 +17,9 @@ import numpy as np
 import pytest
 from bandit_env import (
     Bandit,
+    CompiledRun,
     assert_trees_bitwise_equal,
     greedy_bandit_action,
-    train_agent,
     tree_arrays,
 )
 
@@ -122,26 +123,28 @@ def test_bad_config_rejected() -> None:
 
 
 # ---------------------------------------------------------------- learning, determinism
-@pytest.mark.parametrize("mode", ["separate", "joint"])
-def test_learns_one_step_bandit(mode: str) -> None:
-    env = Bandit()
+@functools.cache
+def bandit_run(mode: str) -> CompiledRun:
+    """The bandit training run of one ratio mode (2000 steps), compiled once for the learning
+    and the determinism tests."""
     cfg = small_config(lr_actor=3e-3, lr_critic=3e-3, actor_epochs=10, ratio_mode=mode,
                        param_logp="chosen" if mode == "joint" else "all")
-    agent, (state, metrics) = train_agent("hppo", env, cfg, 2000)
-    k, z, reward = greedy_bandit_action(agent, state, env)
+    return CompiledRun("hppo", Bandit(), cfg, 2000)
+
+
+@pytest.mark.parametrize("mode", ["separate", "joint"])
+def test_learns_one_step_bandit(mode: str) -> None:
+    run = bandit_run(mode)
+    state, metrics = run.run(0)
+    k, z, reward = greedy_bandit_action(run.agent, state, run.env)
     assert int(k) == 1 and reward > 0.9, (k, z, reward)
     assert int(metrics["updates"]) == 100 and np.isfinite(float(metrics["loss_critic"]))
 
 
 def test_deterministic_under_fixed_key() -> None:
-    env = Bandit()
-    agent = HPPO(env, env.default_params, small_config())
-
-    @jax.jit
-    def run(key: jax.Array) -> Any:
-        return agent.train(agent.init(key), 50)
-
-    a, b, c = run(jax.random.key(0)), run(jax.random.key(0)), run(jax.random.key(1))
+    # The learning test's compiled run: key 0 twice is bitwise identical, key 1 differs.
+    run = bandit_run("separate")
+    a, b, c = run.run(0), run.run(0, fresh=True), run.run(1)
     assert_trees_bitwise_equal(a, b)
     assert not np.array_equal(np.asarray(a[0].actor.params["disc"][0]["w"]),
                               np.asarray(c[0].actor.params["disc"][0]["w"]))

@@ -5,6 +5,7 @@ shapes, default configs for every benchmark, and a short run under the harness."
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from typing import Any
@@ -13,7 +14,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from bandit_env import Bandit, assert_trees_bitwise_equal, greedy_bandit_action, train_agent
+from bandit_env import (
+    Bandit,
+    CompiledRun,
+    assert_trees_bitwise_equal,
+    greedy_bandit_action,
+)
 
 import pamdp_bench.baselines.paddpg  # noqa: F401  (registers "paddpg", "patd3")
 from pamdp_bench.agents import get_agent
@@ -132,9 +138,14 @@ def test_td3_delays_actor_and_target_updates() -> None:
     env = Bandit()
     for name, moved_after_one in (("paddpg", True), ("patd3", False)):
         cfg = small_config(name, batch_size=4, learning_starts=4)
-        agent, (s0, _) = train_agent(name, env, cfg, 3)  # no update yet
-        s1, m1 = jax.jit(agent.train, static_argnums=1)(s0, 1)  # update 1
-        s2, _ = jax.jit(agent.train, static_argnums=1)(s1, 1)  # update 2
+        agent = get_agent(name)(env, env.default_params, cfg)
+        step = jax.jit(agent.train, static_argnums=1)  # one compiled one-step chunk
+        s0 = jax.jit(agent.init)(jax.random.key(0))
+        for _ in range(3):  # three env steps: no update yet
+            s0, m0 = step(s0, 1)
+            assert int(m0["updates_in_chunk"]) == 0
+        s1, m1 = step(s0, 1)  # update 1
+        s2, _ = step(s1, 1)  # update 2
         assert int(m1["updates_in_chunk"]) == 1
         a0, a1, a2 = (np.asarray(s.learner.actor.params[0]["w"]) for s in (s0, s1, s2))
         t0, t1 = (np.asarray(s.learner.critic_target[0]["w"]) for s in (s0, s1))
@@ -143,11 +154,18 @@ def test_td3_delays_actor_and_target_updates() -> None:
         assert not np.array_equal(a1, a2), name  # TD3 updates the actor on update 2
 
 
+@functools.cache
+def bandit_run(name: str) -> CompiledRun:
+    """The bandit training run of ``name`` (1500 steps), compiled once for the learning and
+    the determinism tests."""
+    return CompiledRun(name, Bandit(), small_config(name), 1500)
+
+
 @pytest.mark.parametrize("name", AGENTS)
 def test_learns_one_step_bandit(name: str) -> None:
-    env = Bandit()
-    agent, (state, metrics) = train_agent(name, env, small_config(name), 1500)
-    k, z, reward = greedy_bandit_action(agent, state, env)
+    run = bandit_run(name)
+    state, metrics = run.run(0)
+    k, z, reward = greedy_bandit_action(run.agent, state, run.env)
     # Best reward 1 (k=1, z=(., -0.4, 0.3)); action 0 gives at most 0.5.
     assert int(k) == 1 and reward > 0.93, (k, z, reward)
     assert np.isfinite(float(metrics["loss_critic"]))
@@ -155,14 +173,9 @@ def test_learns_one_step_bandit(name: str) -> None:
 
 
 def test_deterministic_under_fixed_key() -> None:
-    env = Bandit()
-    agent = get_agent("patd3")(env, env.default_params, small_config("patd3"))
-
-    @jax.jit
-    def run(key: jax.Array) -> Any:
-        return agent.train(agent.init(key), 120)
-
-    a, b, c = run(jax.random.key(0)), run(jax.random.key(0)), run(jax.random.key(1))
+    # The learning test's compiled run: key 0 twice is bitwise identical, key 1 differs.
+    run = bandit_run("patd3")
+    a, b, c = run.run(0), run.run(0, fresh=True), run.run(1)
     assert_trees_bitwise_equal(a, b)
     assert not np.array_equal(np.asarray(a[0].learner.actor.params[0]["w"]),
                               np.asarray(c[0].learner.actor.params[0]["w"]))

@@ -4,6 +4,7 @@ bandit, determinism, K up to 1024, and a short run under the harness."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from typing import Any
@@ -12,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from bandit_env import Bandit, assert_trees_bitwise_equal, greedy_bandit_action, train_agent
+from bandit_env import Bandit, CompiledRun, assert_trees_bitwise_equal, greedy_bandit_action
 
 from pamdp_bench.agents import get_agent
 from pamdp_bench.baselines.pdqn import PDQNConfig, default_config, losses, networks
@@ -133,11 +134,18 @@ def test_multipass_matches_explicit_masked_passes(dense: bool, monkeypatch: Any)
 
 
 # ---------------------------------------------------------------- learning, determinism
+@functools.cache
+def bandit_run(name: str) -> CompiledRun:
+    """The bandit training run of ``name`` (1500 steps), compiled once for the learning and
+    the determinism tests."""
+    return CompiledRun(name, Bandit(), small_config(name), 1500)
+
+
 @pytest.mark.parametrize("name", AGENTS)
 def test_learns_one_step_bandit(name: str) -> None:
-    env = Bandit()
-    agent, (state, metrics) = train_agent(name, env, small_config(name), 1500)
-    k, z, reward = greedy_bandit_action(agent, state, env)
+    run = bandit_run(name)
+    state, metrics = run.run(0)
+    k, z, reward = greedy_bandit_action(run.agent, state, run.env)
     # Best reward 1; action 0 gives at most 0.5; the initial x ~ 0 gives 0.75 with action 1.
     assert int(k) == 1 and reward > 0.93, (k, z, reward)
     assert np.isfinite(float(metrics["loss_q"]))
@@ -145,14 +153,9 @@ def test_learns_one_step_bandit(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["pdqn", "mpdqn"])
 def test_deterministic_under_fixed_key(name: str) -> None:
-    env = Bandit()
-    agent = get_agent(name)(env, env.default_params, small_config(name))
-
-    @jax.jit
-    def run(key: jax.Array) -> Any:
-        return agent.train(agent.init(key), 120)
-
-    a, b, c = run(jax.random.key(0)), run(jax.random.key(0)), run(jax.random.key(1))
+    # The learning test's compiled run: key 0 twice is bitwise identical, key 1 differs.
+    run = bandit_run(name)
+    a, b, c = run.run(0), run.run(0, fresh=True), run.run(1)
     assert_trees_bitwise_equal(a, b)
     assert not np.array_equal(np.asarray(a[0].learner.actor.params[0]["w"]),
                               np.asarray(c[0].learner.actor.params[0]["w"]))
