@@ -23,6 +23,7 @@ Subcommands (``python -m pamdp_bench.tools.platform_ab --help``):
   separate evaluation env whose agent random state is saved and restored, so evaluating does
   not perturb training). One JSON line per evaluation point; a (side, seed, noise) run whose
   last point is already in ``--out`` is skipped, so a killed batch resumes.
+* ``swap``: train on one side, then evaluate that fixed greedy policy on both sides.
 * ``trace``: noise off on both sides, one learning agent acts on the original; every action
   is replayed on ours from the same state and observations, rewards, terminals and substeps
   are compared step by step.
@@ -246,8 +247,9 @@ def greedy_returns(agent: Any, env: Side, episodes: int) -> np.ndarray:
 
 
 def learn(side: str, seed: int, steps: int, eval_every: int, eval_episodes: int,
-          noise: bool) -> Iterator[dict[str, Any]]:
-    """run_platform_pdqn.py's loop on one side; yields one dict per evaluation point."""
+          noise: bool, keep_agent: bool = False) -> Iterator[dict[str, Any]]:
+    """run_platform_pdqn.py's loop on one side; yields one dict per evaluation point (with
+    the live agent under ``"agent"`` if ``keep_agent``)."""
     np.random.seed(seed)
     env = make_side(side, seed, noise)
     eval_env = make_side(side, seed + EVAL_SEED_OFFSET, noise)
@@ -264,7 +266,7 @@ def learn(side: str, seed: int, steps: int, eval_every: int, eval_episodes: int,
             "greedy_success": float(np.mean(r >= 1.0 - 1e-6)),
             "train_return_last100": float(np.mean(train_returns[-100:])),
             "epsilon": float(agent.epsilon), "wall_s": round(time.time() - t0, 1),
-        }
+        } | ({"agent": agent} if keep_agent else {})
 
     while total_steps < steps:
         state = env.reset()
@@ -287,6 +289,21 @@ def learn(side: str, seed: int, steps: int, eval_every: int, eval_episodes: int,
         if total_steps >= next_eval:
             yield point()
             next_eval += eval_every
+
+
+def swap(train_side: str, seed: int, steps: int, episodes: int) -> dict[str, Any]:
+    """Train on ``train_side`` for ``steps`` env steps, then evaluate that one greedy policy
+    on both sides (separate evaluation envs, seed + EVAL_SEED_OFFSET): if the envs agree, a
+    fixed learned policy scores the same on both."""
+    gen = learn(train_side, seed, steps, steps, 1, True, keep_agent=True)
+    row = next(gen)
+    agent = row.pop("agent")
+    out: dict[str, Any] = {"train_side": train_side, "seed": seed, "env_steps": row["env_steps"]}
+    for side in ("original", "ours"):
+        r = greedy_returns(agent, make_side(side, seed + EVAL_SEED_OFFSET, True), episodes)
+        out[side] = {"mean": float(r.mean()), "sem": float(r.std(ddof=1) / math.sqrt(len(r))),
+                     "success": float(np.mean(r >= 1.0 - 1e-6))}
+    return out
 
 
 def trace(seed: int, steps: int, atol: float) -> dict[str, Any]:
@@ -491,7 +508,7 @@ def _done_keys(path: str) -> set[tuple[str, int, bool, int]]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pamdp_bench.tools.platform_ab",
                                  description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=("learn", "trace", "record", "summarize"))
+    ap.add_argument("command", choices=("learn", "trace", "record", "swap", "summarize"))
     ap.add_argument("--mpdqn", help="checkout of cycraig/MP-DQN@eec13eb (not for summarize)")
     ap.add_argument("--gym_platform", help="checkout of cycraig/gym-platform@e932987")
     ap.add_argument("--inputs", default="", help="summarize: comma-separated learn outputs")
@@ -516,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text)
         return 0
     if not (a.mpdqn and a.gym_platform):
-        ap.error("--mpdqn and --gym_platform are required for learn, trace and record")
+        ap.error("--mpdqn and --gym_platform are required for learn, swap, trace and record")
     add_original_paths(a.mpdqn, a.gym_platform)
     seeds = [int(s) for s in a.seeds.split(",")]
     if a.command == "learn":
@@ -533,6 +550,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(row), flush=True)
             with open(a.out, "a") as f:  # a seed's points land together: no partial seeds
                 f.writelines(json.dumps(r) + "\n" for r in rows)
+    elif a.command == "swap":
+        results = [swap(a.side, s, a.steps, a.eval_episodes) for s in seeds]
+        with open(a.out, "w") as f:
+            json.dump(results, f, indent=1)
+        print(json.dumps(results))
     elif a.command == "trace":
         results = [trace(s, a.steps, a.atol) for s in seeds]
         with open(a.out, "w") as f:
