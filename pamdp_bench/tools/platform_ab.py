@@ -452,44 +452,44 @@ def permutation_p(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def summarize(rows: list[dict[str, Any]], noise: bool = True) -> str:
-    """Markdown: greedy return per side at each evaluation point (mean ± std over seeds, the
-    seeds' values), the mean over the curve (area under it), and exact permutation p-values."""
+    """Markdown: greedy return per side at each evaluation point (mean ± std over the seeds
+    that reached it, and their values), the mean over the points every seed reached (area
+    under the curve), and exact permutation p-values."""
     rows = [r for r in rows if r["noise"] == noise]
     sides = ("original", "ours")
     by: dict[str, dict[int, dict[int, float]]] = {s: {} for s in sides}
     for r in rows:
         point = round(r["env_steps"] / r["eval_every"]) * r["eval_every"]
         by[r["side"]].setdefault(r["seed"], {})[point] = r["greedy_return"]
-    seeds = {s: sorted(by[s]) for s in sides}
     points = sorted({p for s in sides for d in by[s].values() for p in d})
-    complete = {s: [sd for sd in seeds[s] if all(p in by[s][sd] for p in points)] for s in sides}
+    common = [p for p in points if all(p in d for s in sides for d in by[s].values())]
     lines = [
-        "| env steps | original (mean ± std) | ours (mean ± std) | p | original seeds "
+        "| env steps | original (mean ± std) | ours (mean ± std) | n | p | original seeds "
         "| ours seeds |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
 
     def cell(vals: list[float]) -> str:
         return f"{np.mean(vals):.3f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0:.3f}"
 
+    def row(label: str, a: list[float], b: list[float]) -> str:
+        return (f"| {label} | {cell(a)} | {cell(b)} | {len(a)} / {len(b)} | "
+                f"{permutation_p(a, b):.2f} | " + " ".join(f"{v:.2f}" for v in a) + " | "
+                + " ".join(f"{v:.2f}" for v in b) + " |")
+
     for p in points:
-        a = [by["original"][sd][p] for sd in complete["original"]]
-        b = [by["ours"][sd][p] for sd in complete["ours"]]
-        if not a or not b:
-            continue
-        lines.append(f"| {p:,} | {cell(a)} | {cell(b)} | {permutation_p(a, b):.2f} | "
-                     + " ".join(f"{v:.2f}" for v in a) + " | "
-                     + " ".join(f"{v:.2f}" for v in b) + " |")
-    auc = {s: [float(np.mean([by[s][sd][p] for p in points])) for sd in complete[s]]
-           for s in sides}
-    if auc["original"] and auc["ours"]:
-        lines.append(f"| mean over the curve | {cell(auc['original'])} | {cell(auc['ours'])} | "
-                     f"{permutation_p(auc['original'], auc['ours']):.2f} | "
-                     + " ".join(f"{v:.2f}" for v in auc["original"]) + " | "
-                     + " ".join(f"{v:.2f}" for v in auc["ours"]) + " |")
-    head = (f"Seeds with every point: original {complete['original']}, ours {complete['ours']}; "
-            f"noise {'on' if noise else 'off'}. p = exact two-sided permutation test of the "
-            "difference of the means over seeds.\n\n")
+        a = [d[p] for _, d in sorted(by["original"].items()) if p in d]
+        b = [d[p] for _, d in sorted(by["ours"].items()) if p in d]
+        if a and b:
+            lines.append(row(f"{p:,}", a, b))
+    if common:
+        a, b = ([float(np.mean([d[p] for p in common])) for _, d in sorted(by[s].items())]
+                for s in sides)
+        lines.append(row(f"mean over {common[0]:,}-{common[-1]:,}", a, b))
+    head = (f"Seeds: original {sorted(by['original'])}, ours {sorted(by['ours'])}; noise "
+            f"{'on' if noise else 'off'}. Each point pools the seeds that reached it (n = "
+            "original / ours); p = exact two-sided permutation test of the difference of the "
+            "means over seeds (uncorrected for the number of points).\n\n")
     return head + "\n".join(lines) + "\n"
 
 

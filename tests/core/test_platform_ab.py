@@ -24,14 +24,17 @@ def _row(side: str, seed: int, steps: int, ret: float) -> dict:
             "greedy_return": ret}
 
 
-def test_summarize_pools_seeds_per_point_and_skips_incomplete_seeds() -> None:
+def test_summarize_pools_the_seeds_of_each_point() -> None:
     rows = [_row("original", s, st, 0.5 + 0.1 * s) for s in (1, 2) for st in (1002, 2001)]
     rows += [_row("ours", s, st, 0.4) for s in (1, 2) for st in (1000, 2003)]
-    rows.append(_row("ours", 3, 1000, 0.9))  # seed 3 has no 2,000-step point: left out
-    text = platform_ab.summarize(rows)
-    assert "ours [1, 2]" in text
-    line = next(x for x in text.splitlines() if x.startswith("| 2,000 |"))
-    assert "0.650 ± 0.071" in line and "0.400 ± 0.000" in line
+    rows.append(_row("ours", 3, 1000, 0.9))  # seed 3 stopped before the 2,000-step point
+    lines = platform_ab.summarize(rows).splitlines()
+    first = next(x for x in lines if x.startswith("| 1,000 |"))
+    second = next(x for x in lines if x.startswith("| 2,000 |"))
+    assert "0.567 ± 0.289" in first and "| 2 / 3 |" in first
+    assert "0.650 ± 0.071" in second and "0.400 ± 0.000" in second and "| 2 / 2 |" in second
+    # the curve mean only uses the points every seed reached (1,000 here)
+    assert any(x.startswith("| mean over 1,000-1,000 |") for x in lines)
 
 
 def test_learn_resume_keys(tmp_path) -> None:
