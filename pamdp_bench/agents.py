@@ -260,16 +260,21 @@ def config_readings(cls: type) -> tuple[str, ...]:
     return tuple(getattr(cls, "CONFIG_READINGS", ()))
 
 
+def check_reading(cls: type, reading: str) -> None:
+    """Raise ``ValueError`` unless agent class ``cls`` offers config ``reading``."""
+    known = config_readings(cls)
+    if reading not in known:
+        raise ValueError(f"agent {getattr(cls, 'name', cls.__name__)!r} has no config reading "
+                         f"{reading!r}; its readings: {', '.join(known) or 'none'}")
+
+
 def reading_config(cls: type, env_id: str, reading: str | None = None) -> Any:
     """``cls``'s defaults for ``env_id`` under config ``reading`` (None: its own defaults).
 
     Raises ``ValueError`` if the agent does not offer ``reading``."""
     if reading is None:
         return cls.default_config(env_id)
-    known = config_readings(cls)
-    if reading not in known:
-        raise ValueError(f"agent {getattr(cls, 'name', cls.__name__)!r} has no config reading "
-                         f"{reading!r}; its readings: {', '.join(known) or 'none'}")
+    check_reading(cls, reading)
     return cls.default_config(env_id, reading=reading)
 
 

@@ -152,7 +152,7 @@ def _check_readings(path: str, readings: dict[str, Any]) -> None:
     """Every ``agent_readings`` entry names a known agent and a reading it offers."""
     if not readings:
         return
-    from pamdp_bench.agents import config_readings, get_agent  # the registry imports baselines
+    from pamdp_bench.agents import check_reading, get_agent  # the registry imports baselines
 
     for agent, reading in readings.items():
         if not isinstance(reading, str):
@@ -165,10 +165,10 @@ def _check_readings(path: str, readings: dict[str, Any]) -> None:
             cls = get_agent(agent)
         except ValueError as err:
             raise ValueError(f"{path}: 'agent_readings' names an unknown agent: {err}") from err
-        if reading not in config_readings(cls):
-            known = ", ".join(config_readings(cls)) or "none"
-            raise ValueError(f"{path}: 'agent_readings': agent {agent!r} has no config reading "
-                             f"{reading!r}; its readings: {known}")
+        try:
+            check_reading(cls, reading)
+        except ValueError as err:
+            raise ValueError(f"{path}: 'agent_readings': {err}") from err
 
 
 def protocol_path(name_or_path: str) -> str:
