@@ -27,6 +27,18 @@ The harness calls ``train`` once per evaluation interval, so this ends the episo
 evaluation point, as HyAR's Platform / Goal scripts do (they play the episode out without
 storing or counting the steps, then start a new one).
 
+Agents that learn less often than every env step (QMLE: one update per 10) set
+``train_every > 1``: a chunk is then a scan over blocks of ``train_every`` env steps (steps 1-4,
+the update key unused) each followed by one ``learn``, so the update is traced once per block
+instead of being ``lax.cond``-ed every step (under the seed ``vmap`` a cond on a per-seed
+counter runs both branches, which would cost an update per env step). A chunk that is not a
+whole number of blocks takes the per-step path with a ``lax.cond`` on ``env_steps`` being a
+multiple of ``train_every`` instead (same schedule, slower under ``vmap``); the harness's eval
+intervals are whole blocks, so its chunks start and end on multiples of ``train_every``.
+``learn(state, key) -> (state, metrics)`` is the step-5
+hook; its default applies ``update`` under the ``learning_starts`` gate, and agents whose
+update also writes to the replay (prioritised replay, stored argmaxes) override it.
+
 ``train(state, n)`` runs ``before_chunk`` (HyAR's uncounted warm-up) and then ``n`` env steps
 with ``common.scan_sums``, and reports each update metric averaged over the chunk's updates
 (``chunk_metrics``, overridable) plus the shared ``updates_in_chunk``,
@@ -84,6 +96,8 @@ class OffPolicyAgent:
     INIT_KEYS: ClassVar[int] = 2
     ACT_KEYS: ClassVar[int] = 1
     STATE: ClassVar[type] = OffPolicyState
+    #: Env steps per ``learn`` (module docstring); 1 = the per-step loop.
+    train_every: int = 1
 
     def __init__(self, env: Any, env_params: Any, config: Any) -> None:
         self.env, self.env_params, self.config = env, env_params, config
@@ -134,7 +148,17 @@ class OffPolicyAgent:
     def train(self, state: Any, num_env_steps: int) -> tuple[Any, dict[str, jax.Array]]:
         state = self.before_chunk(state)
         cut = bool(getattr(self.config, "end_episode_at_eval", False))
-        state, sums = scan_sums(self._env_step, state, num_env_steps, last_flag=cut)
+        every = int(self.train_every)
+        if every == 1:
+            state, sums = scan_sums(self._env_step, state, num_env_steps, last_flag=cut)
+        else:
+            if cut:
+                raise ValueError(f"{type(self).__name__}: end_episode_at_eval needs "
+                                 f"train_every = 1 (it has {every})")
+            if num_env_steps % every:
+                state, sums = scan_sums(self._env_step_every, state, num_env_steps)
+            else:
+                state, sums = scan_sums(self._block, state, num_env_steps // every)
         n_upd, n_ep = sums["learned"], sums["finished"]
         denom = jnp.maximum(n_upd, 1).astype(jnp.float32)
         metrics = self.chunk_metrics(state, sums, denom)
@@ -150,6 +174,37 @@ class OffPolicyAgent:
     # --------------------------------------------------------------- the step
     def _env_step(self, s: Any, last: jax.Array | None = None
                   ) -> tuple[Any, dict[str, jax.Array]]:
+        s, m, learn_key = self._collect(s, last)
+        s, lm = self.learn(s, learn_key)
+        s = self.after_update(s)
+        return s, {**lm, **m}
+
+    def _block(self, s: Any) -> tuple[Any, dict[str, jax.Array]]:
+        """``train_every`` env steps, then one ``learn``."""
+        s, sums = scan_sums(lambda c: self._collect(c)[:2], s, int(self.train_every))
+        key, learn_key = jax.random.split(s.key)
+        s, lm = self.learn(s.replace(key=key), learn_key)
+        s = self.after_update(s)
+        return s, {**lm, **sums}
+
+    def _env_step_every(self, s: Any) -> tuple[Any, dict[str, jax.Array]]:
+        """One env step, then ``learn`` if ``env_steps`` is a multiple of ``train_every`` (the
+        path of chunks that are not whole blocks: a ``lax.cond`` per step)."""
+        s, m = self._collect(s)[:2]
+        key, learn_key = jax.random.split(s.key)
+        s = s.replace(key=key)
+
+        def skip(s: Any, key: jax.Array) -> tuple[Any, dict[str, jax.Array]]:
+            shapes = jax.eval_shape(self.learn, s, key)[1]
+            return s, jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+
+        s, lm = jax.lax.cond(s.env_steps % self.train_every == 0, self.learn, skip, s,
+                             learn_key)
+        return self.after_update(s), {**lm, **m}
+
+    def _collect(self, s: Any, last: jax.Array | None = None
+                 ) -> tuple[Any, dict[str, jax.Array], jax.Array]:
+        """Steps 1-4 of one env step; returns the state, the episode sums and the update key."""
         keys = jax.random.split(s.key, self.ACT_KEYS + 3)
         action, aux, s = self.explore(s, keys[1:-2])
         obs, env_state, reward, terminated, truncated, info = self.env.step(
@@ -171,15 +226,17 @@ class OffPolicyAgent:
                       episodes=s.episodes + done.astype(jnp.int32),
                       ep_return=jnp.where(done, 0.0, ep_return))
         s = self.after_step(s, item, done)
-        learned = s.env_steps >= self.learning_starts
-        learner, m = jax.lax.cond(learned, self.update, self._skip_update, s.learner, s,
-                                  keys[-1])
-        s = s.replace(learner=learner, updates=s.updates + learned.astype(jnp.int32))
-        s = self.after_update(s)
-        m = {**m, "learned": learned.astype(jnp.int32),
-             "finished_return": jnp.where(done, ep_return, 0.0),
+        m = {"finished_return": jnp.where(done, ep_return, 0.0),
              "finished": done.astype(jnp.int32)}
-        return s, m
+        return s, m, keys[-1]
+
+    def learn(self, s: Any, key: jax.Array) -> tuple[Any, dict[str, jax.Array]]:
+        """Step 5: ``update`` once ``env_steps >= learning_starts`` (zero metrics before);
+        returns the state and the update's metrics plus ``learned`` (0 / 1)."""
+        learned = s.env_steps >= self.learning_starts
+        learner, m = jax.lax.cond(learned, self.update, self._skip_update, s.learner, s, key)
+        s = s.replace(learner=learner, updates=s.updates + learned.astype(jnp.int32))
+        return s, {**m, "learned": learned.astype(jnp.int32)}
 
     def _skip_update(self, learner: Any, s: Any, key: jax.Array) -> tuple[Any, dict]:
         shapes = jax.eval_shape(self.update, learner, s, key)[1]
