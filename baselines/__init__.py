@@ -5,5 +5,6 @@ from pamdp_bench.baselines import (
     hyar,  # noqa: F401  (registers "hyar_td3", "hyar_ddpg")
     paddpg,  # noqa: F401  (registers "paddpg", "patd3")
     pdqn,  # noqa: F401  (registers "pdqn", "mpdqn", "pdqn_td3")
+    qmle,  # noqa: F401  (registers "qmle")
     reference,  # noqa: F401  (registers "random", "scripted")
 )

@@ -110,6 +110,12 @@ class HardMove(PAMDPEnvironment[HardMoveState, HardMoveParams]):
     def default_params(self) -> HardMoveParams:
         return HardMoveParams()
 
+    @property
+    def k_bits(self) -> int:
+        """k is a code of n on/off actuator bits (K = 2^n): agents may factorise over them
+        (QMLE's bit-wise k head)."""
+        return self.n
+
     # ------------------------------------------------------------------ dynamics
     def reset_env(self, key: jax.Array, params: HardMoveParams) -> tuple[jax.Array, HardMoveState]:
         pos, vel, lm = particle.reset_positions(key, params, self.dtype)
