@@ -5,7 +5,7 @@ GOLDEN ?= ../shared/golden
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast slow-tests conformance bench bench-envs bench-dlpa bench-modelfree lint envs \
+.PHONY: demo test test-fast slow-tests conformance bench bench-envs bench-dlpa bench-modelfree bench-qmle lint envs \
 	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official scale-dlpa
 
 $(STAMP): pyproject.toml
@@ -101,9 +101,9 @@ conformance: $(STAMP)
 	$(BIN)/pamdp-bench conformance $(GOLDEN)
 
 ## bench: env throughput (results/bench/envs.*, README table), DLPA per planned step
-## (results/bench/dlpa.*) and model-free training throughput (results/bench/modelfree.*).
-## Run it on an otherwise idle machine: the numbers are wall times.
-bench: bench-envs bench-dlpa bench-modelfree
+## (results/bench/dlpa.*), model-free training throughput (results/bench/modelfree.*) and QMLE's
+## (results/bench/qmle.*). Run it on an otherwise idle machine: the numbers are wall times.
+bench: bench-envs bench-dlpa bench-modelfree bench-qmle
 
 bench-envs: $(STAMP)
 	$(BIN)/pamdp-bench bench --out=results/bench --readme=README.md
@@ -113,6 +113,9 @@ bench-dlpa: $(STAMP)
 
 bench-modelfree: $(STAMP)
 	$(BIN)/pamdp-bench bench --suite=modelfree --out=results/bench
+
+bench-qmle: $(STAMP)
+	$(BIN)/pamdp-bench bench --suite=qmle --out=results/bench
 
 ## envs: table of registered env ids and spaces
 envs: $(STAMP)

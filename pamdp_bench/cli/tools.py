@@ -70,7 +70,7 @@ def cmd_conformance(a: argparse.Namespace) -> int:
 # bench has three modes; each flag below is read by the modes listed (the others refuse it
 # rather than ignore it). Defaults are applied in cmd_bench, so "given" is "not None".
 _BENCH_MODES = {
-    "with --suite=dlpa|modelfree": ("agent", "out"),
+    "with --suite=dlpa|modelfree|qmle": ("agent", "out"),
     "with --agent": ("agent", "config", "env", "seeds"),
     "without --agent": ("env", "batches", "bench_budget", "repeats", "out", "readme"),
 }
@@ -81,11 +81,11 @@ _BENCH_OPTIONAL = ("agent", "config", "env", "seeds", "batches", "bench_budget",
 def _bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", default="envs", metavar="NAME",
                    help="envs: env throughput (steps/s at several batch sizes) -> "
-                   "--out/envs.{json,md}; dlpa or modelfree: the agent benches of `make bench` "
-                   "-> --out/SUITE.json (default: %(default)s)")
+                   "--out/envs.{json,md}; dlpa, modelfree or qmle: the agent benches of "
+                   "`make bench` -> --out/SUITE.json (default: %(default)s)")
     p.add_argument("--agent", metavar="SPEC",
                    help="envs suite: time this agent's training/planning instead (last line "
-                   "JSON); dlpa/modelfree suites: only these agents, 'a;b'")
+                   "JSON); dlpa/modelfree/qmle suites: only these agents, 'a;b'")
     add_agent_config(p)
     add_env(p, "env id(s) (default: all eight; with --agent: the first, default Platform-v0)")
     p.add_argument("--seeds", type=int, metavar="N", help="with --agent: seeds (default: 1)")
@@ -103,7 +103,7 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_bench(a: argparse.Namespace) -> int:
     if a.suite != "envs":
-        mode = "with --suite=dlpa|modelfree"
+        mode = "with --suite=dlpa|modelfree|qmle"
     elif a.agent is not None:
         mode = "with --agent"
     else:
@@ -177,7 +177,7 @@ COMMANDS = (
             "DIR [--only=a,b] [--nostats] [--x64] [--verbose]"),
     Command("bench", "env throughput (steps/s per batch size); --agent: that agent's training "
             "speed", _bench_arguments, cmd_bench,
-            "[--suite=envs|dlpa|modelfree] [--agent=SPEC] [--env=ID] [--out=DIR]"),
+            "[--suite=envs|dlpa|modelfree|qmle] [--agent=SPEC] [--env=ID] [--out=DIR]"),
     Command("render", "one random-policy episode of --env to PNG frames and a GIF",
             _render_arguments, cmd_render, "[--env=ID] [--out=DIR] [--max_steps=N]"),
     Command("envs", "list the registered env ids with their spaces", lambda p: None, cmd_envs),
