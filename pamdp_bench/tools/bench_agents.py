@@ -223,15 +223,15 @@ def _vs_official(spec: str, env_id: str, per_seed_sps: float) -> dict[str, float
             "speedup_vs_official_per_seed": per_seed_sps * official}
 
 
-def bench_agent(spec: str, env_id: str, seeds: int = 1,
-                log: Callable[[str], None] = print, repeats: int = 5) -> dict[str, Any]:
+def bench_agent(spec: str, env_id: str, seeds: int = 1, log: Callable[[str], None] = print,
+                repeats: int = 5, chunk: int = 1000) -> dict[str, Any]:
     """Agents with bench hooks (model-based planners): the per-planned-step bench; any other
     agent: training throughput."""
     from pamdp_bench.agents import get_agent
 
     if hasattr(get_agent(spec), "bench_parts"):
         return bench_planned(spec, env_id, seeds=seeds, log=log)
-    return bench_train(spec, env_id, seeds=seeds, log=log, repeats=repeats)
+    return bench_train(spec, env_id, seeds=seeds, log=log, repeats=repeats, chunk=chunk)
 
 
 def bench_agent_cli(spec: str, env_id: str, seeds: int = 1) -> int:
@@ -251,9 +251,11 @@ SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
     "qmle": (("qmle",), ("Platform-v0", "HardMove-n4-v0", "HardMove-n10-v0",
                          "HardMove-n16-v0"), (1, 8)),
 }
-#: Timed calls per row where the default (5) would take too long (QMLE: ~15 s per 1000-step
-#: chunk and seed on this CPU).
+#: Timed calls per row and env steps per call where the defaults (5 calls of 1000 steps)
+#: would take too long (QMLE: ~15 ms per env step and seed on this CPU; 200 steps are 20
+#: updates).
 SUITE_REPEATS: dict[str, int] = {"qmle": 3}
+SUITE_CHUNK: dict[str, int] = {"qmle": 200}
 
 #: The original implementations' agent cost per training env step (seconds; env excluded), for
 #: the speed-up column. QMLE: the official PyTorch QMLE (``atavakol/qmle`` @ ``0687780``) with
@@ -295,8 +297,9 @@ def run_suite(name: str, out_dir: str, agents: Sequence[str] | None = None,
     for agent in chosen:
         for env_id in envs:
             for seeds in seed_counts:
-                record["rows"].append(bench_agent(agent, env_id, seeds=seeds, log=log,
-                                                  repeats=SUITE_REPEATS.get(name, 5)))
+                record["rows"].append(bench_agent(
+                    agent, env_id, seeds=seeds, log=log, repeats=SUITE_REPEATS.get(name, 5),
+                    chunk=SUITE_CHUNK.get(name, 1000)))
                 record["rows"].sort(key=lambda r: (order.get(r["agent"], len(order)),
                                                    r["env"], r["seeds"]))
                 with open(path, "w") as f:
