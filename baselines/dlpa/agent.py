@@ -75,6 +75,15 @@ unless it is a plain bug, where the default is the suite's and the tag says why:
   cut's slot closes before that step's updates (as every episode end does here), the
   official code inserts the episode after them. Labelling a cut as a terminal is a plain bug,
   so the default is off.
+* [choice] ``lazy_k_adam`` (default: on from K = 4,096, Hard Move n >= 12, where no official
+  number exists; off below, so every published setting keeps the official dense Adam). The
+  first layer's k input is a row lookup of a ``K x 64`` table per head (``networks``), but its
+  gradient and dense Adam step cover the whole table: at K = 65,536 that is 16.8M parameters
+  stepped 25 times per env step, which made the updates 27x the n = 4 cost (515 ms against
+  19 ms). With the field on, the table's gradient and Adam step are taken at the batch's k's
+  only (``_update_k_rows``, "lazy" Adam: rows that are not in the batch keep their moments
+  and values, where dense Adam would decay the moments and keep moving the rows). False
+  restores dense Adam at any K.
 * D5 [choice] ``rlkit_fanin`` (default False, official True). rlkit's ``fanin_init``
   (``models/model_utils.py:153-162``) takes ``size[0]`` of a PyTorch ``[out, in]`` weight,
   so the official hidden bound is 1/sqrt(64) (1/sqrt(64 K) for the masking structure's second
@@ -92,7 +101,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common.optim import adam
+from pamdp_bench.baselines.common.optim import adam, adam_step_rows
 from pamdp_bench.baselines.dlpa import config as config_lib
 from pamdp_bench.baselines.dlpa.config import DLPAConfig
 from pamdp_bench.baselines.dlpa.losses import model_loss
@@ -147,6 +156,9 @@ class DLPAAgent:
         self.p_pad = self.space.max_param_dim
         self.param_dims = jnp.asarray(self.space.param_dims, jnp.int32)
         self.optimizer = adam(config.lr)
+        lazy = config.lazy_k_adam
+        self.lazy_k_adam = (self.num_k >= config.lazy_k_adam_min_k if lazy is None
+                            else bool(lazy)) and config.model_type != "multi"
 
     @classmethod
     def default_config(cls, env_id: str) -> DLPAConfig:
@@ -216,10 +228,50 @@ class DLPAAgent:
 
     def update(self, params: Params, opt_state: Any, batch: dict[str, jax.Array],
                weights: jax.Array, key: jax.Array) -> tuple[Params, Any, dict]:
+        if self.lazy_k_adam:
+            return self._update_k_rows(params, opt_state, batch, weights, key)
         grads, info = jax.grad(model_loss, has_aux=True)(params, self.config, batch, weights,
                                                          key)
         upd, opt_state = self.optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, upd), opt_state, info
+
+    def _update_k_rows(self, params: Params, opt_state: Any, batch: dict[str, jax.Array],
+                       weights: jax.Array, key: jax.Array) -> tuple[Params, Any, dict]:
+        """``update`` with the k embeddings (``w1k`` of every head) differentiated and
+        Adam-stepped only at the rows of the batch's actions (``config.lazy_k_adam``): the
+        loss sees a table of the batch's distinct k's, indexed by position; every other
+        parameter takes optax's Adam step as in ``update``."""
+        ks = batch["k"]
+        n = ks.size
+        flat = ks.reshape(-1)
+        rows, inv = jnp.unique(flat, size=n, return_inverse=True)
+        srt = jnp.sort(flat)
+        distinct = 1 + jnp.sum(srt[1:] != srt[:-1])
+        rows = jnp.where(jnp.arange(n) < distinct, rows, self.num_k)  # padding: dropped
+        safe = jnp.minimum(rows, self.num_k - 1)
+
+        def without_k(p: Params) -> Params:
+            return {h: {n_: v for n_, v in p[h].items() if n_ != "w1k"} for h in p}
+
+        def with_rows(dense: Params, tables: dict[str, jax.Array]) -> Params:
+            return {h: {**dense[h], "w1k": tables[h]} for h in dense}
+
+        tables = {"dyn": params["dyn"]["w1k"][safe], "rc": params["rc"]["w1k"][:, safe]}
+        small_batch = {**batch, "k": inv.reshape(ks.shape).astype(jnp.int32)}
+        (g_dense, g_rows), info = jax.grad(
+            lambda d, t: model_loss(with_rows(d, t), self.config, small_batch, weights, key),
+            argnums=(0, 1), has_aux=True)(without_k(params), tables)
+        adam_state, rest = opt_state
+        sub = adam_state._replace(mu=without_k(adam_state.mu), nu=without_k(adam_state.nu))
+        upd, (sub, rest) = self.optimizer.update(g_dense, (sub, rest), without_k(params))
+        dense = optax.apply_updates(without_k(params), upd)
+        new_p, new_mu, new_nu = {}, {}, {}
+        for h in ("dyn", "rc"):
+            new_p[h], new_mu[h], new_nu[h] = adam_step_rows(
+                params[h]["w1k"], adam_state.mu[h]["w1k"], adam_state.nu[h]["w1k"],
+                g_rows[h], rows, sub.count, self.config.lr)
+        adam_state = sub._replace(mu=with_rows(sub.mu, new_mu), nu=with_rows(sub.nu, new_nu))
+        return with_rows(dense, new_p), (adam_state, rest), info
 
     def _learn(self, replay: Replay, learn: tuple, key: jax.Array) -> tuple:
         """``num_updates`` Adam steps: (params, opt_state, last loss info) -> same."""

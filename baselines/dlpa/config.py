@@ -35,7 +35,8 @@ class DLPAConfig:
     #: while it holds this value, so unchanged behaviour keeps its hash).
     HASH_ADDED_FIELDS: ClassVar[dict[str, Any]] = {
         "contin_loss_broadcast": False, "std_momentum": False, "clip_executed_z": True,
-        "truncate_every": 50, "rlkit_fanin": False,
+        "truncate_every": 50, "rlkit_fanin": False, "lazy_k_adam": None,
+        "lazy_k_adam_min_k": 4096,
     }
 
     # --- model (models/world_model.py, networks.py)
@@ -63,6 +64,11 @@ class DLPAConfig:
     horizon: int = 8  # `mpc_horizon`: planning horizon and H of the H-step loss
     one_step_loss: bool = False  # ablation: train with a 1-step loss (planner keeps `horizon`)
     lr: float = 3e-4  # `td_lr`, Adam
+    #: [choice] Adam on the k embeddings' batch rows only (``DLPAAgent._update_k_rows``);
+    #: None: on when K >= ``lazy_k_adam_min_k`` (no official number exists there), else the
+    #: official dense Adam. The agent's module docstring says why.
+    lazy_k_adam: bool | None = None
+    lazy_k_adam_min_k: int = 4096
     batch_size: int = 64
     rho: float = 0.5
     consistency_coef: float = 2.0

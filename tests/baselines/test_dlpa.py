@@ -434,3 +434,66 @@ def test_d5_hidden_init_bounds(model_type: str, rlkit: bool) -> None:
         w = np.concatenate([np.asarray(p[n]).ravel() for n in names])
         assert np.max(np.abs(w)) <= bound * (1 + 1e-6)
         assert np.max(np.abs(w)) > 0.95 * bound
+
+
+def _k_rows_agents(num_k_env: str = "Platform-v0") -> tuple[DLPAAgent, DLPAAgent]:
+    env, params = make(num_k_env)
+    base = dataclasses.replace(default_config(num_k_env), model_type="concat",
+                               platform_reward=False, horizon=2, batch_size=16)
+    return (DLPAAgent(env, params, dataclasses.replace(base, lazy_k_adam=False)),
+            DLPAAgent(env, params, dataclasses.replace(base, lazy_k_adam=True)))
+
+
+def _random_batch(agent: DLPAAgent, key: jax.Array, ks: jax.Array) -> dict:
+    b, h = ks.shape
+    k1, k2, k3 = jax.random.split(key, 3)
+    return {"obs": jax.random.uniform(k1, (b, h + 1, agent.s_dim), jnp.float32, -1, 1),
+            "k": ks, "z": jax.random.uniform(k2, (b, h, agent.p_pad), jnp.float32, -1, 1),
+            "r": jax.random.uniform(k3, (b, h)), "cont": jnp.ones((b, h)),
+            "mask": jnp.ones((b, h))}
+
+
+def test_lazy_k_adam_equals_dense_adam_when_every_k_is_in_the_batch() -> None:
+    """Platform's 3 actions all in every batch: Adam on the batch's embedding rows is dense
+    Adam (same gradient, same moments), to float rounding, over several steps."""
+    dense, lazy = _k_rows_agents()
+    assert (dense.lazy_k_adam, lazy.lazy_k_adam) == (False, True)
+    h = dense.config.loss_horizon
+    ks = jnp.tile(jnp.arange(3, dtype=jnp.int32), (16 * h) // 3 + 1)[: 16 * h].reshape(16, h)
+    p0 = dense.init_params(jax.random.key(0))
+    out = []
+    for agent in (dense, lazy):
+        p, o = p0, agent.optimizer.init(p0)
+        step = jax.jit(agent.update)
+        for i in range(4):
+            p, o, _ = step(p, o, _random_batch(agent, jax.random.key(i), ks), jnp.ones(16),
+                           jax.random.key(10 + i))
+        out.append((p, o))
+    for a, b in zip(jax.tree.leaves(out[0]), jax.tree.leaves(out[1]), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=1e-7)
+
+
+def test_lazy_k_adam_leaves_other_rows_alone_and_is_the_default_from_4096_actions() -> None:
+    """A batch of k = 0 only: rows 1 and 2 of every embedding table keep their values and
+    moments (dense Adam would move them on momentum); n = 12 (K = 4,096) turns it on, n = 10
+    and the published settings keep dense Adam."""
+    _, lazy = _k_rows_agents()
+    h = lazy.config.loss_horizon
+    p = lazy.init_params(jax.random.key(0))
+    o = lazy.optimizer.init(p)
+    step = jax.jit(lazy.update)
+    mixed = jnp.tile(jnp.arange(3, dtype=jnp.int32), (16 * h) // 3 + 1)[: 16 * h].reshape(16, h)
+    p, o, _ = step(p, o, _random_batch(lazy, jax.random.key(0), mixed), jnp.ones(16),
+                   jax.random.key(1))
+    p2, o2, _ = step(p, o, _random_batch(lazy, jax.random.key(2), jnp.zeros_like(mixed)),
+                     jnp.ones(16), jax.random.key(3))
+    for head in ("dyn", "rc"):
+        for new, old in ((p2[head]["w1k"], p[head]["w1k"]),
+                         (o2[0].mu[head]["w1k"], o[0].mu[head]["w1k"]),
+                         (o2[0].nu[head]["w1k"], o[0].nu[head]["w1k"])):
+            np.testing.assert_array_equal(np.asarray(new[..., 1:, :]), np.asarray(old[..., 1:, :]))
+            assert not np.array_equal(np.asarray(new[..., 0, :]), np.asarray(old[..., 0, :]))
+    assert int(o2[0].count) == 2
+    on = {n: DLPAAgent(*make(f"HardMove-n{n}-v0")).lazy_k_adam for n in (10, 12)}
+    assert on == {10: False, 12: True}
+    assert not DLPAAgent(*make("HardMove-n4-v0")).lazy_k_adam
