@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast slow-tests conformance bench bench-envs bench-dlpa bench-modelfree bench-qmle lint envs \
-	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official scale-dlpa
+	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official scale
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
@@ -73,11 +73,18 @@ ablation-dlpa-official: $(STAMP)
 	$(BIN)/pamdp-bench table results/runs/dlpa_ablation_i19 \
 	  --out=results/tables/dlpa_ablation_i19
 
-## scale-dlpa: DLPA on Hard Move n = 4..16 (K up to 65,536; experiments/dlpa_scale.toml)
-scale-dlpa: $(STAMP)
-	$(BIN)/pamdp-bench train --agent=dlpa --protocol=dlpa_scale --resume \
-	  --out=results/runs/dlpa_scale/dlpa
-	$(BIN)/pamdp-bench table results/runs/dlpa_scale --out=results/tables/dlpa_scale
+## scale: QMLE, DLPA and P-DQN on Hard Move n = 4..16 (K up to 65,536; experiments/scale.toml),
+## resumable; then their per-step costs (results/bench/scale.json; needs an idle machine) and
+## the table and plot (results/tables/scale). SCALE_AGENTS picks the agents.
+SCALE_AGENTS ?= qmle dlpa pdqn
+scale: $(STAMP)
+	@for a in $(SCALE_AGENTS); do \
+	  $(BIN)/pamdp-bench train --agent=$$a --protocol=scale --resume \
+	    --out=results/runs/scale/$$a || exit 1; \
+	done
+	$(BIN)/pamdp-bench bench --suite=scale --agent="$$(echo $(SCALE_AGENTS) | tr ' ' ';')" \
+	  --out=results/bench
+	$(BIN)/pamdp-bench scale results/runs/scale --out=results/tables/scale
 
 ## test: the full test suite, including conformance on $(GOLDEN) (what CI runs); two pytest
 ## workers (pytest-xdist; --dist worksteal rebalances the long tail of slow tests)

@@ -1,5 +1,5 @@
-"""``pamdp-bench table``, ``submit``, ``verify`` and ``leaderboard``: from records to tables
-and leaderboard entries."""
+"""``pamdp-bench table``, ``scale``, ``submit``, ``verify`` and ``leaderboard``: from records
+to tables and leaderboard entries."""
 
 from __future__ import annotations
 
@@ -26,6 +26,26 @@ def cmd_table(a: argparse.Namespace) -> int:
     from pamdp_bench.analysis.tables import table_cli
 
     return table_cli(a.paths, a.out, a.filter_protocol, reps=a.reps, seed=a.seed)
+
+
+def _scale_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", default=[os.path.join("results", "runs", "scale")],
+                   metavar="PATH", help="result files or run directories of the scale "
+                   "protocol (default: results/runs/scale)")
+    p.add_argument("--bench", default=os.path.join("results", "bench", "scale.json"),
+                   metavar="FILE", help="per-step costs from `bench --suite=scale` "
+                   "(default: %(default)s)")
+    p.add_argument("--out", default=os.path.join("results", "tables", "scale"), metavar="DIR",
+                   help="where scale.md / .csv / .png go (default: %(default)s)")
+
+
+def cmd_scale(a: argparse.Namespace) -> int:
+    from pamdp_bench.analysis.scale import build_scale
+
+    md, files = build_scale(a.paths, a.bench, a.out)
+    print(md)
+    print("wrote " + ", ".join(files))
+    return 0
 
 
 def _submit_arguments(p: argparse.ArgumentParser) -> None:
@@ -99,6 +119,8 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
 COMMANDS = (
     Command("table", "score tables (markdown, CSV, PNG) from result files/dirs",
             _table_arguments, cmd_table, "PATH... [--out=DIR] [--filter_protocol=NAME]"),
+    Command("scale", "the scaling study's table and plot (success and cost against Hard Move n)",
+            _scale_arguments, cmd_scale, "[PATH...] [--bench=FILE] [--out=DIR]"),
     Command("submit", "run a protocol for an agent and write a leaderboard entry",
             _submit_arguments, cmd_submit, "AGENT_OR_MODULE:CLASS [--protocol=P] [--seeds=N]"),
     Command("verify", "re-run one seed of an entry and check it reproduces (exit 1 if not)",

@@ -250,12 +250,15 @@ SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
                    "hyar_ddpg"), ("Platform-v0",), (1, 8)),
     "qmle": (("qmle",), ("Platform-v0", "HardMove-n4-v0", "HardMove-n10-v0",
                          "HardMove-n16-v0"), (1, 8)),
+    # the per-step costs of the scaling study (``pamdp-bench scale``): 1 seed, n = 4..16
+    "scale": (("qmle", "dlpa", "pdqn"), tuple(f"HardMove-n{n}-v0" for n in range(4, 17, 2)),
+              (1,)),
 }
 #: Timed calls per row and env steps per call where the defaults (5 calls of 1000 steps)
 #: would take too long (QMLE: ~15 ms per env step and seed on this CPU; 200 steps are 20
 #: updates).
-SUITE_REPEATS: dict[str, int] = {"qmle": 3}
-SUITE_CHUNK: dict[str, int] = {"qmle": 200}
+SUITE_REPEATS: dict[str, int] = {"qmle": 3, "scale": 3}
+SUITE_CHUNK: dict[str, int] = {"qmle": 200, "scale": 200}
 
 #: The original implementations' agent cost per training env step (seconds; env excluded), for
 #: the speed-up column. QMLE: the official PyTorch QMLE (``atavakol/qmle`` @ ``0687780``) with

@@ -12,8 +12,8 @@ import pytest
 from pamdp_bench.cli import COMMANDS, main
 from pamdp_bench.cli.main import parse
 
-ALL_TEN = ("train", "eval", "table", "submit", "verify", "leaderboard", "conformance", "bench",
-           "render", "envs")
+ALL_COMMANDS = ("train", "eval", "table", "scale", "submit", "verify", "leaderboard",
+                "conformance", "bench", "render", "envs")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -28,16 +28,16 @@ def parsed(*args: str):
 
 
 def test_help_lists_every_command_with_one_line() -> None:
-    assert COMMANDS == ALL_TEN
+    assert COMMANDS == ALL_COMMANDS
     proc = cli("--help")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    for name in ALL_TEN:
+    for name in ALL_COMMANDS:
         (line,) = [ln for ln in lines if ln.startswith(f"  {name} ")]
         assert len(line.split()) > 2  # a name and its description
     proc = cli()
     assert proc.returncode == 2
-    assert all(f"  {name} " in proc.stderr for name in ALL_TEN)
+    assert all(f"  {name} " in proc.stderr for name in ALL_COMMANDS)
 
 
 def test_command_help_lists_its_flags(capsys) -> None:
@@ -129,12 +129,15 @@ DOCUMENTED = [
     "table runs/demo --out=runs/demo/tables",
     "train --agent=dlpa --config=model_type=concat --protocol=dlpa_ablation --resume "
     "--out=results/runs/dlpa_ablation/structure_concat",
-    "train --agent=dlpa --protocol=dlpa_scale --resume --out=results/runs/dlpa_scale/dlpa",
+    "train --agent=qmle --protocol=scale --resume --out=results/runs/scale/qmle",
+    "bench --suite=scale --agent=qmle;dlpa;pdqn --out=results/bench",
+    "scale results/runs/scale --out=results/tables/scale",
     "leaderboard",
     "conformance ../shared/golden",
     "bench --out=results/bench --readme=README.md",
     "bench --suite=dlpa --out=results/bench",
     "bench --suite=modelfree --out=results/bench",
+    "bench --suite=qmle --out=results/bench",
     "envs",
     "render --env=Platform-v0 --out=renders/Platform-v0",
     "train --agent=random --protocol=quick --out=runs/r",

@@ -1,0 +1,155 @@
+"""The scaling study's table and plot (``make scale``): success rate and per-step cost against
+Hard Move's n (K = 2^n discrete actions) for every agent of the ``scale`` protocol.
+
+Inputs: result records of the ``scale`` protocol (final evaluation per seed, through
+``scoring.summarize``, so the numbers are those of ``pamdp-bench table``) and the rows of
+``pamdp-bench bench --suite=scale`` (``results/bench/scale.json``: seconds per training env step
+and seed, 1 seed; for a planner, per planned step with its updates). Outputs under ``out``:
+``scale.md`` (one row per n, per agent the success rate mean ± std (seeds, env steps) and the ms
+per env step), ``scale.csv`` and ``scale.png`` (success and cost against n, log-scale cost).
+
+An (agent, n) without records or without a bench row shows "—"; a run that has not reached its
+budget shows its env steps, so a partial study reads as partial.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pamdp_bench.analysis import scoring as S
+from pamdp_bench.harness.records import load_records
+
+PROTOCOL = "scale"
+_N = re.compile(r"^HardMove-n(\d+)-v0$")
+
+
+def hard_move_n(env_id: str) -> int | None:
+    """n of a Hard Move id, else None."""
+    m = _N.match(env_id)
+    return int(m.group(1)) if m else None
+
+
+def bench_costs(path: str) -> dict[tuple[str, int], float]:
+    """``(agent, n) -> seconds per env step and seed`` from a bench JSON (1-seed rows; a planner's
+    row gives seconds per planned step). A missing file gives no costs."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        record = json.load(f)
+    out: dict[tuple[str, int], float] = {}
+    for row in record.get("rows", []):
+        n = hard_move_n(str(row.get("env", "")))
+        if n is None or row.get("seeds") != 1:
+            continue
+        if "seconds_per_planned_step" in row:
+            out[(row["agent"], n)] = float(row["seconds_per_planned_step"])
+        elif row.get("env_steps_per_second_per_seed"):
+            out[(row["agent"], n)] = 1.0 / float(row["env_steps_per_second_per_seed"])
+    return out
+
+
+def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], float]
+               ) -> tuple[list[int], list[str], dict[tuple[str, int], dict[str, Any]]]:
+    """``(ns, agents, cells)``; a cell holds success mean / std / seeds / env steps and cost."""
+    cells: dict[tuple[str, int], dict[str, Any]] = {}
+    for s in summaries:
+        n = hard_move_n(s.env_id)
+        if n is None or s.protocol != PROTOCOL:
+            continue
+        mean, std, k = s.stat("success")
+        cells[(s.agent, n)] = {"success_mean": mean, "success_std": std, "seeds": k,
+                               "env_steps": min(s.env_steps), "complete": s.complete}
+    for (agent, n), sec in costs.items():
+        cells.setdefault((agent, n), {})["seconds_per_step"] = sec
+    ns = sorted({n for _, n in cells})
+    agents = sorted({a for a, _ in cells})
+    return ns, agents, cells
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "—" if x is None or not math.isfinite(x) else format(x, spec)
+
+
+def scale_markdown(ns: Sequence[int], agents: Sequence[str],
+                   cells: Mapping[tuple[str, int], Mapping[str, Any]]) -> str:
+    head = ["n", "K"] + [f"{a} {what}" for a in agents for what in ("success", "ms / step")]
+    lines = ["# Scaling study: Hard Move n (K = 2^n actions)", "",
+             "Success rate of the final evaluation, mean ± std over seeds (seeds, env steps "
+             "reached), protocol `scale`; cost per training env step and seed (planners: per "
+             "planned step with its updates), 1 seed, `pamdp-bench bench --suite=scale`.", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for n in ns:
+        row = [str(n), f"{2**n:,}"]
+        for a in agents:
+            c = cells.get((a, n), {})
+            if "success_mean" in c:
+                partial = "" if c["complete"] else ", partial"
+                row.append(f"{c['success_mean']:.2f} ± {_fmt(c['success_std'], '.2f')} "
+                           f"({c['seeds']}, {c['env_steps'] / 1000:g}k{partial})")
+            else:
+                row.append("—")
+            sec = c.get("seconds_per_step")
+            row.append(_fmt(None if sec is None else sec * 1e3, ".1f"))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_scale(ns: Sequence[int], agents: Sequence[str],
+               cells: Mapping[tuple[str, int], Mapping[str, Any]], path: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_s, ax_c) = plt.subplots(1, 2, figsize=(10, 4))
+    for a in agents:
+        pts = [(n, cells[(a, n)]) for n in ns if "success_mean" in cells.get((a, n), {})]
+        if pts:
+            ax_s.errorbar([n for n, _ in pts], [c["success_mean"] for _, c in pts],
+                          yerr=[0.0 if not math.isfinite(c["success_std"]) else c["success_std"]
+                                for _, c in pts], marker="o", capsize=3, label=a)
+        cost = [(n, cells[(a, n)]["seconds_per_step"] * 1e3) for n in ns
+                if "seconds_per_step" in cells.get((a, n), {})]
+        if cost:
+            ax_c.plot([n for n, _ in cost], [c for _, c in cost], marker="o", label=a)
+    ax_s.set(xlabel="Hard Move n (K = 2^n)", ylabel="success rate (final eval)", ylim=(-0.05, 1.05))
+    ax_c.set(xlabel="Hard Move n (K = 2^n)", ylabel="ms per env step and seed", yscale="log")
+    for ax in (ax_s, ax_c):
+        ax.set_xticks(list(ns))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def build_scale(run_paths: Sequence[str], bench_path: str, out_dir: str) -> tuple[str, list[str]]:
+    """Write ``scale.md``, ``scale.csv`` and ``scale.png``; returns (markdown, files)."""
+    records = load_records([p for p in run_paths if os.path.exists(p)])
+    records = S.label_config_variants([r for r in records if r.get("protocol") == PROTOCOL])
+    summaries = S.summarize(records)
+    ns, agents, cells = scale_rows(summaries, bench_costs(bench_path))
+    os.makedirs(out_dir, exist_ok=True)
+    md = scale_markdown(ns, agents, cells)
+    files = [os.path.join(out_dir, name) for name in ("scale.md", "scale.csv", "scale.png")]
+    with open(files[0], "w") as f:
+        f.write(md)
+    with open(files[1], "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["agent", "n", "num_actions", "success_mean", "success_std", "seeds",
+                    "env_steps", "complete", "seconds_per_step"])
+        for a in agents:
+            for n in ns:
+                c = cells.get((a, n), {})
+                w.writerow([a, n, 2**n, c.get("success_mean", ""), c.get("success_std", ""),
+                            c.get("seeds", ""), c.get("env_steps", ""), c.get("complete", ""),
+                            c.get("seconds_per_step", "")])
+    plot_scale(ns, agents, cells, files[2])
+    return md, files

@@ -1,0 +1,61 @@
+"""The scaling study's table (``pamdp-bench scale``): success from the records of the ``scale``
+protocol (other protocols ignored), costs from the 1-seed bench rows, partial runs marked,
+missing cells shown as such, and the three files written."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from test_tables import rec
+
+from pamdp_bench.analysis.scale import bench_costs, build_scale, hard_move_n
+from pamdp_bench.cli.main import main
+from pamdp_bench.harness.records import append_records
+
+
+def _records() -> list[dict]:
+    out = []
+    for seed, succ in enumerate((0.9, 0.7, 0.8)):
+        out.append(rec("scale", "HardMove-n4-v0", "qmle", seed, 20000, 0.0, succ, True))
+        out.append(rec("scale", "HardMove-n16-v0", "qmle", seed, 5000, 0.0, 0.1, False))
+        out.append(rec("scale", "HardMove-n4-v0", "dlpa", seed, 20000, 0.0, 1.0, True))
+        out.append(rec("dlpa", "HardMove-n4-v0", "qmle", seed, 20000, 0.0, 0.0, True))
+    return out
+
+
+def _bench(path: str) -> None:
+    rows = [{"agent": "qmle", "env": "HardMove-n4-v0", "seeds": 1,
+             "env_steps_per_second_per_seed": 100.0},
+            {"agent": "qmle", "env": "HardMove-n4-v0", "seeds": 8,
+             "env_steps_per_second_per_seed": 10.0},
+            {"agent": "dlpa", "env": "HardMove-n16-v0", "seeds": 1,
+             "seconds_per_planned_step": 0.05},
+            {"agent": "qmle", "env": "Platform-v0", "seeds": 1,
+             "env_steps_per_second_per_seed": 1.0}]
+    with open(path, "w") as f:
+        json.dump({"suite": "scale", "rows": rows}, f)
+
+
+def test_costs_take_one_seed_rows_of_hard_move(tmp_path) -> None:
+    _bench(str(tmp_path / "b.json"))
+    assert bench_costs(str(tmp_path / "b.json")) == {("qmle", 4): 0.01, ("dlpa", 16): 0.05}
+    assert bench_costs(str(tmp_path / "missing.json")) == {}
+    assert hard_move_n("HardMove-n12-v0") == 12 and hard_move_n("Platform-v0") is None
+
+
+def test_table_and_plot(tmp_path, capsys) -> None:
+    runs = tmp_path / "runs"
+    os.makedirs(runs)
+    append_records(str(runs / "r.jsonl"), _records())
+    _bench(str(tmp_path / "b.json"))
+    md, files = build_scale([str(runs)], str(tmp_path / "b.json"), str(tmp_path / "out"))
+    assert all(os.path.getsize(f) > 0 for f in files)
+    lines = {ln.split(" | ")[0].strip("| "): ln for ln in md.splitlines() if ln.startswith("| ")}
+    assert lines["4"].split(" | ")[2:] == ["1.00 ± 0.00 (3, 20k)", "—", "0.80 ± 0.10 (3, 20k)",
+                                           "10.0 |"]
+    assert "0.10 ± 0.00 (3, 5k, partial)" in lines["16"] and "50.0" in lines["16"]
+    assert main(["pamdp-bench", "scale", str(runs), f"--bench={tmp_path / 'b.json'}",
+                 f"--out={tmp_path / 'cli'}"]) == 0
+    assert "Scaling study" in capsys.readouterr().out
+    assert os.path.exists(tmp_path / "cli" / "scale.png")
