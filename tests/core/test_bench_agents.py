@@ -12,10 +12,11 @@ import pytest
 from pamdp_bench.tools import bench_agents
 
 
-def _fake_bench(agent: str, env_id: str, seeds: int = 1, log: Any = None) -> dict[str, Any]:
+def _fake_bench(agent: str, env_id: str, seeds: int = 1, log: Any = None, repeats: int = 5,
+                chunk: int = 1000) -> dict[str, Any]:
     return {"agent": agent, "env": env_id, "seeds": seeds, "env_steps_per_second": 100.0 * seeds,
             "env_steps_per_second_per_seed": 100.0, "compile_seconds": 1.0,
-            "load_average_1min": 0.0}
+            "load_average_1min": 0.0, "repeats": repeats, "chunk": chunk}
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +38,14 @@ def test_partial_rebench_keeps_other_agents_rows(tmp_path: Any) -> None:
     assert [(r["agent"], r["seeds"]) for r in second["rows"]] == [
         ("pdqn", 1), ("pdqn", 8), ("hppo", 1), ("hppo", 8)]
     assert "| hppo |" in open(os.path.join(tmp_path, "modelfree.md")).read()
+
+
+def test_qmle_suite_rows_use_its_chunk_and_repeats(tmp_path: Any) -> None:
+    path = bench_agents.run_suite("qmle", str(tmp_path), log=lambda _: None)
+    with open(path) as f:
+        rows = json.load(f)["rows"]
+    assert len(rows) == 8 and {(r["chunk"], r["repeats"]) for r in rows} == {(200, 3)}
+    assert "| qmle | HardMove-n16-v0 | 8 |" in open(os.path.join(tmp_path, "qmle.md")).read()
 
 
 def test_malformed_previous_file_is_refused_and_kept(tmp_path: Any) -> None:
