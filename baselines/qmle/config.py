@@ -55,7 +55,9 @@ class QMLEConfig:
     enumerate_max_k: int = 32
     #: [choice] the categorical predictor's k head: "softmax" over K, "bits" (independent
     #: on/off bits, for envs whose k is a bit code: Hard Move), "auto" = bits when the env
-    #: exposes them and K > ``enumerate_max_k``, else softmax.
+    #: exposes them and K > ``enumerate_max_k``, else softmax. Measured (1 seed, training env
+    #: steps/s, ``results/bench/qmle_k_head.json``): n = 10 bits 109, softmax 57; n = 16 bits
+    #: 70, softmax below 8 (K Gumbels per sampled k).
     k_head: str = "auto"
     #: The official loss applies cross-entropy to the heads' softmax outputs (a second
     #: softmax); False: to their logits.
