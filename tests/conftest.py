@@ -6,6 +6,12 @@ project's idle 2-core machine; they are marked ``slow`` here, so ``make test-fas
 (``-m 'not slow'``) stays a quick loop while ``make test`` (CI) runs everything. Regenerate the
 list with ``make slow-tests`` after adding expensive tests; a test may also carry
 ``@pytest.mark.slow`` itself.
+
+XLA compilations are cached on disk for the test run (``JAX_COMPILATION_CACHE_DIR``, default
+``.pytest_cache/jax``; compilations of 1 s or more): many tests, the two xdist workers and the
+CLI tests' subprocesses compile the same programs (an agent's train chunk, an env's step), and
+compiling dominates the suite's time on a CPU. A cached executable is the same program, so the
+numbers do not change.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import os
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(REPO, ".pytest_cache", "jax"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")
 
 
 def golden_dir() -> str:

@@ -77,3 +77,44 @@ def test_stored_cap_transitions(name: str, obs_view: str) -> None:
         np.testing.assert_array_equal(flags, real | at_cap)
     else:
         np.testing.assert_array_equal(flags, real)
+
+
+def _counting_agent() -> Any:
+    """A minimal ``OffPolicyAgent`` learning every 3 env steps: its learner counts updates and
+    its metric is the env step they happened at (cheap to compile)."""
+    from types import SimpleNamespace
+
+    from pamdp_bench.baselines.common.offpolicy import OffPolicyAgent
+
+    class Counting(OffPolicyAgent):
+        train_every = 3
+
+        def init_parts(self, keys: Any, obs: jax.Array) -> tuple:
+            return jnp.int32(0), {"obs": obs}, {}
+
+        def explore(self, s: Any, keys: Any) -> tuple:
+            return (jnp.int32(0), jnp.zeros((3,), jnp.float32)), None, s
+
+        def transition(self, s: Any, aux: Any, reward: jax.Array, next_obs: jax.Array,
+                       ends: jax.Array) -> dict:
+            return {"obs": s.obs}
+
+        def update(self, learner: jax.Array, s: Any, key: jax.Array) -> tuple:
+            return learner + 1, {"at": s.env_steps.astype(jnp.float32)}
+
+    env = Bandit()
+    cfg = SimpleNamespace(buffer_size=8, batch_size=2, learning_starts=2)
+    return Counting(env, env.default_params, cfg)
+
+
+def test_train_every_blocks_and_single_steps_share_one_schedule() -> None:
+    """``train_every = 3``: a chunk of whole blocks (6 steps) and chunks that are not (4 + 2,
+    the per-step path) learn after the same env steps, 3 and 6."""
+    agent = _counting_agent()
+    s0 = agent.init(jax.random.key(0))
+    blocks, m = agent.train(s0, 6)
+    assert int(blocks.learner) == 2 and float(m["at"]) == (3 + 6) / 2
+    steps, m4 = agent.train(s0, 4)
+    steps, m2 = agent.train(steps, 2)
+    assert int(steps.learner) == 2 and int(steps.updates) == int(blocks.updates) == 2
+    assert float(m4["at"]) == 3.0 and float(m2["at"]) == 6.0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -436,12 +438,16 @@ def test_d5_hidden_init_bounds(model_type: str, rlkit: bool) -> None:
         assert np.max(np.abs(w)) > 0.95 * bound
 
 
-def _k_rows_agents(num_k_env: str = "Platform-v0") -> tuple[DLPAAgent, DLPAAgent]:
-    env, params = make(num_k_env)
-    base = dataclasses.replace(default_config(num_k_env), model_type="concat",
+@functools.cache
+def _k_rows_agents() -> tuple[tuple[DLPAAgent, Any], tuple[DLPAAgent, Any]]:
+    """Platform's 3 actions through the concat structure, with dense and with lazy Adam on
+    the k embeddings; each with its jitted ``update`` (compiled once for both tests)."""
+    env, params = make("Platform-v0")
+    base = dataclasses.replace(default_config("Platform-v0"), model_type="concat",
                                platform_reward=False, horizon=2, batch_size=16)
-    return (DLPAAgent(env, params, dataclasses.replace(base, lazy_k_adam=False)),
-            DLPAAgent(env, params, dataclasses.replace(base, lazy_k_adam=True)))
+    agents = [DLPAAgent(env, params, dataclasses.replace(base, lazy_k_adam=lazy))
+              for lazy in (False, True)]
+    return tuple((a, jax.jit(a.update)) for a in agents)  # type: ignore[return-value]
 
 
 def _random_batch(agent: DLPAAgent, key: jax.Array, ks: jax.Array) -> dict:
@@ -456,15 +462,14 @@ def _random_batch(agent: DLPAAgent, key: jax.Array, ks: jax.Array) -> dict:
 def test_lazy_k_adam_equals_dense_adam_when_every_k_is_in_the_batch() -> None:
     """Platform's 3 actions all in every batch: Adam on the batch's embedding rows is dense
     Adam (same gradient, same moments), to float rounding, over several steps."""
-    dense, lazy = _k_rows_agents()
+    (dense, _), (lazy, _) = _k_rows_agents()
     assert (dense.lazy_k_adam, lazy.lazy_k_adam) == (False, True)
     h = dense.config.loss_horizon
     ks = jnp.tile(jnp.arange(3, dtype=jnp.int32), (16 * h) // 3 + 1)[: 16 * h].reshape(16, h)
     p0 = dense.init_params(jax.random.key(0))
     out = []
-    for agent in (dense, lazy):
+    for agent, step in _k_rows_agents():
         p, o = p0, agent.optimizer.init(p0)
-        step = jax.jit(agent.update)
         for i in range(4):
             p, o, _ = step(p, o, _random_batch(agent, jax.random.key(i), ks), jnp.ones(16),
                            jax.random.key(10 + i))
@@ -477,11 +482,10 @@ def test_lazy_k_adam_leaves_other_rows_alone_and_is_the_default_from_4096_action
     """A batch of k = 0 only: rows 1 and 2 of every embedding table keep their values and
     moments (dense Adam would move them on momentum); n = 12 (K = 4,096) turns it on, n = 10
     and the published settings keep dense Adam."""
-    _, lazy = _k_rows_agents()
+    _, (lazy, step) = _k_rows_agents()
     h = lazy.config.loss_horizon
     p = lazy.init_params(jax.random.key(0))
     o = lazy.optimizer.init(p)
-    step = jax.jit(lazy.update)
     mixed = jnp.tile(jnp.arange(3, dtype=jnp.int32), (16 * h) // 3 + 1)[: 16 * h].reshape(16, h)
     p, o, _ = step(p, o, _random_batch(lazy, jax.random.key(0), mixed), jnp.ones(16),
                    jax.random.key(1))
