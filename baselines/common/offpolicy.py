@@ -182,25 +182,26 @@ class OffPolicyAgent:
     def _block(self, s: Any) -> tuple[Any, dict[str, jax.Array]]:
         """``train_every`` env steps, then one ``learn``."""
         s, sums = scan_sums(lambda c: self._collect(c)[:2], s, int(self.train_every))
-        key, learn_key = jax.random.split(s.key)
-        s, lm = self.learn(s.replace(key=key), learn_key)
-        s = self.after_update(s)
-        return s, {**lm, **sums}
+        return self._learn_after_collect(s, sums, None)
 
     def _env_step_every(self, s: Any) -> tuple[Any, dict[str, jax.Array]]:
         """One env step, then ``learn`` if ``env_steps`` is a multiple of ``train_every`` (the
         path of chunks that are not whole blocks: a ``lax.cond`` per step)."""
         s, m = self._collect(s)[:2]
+        return self._learn_after_collect(s, m, s.env_steps % self.train_every == 0)
+
+    def _learn_after_collect(self, s: Any, sums: dict[str, jax.Array], now: jax.Array | None
+                             ) -> tuple[Any, dict[str, jax.Array]]:
+        """``learn`` with a key split off the state's (always, or where ``now``: zero metrics
+        else), then ``after_update``; the step / block sums are merged into the metrics."""
         key, learn_key = jax.random.split(s.key)
         s = s.replace(key=key)
-
-        def skip(s: Any, key: jax.Array) -> tuple[Any, dict[str, jax.Array]]:
-            shapes = jax.eval_shape(self.learn, s, key)[1]
-            return s, jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
-
-        s, lm = jax.lax.cond(s.env_steps % self.train_every == 0, self.learn, skip, s,
-                             learn_key)
-        return self.after_update(s), {**lm, **m}
+        if now is None:
+            s, lm = self.learn(s, learn_key)
+        else:
+            skip = lambda s, k: (s, _zero_metrics(self.learn, s, k))  # noqa: E731
+            s, lm = jax.lax.cond(now, self.learn, skip, s, learn_key)
+        return self.after_update(s), {**lm, **sums}
 
     def _collect(self, s: Any, last: jax.Array | None = None
                  ) -> tuple[Any, dict[str, jax.Array], jax.Array]:
@@ -239,5 +240,11 @@ class OffPolicyAgent:
         return s, {**m, "learned": learned.astype(jnp.int32)}
 
     def _skip_update(self, learner: Any, s: Any, key: jax.Array) -> tuple[Any, dict]:
-        shapes = jax.eval_shape(self.update, learner, s, key)[1]
-        return learner, jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+        return learner, _zero_metrics(self.update, learner, s, key)
+
+
+def _zero_metrics(fn: Any, *args: Any) -> dict[str, jax.Array]:
+    """Zeros shaped like the metrics (second output) of ``fn(*args)``: what a skipped
+    ``lax.cond`` branch returns."""
+    shapes = jax.eval_shape(fn, *args)[1]
+    return jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
