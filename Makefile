@@ -5,7 +5,7 @@ GOLDEN ?= ../shared/golden
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast slow-tests conformance bench bench-envs bench-dlpa bench-modelfree bench-qmle lint envs \
+.PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-dlpa bench-modelfree bench-qmle lint envs \
 	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official scale
 
 $(STAMP): pyproject.toml
@@ -87,14 +87,19 @@ scale: $(STAMP)
 	$(BIN)/pamdp-bench scale results/runs/scale --out=results/tables/scale
 
 ## test: the full test suite, including conformance on $(GOLDEN) (what CI runs); two pytest
-## workers (pytest-xdist; --dist worksteal rebalances the long tail of slow tests)
+## workers (pytest-xdist; --dist worksteal rebalances the long tail of slow tests). Tests
+## marked `long` (a compilation per env and agent variant: minutes each) run in test-long.
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist worksteal
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not long' -n $(PYTEST_WORKERS) --dist worksteal
+
+## test-long: the tests kept out of CI (marked `long`), e.g. FLEXplore's run on every env
+test-long: $(STAMP)
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m long -n $(PYTEST_WORKERS) --dist worksteal
 
 ## test-fast: skip the tests marked slow (tests/slow_tests.txt and @pytest.mark.slow)
 test-fast: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow' -n $(PYTEST_WORKERS) --dist worksteal
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow and not long' -n $(PYTEST_WORKERS) --dist worksteal
 
 ## slow-tests: re-measure the suite (one worker, so times are not shared) and rewrite
 ## tests/slow_tests.txt with every test taking 2.5 s or more; run it on an idle machine

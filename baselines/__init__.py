@@ -1,6 +1,7 @@
 """Baseline agents, importable as ``pamdp_bench.baselines`` (one subpackage per family)."""
 from pamdp_bench.baselines import (
     dlpa,  # noqa: F401  (registers "dlpa")
+    flexplore,  # noqa: F401  (registers "flexplore")
     hppo,  # noqa: F401  (registers "hppo")
     hyar,  # noqa: F401  (registers "hyar_td3", "hyar_ddpg")
     paddpg,  # noqa: F401  (registers "paddpg", "patd3")

@@ -228,21 +228,30 @@ class DLPAAgent:
         weights = jnp.ones((cfg.batch_size,), jnp.float32)  # PER weights, all 1 (see docs)
         return batch, weights
 
+    def _model_loss(self, params: Params, batch: dict[str, jax.Array], weights: jax.Array,
+                    key: jax.Array) -> tuple[jax.Array, dict]:
+        return model_loss(params, self.config, batch, weights, key)
+
     def update(self, params: Params, opt_state: Any, batch: dict[str, jax.Array],
-               weights: jax.Array, key: jax.Array) -> tuple[Params, Any, dict]:
+               weights: jax.Array, key: jax.Array, loss_fn: Any = None
+               ) -> tuple[Params, Any, dict]:
+        """One Adam step on ``loss_fn(params, batch, weights, key) -> (loss, info)`` (default:
+        DLPA's model loss; FLEXplore adds its terms)."""
+        loss_fn = loss_fn or self._model_loss
         if self.lazy_k_adam:
-            return self._update_k_rows(params, opt_state, batch, weights, key)
-        grads, info = jax.grad(model_loss, has_aux=True)(params, self.config, batch, weights,
-                                                         key)
+            return self._update_k_rows(params, opt_state, batch, weights, key, loss_fn)
+        grads, info = jax.grad(loss_fn, has_aux=True)(params, batch, weights, key)
         upd, opt_state = self.optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, upd), opt_state, info
 
     def _update_k_rows(self, params: Params, opt_state: Any, batch: dict[str, jax.Array],
-                       weights: jax.Array, key: jax.Array) -> tuple[Params, Any, dict]:
+                       weights: jax.Array, key: jax.Array, loss_fn: Any
+                       ) -> tuple[Params, Any, dict]:
         """``update`` with the k embeddings (``w1k`` of every head) differentiated and
         Adam-stepped only at the rows of the batch's actions (``config.lazy_k_adam``): the
-        loss sees a table of the batch's distinct k's, indexed by position; every other
-        parameter takes optax's Adam step as in ``update``."""
+        loss sees a table of the batch's distinct k's, indexed by position (the batch's own k
+        stays readable as ``k_true``); every other parameter takes optax's Adam step as in
+        ``update``."""
         ks = batch["k"]
         n = ks.size
         flat = ks.reshape(-1)
@@ -259,9 +268,9 @@ class DLPAAgent:
             return {h: {**dense[h], "w1k": tables[h]} for h in dense}
 
         tables = {"dyn": params["dyn"]["w1k"][safe], "rc": params["rc"]["w1k"][:, safe]}
-        small_batch = {**batch, "k": inv.reshape(ks.shape).astype(jnp.int32)}
+        small_batch = {**batch, "k": inv.reshape(ks.shape).astype(jnp.int32), "k_true": ks}
         (g_dense, g_rows), info = jax.grad(
-            lambda d, t: model_loss(with_rows(d, t), self.config, small_batch, weights, key),
+            lambda d, t: loss_fn(with_rows(d, t), small_batch, weights, key),
             argnums=(0, 1), has_aux=True)(without_k(params), tables)
         adam_state, rest = opt_state
         sub = adam_state._replace(mu=without_k(adam_state.mu), nu=without_k(adam_state.nu))
@@ -275,26 +284,44 @@ class DLPAAgent:
         adam_state = sub._replace(mu=with_rows(sub.mu, new_mu), nu=with_rows(sub.nu, new_nu))
         return with_rows(dense, new_p), (adam_state, rest), info
 
-    def _learn(self, replay: Replay, learn: tuple, key: jax.Array) -> tuple:
-        """``num_updates`` Adam steps: (params, opt_state, last loss info) -> same."""
+    # --- extension hooks (FLEXplore): what the updates carry, one update, one plan
+    def _learner(self, state: DLPAState) -> tuple:
+        """What the updates change: (params, opt_state, last loss info, *extensions)."""
+        return (state.params, state.opt_state, state.last_loss)
+
+    def _with_learner(self, state: DLPAState, learner: tuple) -> DLPAState:
+        return state.replace(params=learner[0], opt_state=learner[1], last_loss=learner[2])
+
+    def _update_step(self, carry: tuple, batch: dict[str, jax.Array], weights: jax.Array,
+                     key: jax.Array, env_steps: jax.Array) -> tuple[tuple, dict]:
+        """One of the ``num_updates`` gradient steps: carry = the learner without its loss
+        info, i.e. (params, opt_state, *extensions)."""
+        params, opt_state, info = self.update(carry[0], carry[1], batch, weights, key)
+        return (params, opt_state) + carry[2:], info
+
+    def _plan(self, state: DLPAState, obs: jax.Array, key: jax.Array, prev: PlanState,
+              use_prev: jax.Array, deterministic: bool) -> tuple:
+        return plan(state.params, self.config, self.param_dims, obs, key, prev, use_prev,
+                    deterministic=deterministic)
+
+    def _learn(self, replay: Replay, learn: tuple, key: jax.Array,
+               env_steps: jax.Array) -> tuple:
+        """``num_updates`` Adam steps: the learner (``_learner``) -> the same, updated."""
         cum = jnp.cumsum(replay.n_valid)
 
         def one(carry: tuple, kk: jax.Array) -> tuple[tuple, dict]:
-            params, opt_state = carry
             b_key, l_key = jax.random.split(kk)
             batch, weights = self.sample_batch(replay, cum, b_key)
-            params, opt_state, info = self.update(params, opt_state, batch, weights, l_key)
-            return (params, opt_state), info
+            return self._update_step(carry, batch, weights, l_key, env_steps)
 
         keys = jax.random.split(key, self.config.num_updates)
-        (params, opt_state), infos = jax.lax.scan(one, learn[:2], keys)
-        return params, opt_state, jax.tree.map(lambda x: x[-1], infos)
+        carry, infos = jax.lax.scan(one, learn[:2] + learn[3:], keys)
+        return carry[:2] + (jax.tree.map(lambda x: x[-1], infos),) + carry[2:]
 
     def _updates(self, state: DLPAState, key: jax.Array) -> DLPAState:
-        params, opt_state, last = self._learn(
-            state.replay, (state.params, state.opt_state, state.last_loss), key)
-        return state.replace(params=params, opt_state=opt_state, last_loss=last,
-                             updates=state.updates + self.config.num_updates)
+        learner = self._learn(state.replay, self._learner(state), key, state.env_steps)
+        return self._with_learner(state, learner).replace(
+            updates=state.updates + self.config.num_updates)
 
     def _store(self, rp: Replay, obs: jax.Array, k: jax.Array, z_pad: jax.Array,
                r: jax.Array, next_obs: jax.Array, terminated: jax.Array, done: jax.Array
@@ -362,8 +389,8 @@ class DLPAAgent:
             return (k, z_pad), state.plan
 
         def planned(_: Any) -> tuple:
-            (k, z_pad), sol, _ = plan(state.params, cfg, self.param_dims, state.obs, p_key,
-                                      state.plan, use_prev, deterministic=False)
+            (k, z_pad), sol, _ = self._plan(state, state.obs, p_key, state.plan, use_prev,
+                                            deterministic=False)
             return (k, z_pad), sol
 
         (k, z_pad), sol = self._cond(seed_phase, random_action, planned)
@@ -392,11 +419,12 @@ class DLPAAgent:
             env_steps=state.env_steps + 1, ep_return=jnp.where(done, 0.0, ep_return))
         train_now = state.episodes >= cfg.seed_episodes
         # the cond returns only what the updates change (not the replay), so no large copies
-        learn = (state.params, state.opt_state, state.last_loss)
-        params, opt_state, last_loss = self._cond(
-            train_now, lambda _: self._learn(state.replay, learn, u_key), lambda _: learn)
-        state = state.replace(params=params, opt_state=opt_state, last_loss=last_loss,
-                              updates=state.updates + jnp.where(train_now, cfg.num_updates, 0))
+        learn = self._learner(state)
+        learn = self._cond(train_now,
+                           lambda _: self._learn(state.replay, learn, u_key, state.env_steps),
+                           lambda _: learn)
+        state = self._with_learner(state, learn).replace(
+            updates=state.updates + jnp.where(train_now, cfg.num_updates, 0))
         out = {"reward": reward.astype(jnp.float32), "done": done.astype(jnp.float32),
                "done_return": jnp.where(done, ep_return, 0.0).astype(jnp.float32)}
         return state, out
@@ -418,9 +446,8 @@ class DLPAAgent:
     def act(self, state: DLPAState, obs: jax.Array, key: jax.Array,
             deterministic: bool) -> tuple[jax.Array, jax.Array]:
         prev = init_plan_state(self.config, self.num_k, self.p_pad)
-        (k, z_pad), _, _ = plan(state.params, self.config, self.param_dims,
-                                obs.astype(jnp.float32), key, prev, jnp.asarray(False),
-                                deterministic=deterministic)
+        (k, z_pad), _, _ = self._plan(state, obs.astype(jnp.float32), key, prev,
+                                      jnp.asarray(False), deterministic=deterministic)
         return self.space.from_padded((k.astype(jnp.int32), z_pad))
 
     # ----------------------------------------------------------- bench hooks
@@ -445,8 +472,7 @@ class DLPAAgent:
         cfg = self.config
 
         def plan_once(s: DLPAState, k: jax.Array) -> Any:
-            return plan(s.params, cfg, self.param_dims, s.obs, k, s.plan, jnp.asarray(True),
-                        deterministic=False)[0]
+            return self._plan(s, s.obs, k, s.plan, jnp.asarray(True), deterministic=False)[0]
 
         return {"plan": (plan_once, cfg.iterations, 1),
                 "update": (lambda s, k: self._updates(s, k).params, cfg.num_updates,

@@ -36,9 +36,13 @@ from pamdp_bench.baselines.dlpa.networks import Params, model_step
 
 
 def model_loss(params: Params, cfg: Any, batch: dict[str, jax.Array], weights: jax.Array,
-               key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+               key: jax.Array, return_rollout: bool = False) -> tuple[jax.Array, Any]:
     """batch: obs [B, H+1, s], k int[B, H], z [B, H, p], r [B, H], cont [B, H] (1 - terminal),
-    mask [B, H] (1 up to and including the window's first terminal step)."""
+    mask [B, H] (1 up to and including the window's first terminal step).
+
+    Returns (loss, info); with ``return_rollout`` (loss, (info, predicted next states
+    [H, B, s])) -- the open-loop rollout that extensions (FLEXplore's Wasserstein term) score.
+    """
     horizon = batch["k"].shape[1]
     keys = jax.random.split(key, horizon)
 
@@ -54,11 +58,11 @@ def model_loss(params: Params, cfg: Any, batch: dict[str, jax.Array], weights: j
         clamp = cfg.loss_clamp
         terms = jnp.stack([jnp.minimum(st, clamp), jnp.minimum(rw, clamp),
                            jnp.minimum(ct, clamp)], axis=-1)  # [B, 3]
-        return s_next, terms
+        return s_next, (terms, s_next)
 
     xs = (batch["k"].T, jnp.swapaxes(batch["z"], 0, 1), jnp.swapaxes(batch["obs"][:, 1:], 0, 1),
           batch["r"].T, batch["cont"].T, keys)
-    _, terms = jax.lax.scan(step, batch["obs"][:, 0], xs, unroll=True)  # [H, B, 3]
+    _, (terms, s_hat) = jax.lax.scan(step, batch["obs"][:, 0], xs, unroll=True)  # [H, B, 3]
     rho = cfg.rho ** jnp.arange(horizon, dtype=jnp.float32)
     per = terms * (rho[:, None] * batch["mask"].T)[..., None]  # [H, B, 3]
     per_sample = jnp.sum(per, axis=0)  # [B, 3]
@@ -71,5 +75,6 @@ def model_loss(params: Params, cfg: Any, batch: dict[str, jax.Array], weights: j
     else:
         parts = jnp.mean(per_sample * weights[:, None], axis=0)  # [3]
     total = jnp.sum(parts) / horizon
-    return total, {"loss": total, "state_loss": parts[0], "reward_loss": parts[1],
-                   "contin_loss": parts[2]}
+    info = {"loss": total, "state_loss": parts[0], "reward_loss": parts[1],
+            "contin_loss": parts[2]}
+    return (total, (info, s_hat)) if return_rollout else (total, info)

@@ -95,14 +95,25 @@ def _out_multi(h2: jax.Array, w: jax.Array, b: jax.Array, k: jax.Array,
 
 
 def apply_head(p: Params, model_type: str, s: jax.Array, k: jax.Array, z: jax.Array,
-               log_std_min: float, log_std_max: float, gather_min_k: int = 8
-               ) -> tuple[jax.Array, jax.Array]:
-    """s [B, s_dim], k int[B], z [B, p_dim] -> (mean, log_std) [B, out]."""
+               log_std_min: float, log_std_max: float, gather_min_k: int = 8,
+               k_st: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+    """s [B, s_dim], k int[B], z [B, p_dim] -> (mean, log_std) [B, out].
+
+    ``k_st`` [B, K]: a straight-through term (soft - stop_gradient(soft), zero in value) whose
+    gradient reaches a relaxed one-hot of k (FLEXplore's Gumbel-Softmax policy); the output's
+    value is the hard k's either way.
+    """
     if model_type == "concat":
-        h1 = jax.nn.relu(s @ p["w1s"] + p["w1k"][k] + z @ p["w1z"] + p["b1"])
+        pre = s @ p["w1s"] + p["w1k"][k] + z @ p["w1z"] + p["b1"]
+        if k_st is not None:
+            pre = pre + k_st @ p["w1k"]
+        h1 = jax.nn.relu(pre)
         h2 = jax.nn.relu(h1 @ p["w2"] + p["b2"])
     elif model_type == "overlay":
-        h1 = jax.nn.relu(s @ p["w1s"] + p["w1k"][k] + p["b1"])
+        pre = s @ p["w1s"] + p["w1k"][k] + p["b1"]
+        if k_st is not None:
+            pre = pre + k_st @ p["w1k"]
+        h1 = jax.nn.relu(pre)
         h2 = jax.nn.relu(h1 @ p["w2"] + z @ p["w2z"] + p["b2"])
     else:
         h1 = jax.nn.relu(s @ p["w1s"] + z @ p["w1z"] + p["b1"])
@@ -111,6 +122,11 @@ def apply_head(p: Params, model_type: str, s: jax.Array, k: jax.Array, z: jax.Ar
         gather = p["wm"].shape[1] >= gather_min_k
         mean = _out_multi(h2, p["wm"], p["bm"], k, gather)
         log_std = _out_multi(h2, p["ws"], p["bs"], k, gather)
+        if k_st is not None:  # the relaxed one-hot weighs every k's output (K is small here)
+            mean = mean + jnp.einsum("bk,bko->bo", k_st,
+                                     jnp.einsum("bh,hko->bko", h2, p["wm"]) + p["bm"][None])
+            log_std = log_std + jnp.einsum(
+                "bk,bko->bo", k_st, jnp.einsum("bh,hko->bko", h2, p["ws"]) + p["bs"][None])
     else:
         mean = h2 @ p["wm"] + p["bm"]
         log_std = h2 @ p["ws"] + p["bs"]
@@ -158,29 +174,43 @@ def fast_normal(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     return jnp.asarray(_normal_table())[idx].reshape(shape)
 
 
+def _noise(key: jax.Array, shape: tuple[int, ...], fast: bool) -> jax.Array:
+    return fast_normal(key, shape) if fast else jax.random.normal(key, shape)
+
+
 def _gauss(mean: jax.Array, log_std: jax.Array, key: jax.Array | None,
            fast: bool = False) -> jax.Array:
     if key is None:
         return mean
-    eps = fast_normal(key, mean.shape) if fast else jax.random.normal(key, mean.shape)
-    return mean + jnp.exp(log_std) * eps.astype(mean.dtype)
+    return mean + jnp.exp(log_std) * _noise(key, mean.shape, fast).astype(mean.dtype)
 
 
 def model_step(params: Params, cfg: Any, s: jax.Array, k: jax.Array, z: jax.Array,
-               key: jax.Array | None) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+               key: jax.Array | None, k_st: jax.Array | None = None, with_logp: bool = False
+               ) -> tuple[jax.Array, ...]:
     """One model step: (s_next, r0, r1, cont_logits); ``key=None`` -> means (eval mode).
 
     With a key every head draws its output by the reparameterisation trick (training and
-    training-time planning); r1 = r0 when the env has no second reward head.
+    training-time planning); r1 = r0 when the env has no second reward head. ``k_st``: see
+    ``apply_head``. ``with_logp`` appends log T(s_next | s, k, z) [B], the dynamics head's
+    Gaussian log-density of its own draw (before the tanh of the squashed envs; at the mean
+    without a key).
     """
     keys = [None, None] if key is None else list(jax.random.split(key, 2))
 
     def head(p: Params, inp: jax.Array) -> tuple[jax.Array, jax.Array]:
         return apply_head(p, cfg.model_type, inp, k, z, cfg.log_std_min, cfg.log_std_max,
-                          cfg.multi_gather_min_k)
+                          cfg.multi_gather_min_k, k_st)
 
     fast = getattr(cfg, "fast_model_noise", False)
-    s_next = _gauss(*head(params["dyn"], s), keys[0], fast)
+    d_mean, d_log_std = head(params["dyn"], s)
+    if with_logp:
+        eps = (jnp.zeros_like(d_mean) if keys[0] is None
+               else _noise(keys[0], d_mean.shape, fast).astype(d_mean.dtype))
+        s_next = d_mean + jnp.exp(d_log_std) * eps
+        logp = -jnp.sum(0.5 * eps ** 2 + d_log_std + 0.5 * jnp.log(2.0 * jnp.pi), axis=-1)
+    else:
+        s_next = _gauss(d_mean, d_log_std, keys[0], fast)
     if cfg.dyn_tanh:
         s_next = jnp.tanh(s_next)
     mean, log_std = jax.vmap(head, in_axes=(0, None))(params["rc"], s_next)  # [n_rc, B, 2]
@@ -189,4 +219,4 @@ def model_step(params: Params, cfg: Any, s: jax.Array, k: jax.Array, z: jax.Arra
     if cfg.platform_reward:
         r0 = (jnp.tanh(r0) + 1.0) / 2.0
     r1 = out[1, :, 0] if cfg.two_reward_heads else r0
-    return s_next, r0, r1, out[-1]
+    return (s_next, r0, r1, out[-1], logp) if with_logp else (s_next, r0, r1, out[-1])

@@ -84,9 +84,14 @@ def rollout_returns(params: Params, cfg: Any, obs: jax.Array, ks: jax.Array, zs:
 
 def plan(params: Params, cfg: Any, param_dims: jax.Array, obs: jax.Array, key: jax.Array,
          prev: PlanState, use_prev: jax.Array, deterministic: bool,
-         model_fn: Callable | None = None
+         model_fn: Callable | None = None,
+         proposal: tuple[jax.Array, jax.Array] | None = None,
          ) -> tuple[tuple[jax.Array, jax.Array], PlanState, dict[str, jax.Array]]:
-    """One MPPI plan from ``obs``: ((k, z_pad), solution for the warm start, stats)."""
+    """One MPPI plan from ``obs``: ((k, z_pad), solution for the warm start, stats).
+
+    ``proposal`` (ks int[M, H], zs [M, H, p]): M fixed action sequences (FLEXplore's policy
+    rollouts) that replace the last M of the N samples in every iteration.
+    """
     horizon, num_k = prev.mean_k.shape
     kz_n, p_pad = prev.mean_z.shape[1:]
     shared = cfg.mppi_variant == "shared"
@@ -117,6 +122,11 @@ def plan(params: Params, cfg: Any, param_dims: jax.Array, obs: jax.Array, key: j
         eps = jax.random.normal(z_key, mu.shape)
         mask = pad_idx[None, None] < param_dims[ks][..., None]
         zs = jnp.where(mask, jnp.clip(mu + sd * eps, -1.0, 1.0), 0.0)
+        if proposal is not None:
+            m = proposal[0].shape[0]
+            ks = ks.at[n - m:].set(proposal[0])
+            zs = zs.at[n - m:].set(proposal[1])
+            kz = jnp.zeros_like(ks) if shared else ks
         return ks, kz, zs
 
     def iteration(carry: tuple, key: jax.Array) -> tuple[tuple, None]:
