@@ -5,8 +5,8 @@ GOLDEN ?= ../shared/golden
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-dlpa bench-modelfree bench-qmle lint envs \
-	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official scale
+.PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-dlpa bench-modelfree bench-qmle bench-flexplore lint envs \
+	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
@@ -73,6 +73,27 @@ ablation-dlpa-official: $(STAMP)
 	$(BIN)/pamdp-bench table results/runs/dlpa_ablation_i19 \
 	  --out=results/tables/dlpa_ablation_i19
 
+## ablation-flexplore: each FLEXplore mechanism off in turn, the lambda sweep {0.3, 0.5, 0.7}
+## and the eta sweep {0.01, 0.1, 1} (0.5 and 0.1 are the default run), DLPA protocol on Catch
+## Point, 3 seeds, 20k env steps (experiments/flexplore_ablation.toml); resumable, prints ETA.
+## flexplore-catch: the paper's published pair (and NoSmoothing) only, the first three runs.
+FLEXPLORE_CATCH ?= default smoothing_always=smoothing=always smoothing_off=smoothing=off
+FLEXPLORE_ABLATIONS ?= $(FLEXPLORE_CATCH) no_wasserstein=wasserstein_weight=0 \
+	no_mi=mi_weight=0 no_proposals=proposal_fraction=0 \
+	lambda_0.3=wasserstein_weight=0.3 lambda_0.7=wasserstein_weight=0.7 \
+	eta_0.01=mi_weight=0.01 eta_1=mi_weight=1
+flexplore-catch: FLEXPLORE_ABLATIONS = $(FLEXPLORE_CATCH)
+ablation-flexplore flexplore-catch: $(STAMP)
+	@for v in $(FLEXPLORE_ABLATIONS); do \
+	  name=$${v%%=*}; cfg=$${v#*=}; [ "$$name" = "$$v" ] && cfg=""; \
+	  echo "== $@: $$name $${cfg:+($$cfg)}"; \
+	  $(BIN)/pamdp-bench train --agent=flexplore $${cfg:+--config=$$cfg} \
+	    --protocol=flexplore_ablation --resume --out=results/runs/flexplore_ablation/$$name \
+	    || exit 1; \
+	done
+	$(BIN)/pamdp-bench table results/runs/flexplore_ablation \
+	  --out=results/tables/flexplore_ablation
+
 ## scale: QMLE, DLPA and P-DQN on Hard Move n = 4..16 (K up to 65,536; experiments/scale.toml),
 ## resumable; then their per-step costs (results/bench/scale.json; needs an idle machine) and
 ## the table and plot (results/tables/scale). SCALE_AGENTS picks the agents.
@@ -115,7 +136,7 @@ conformance: $(STAMP)
 ## bench: env throughput (results/bench/envs.*, README table), DLPA per planned step
 ## (results/bench/dlpa.*), model-free training throughput (results/bench/modelfree.*) and QMLE's
 ## (results/bench/qmle.*). Run it on an otherwise idle machine: the numbers are wall times.
-bench: bench-envs bench-dlpa bench-modelfree bench-qmle
+bench: bench-envs bench-dlpa bench-modelfree bench-qmle bench-flexplore
 
 bench-envs: $(STAMP)
 	$(BIN)/pamdp-bench bench --out=results/bench --readme=README.md
@@ -128,6 +149,9 @@ bench-modelfree: $(STAMP)
 
 bench-qmle: $(STAMP)
 	$(BIN)/pamdp-bench bench --suite=qmle --out=results/bench
+
+bench-flexplore: $(STAMP)
+	$(BIN)/pamdp-bench bench --suite=flexplore --out=results/bench
 
 ## envs: table of registered env ids and spaces
 envs: $(STAMP)

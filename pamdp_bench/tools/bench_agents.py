@@ -246,6 +246,8 @@ def bench_agent_cli(spec: str, env_id: str, seeds: int = 1) -> int:
 #: QMLE on Platform and Hard Move n = 4, 10, 16, 1 and 8 seeds).
 SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
     "dlpa": (("dlpa",), ("Platform-v0", "HardMove-n4-v0"), (1, 5)),
+    # FLEXplore beside DLPA per planned step (issue 17: at most 1.5x DLPA's)
+    "flexplore": (("flexplore", "dlpa"), ("Platform-v0", "HardMove-n4-v0"), (1,)),
     "modelfree": (("pdqn", "mpdqn", "pdqn_td3", "paddpg", "patd3", "hppo", "hyar_td3",
                    "hyar_ddpg"), ("Platform-v0",), (1, 8)),
     "qmle": (("qmle",), ("Platform-v0", "HardMove-n4-v0", "HardMove-n10-v0",
@@ -330,7 +332,20 @@ def _previous_rows(path: str, name: str) -> list[dict[str, Any]]:
 def suite_markdown(record: dict[str, Any]) -> str:
     """A table of a suite's rows (DLPA: ms per planned step; model-free: env steps/s)."""
     rows = record["rows"]
-    if record["suite"] == "dlpa":
+    if record["suite"] == "flexplore":
+        dlpa = {(r["env"], r["seeds"]): r["seconds_per_planned_step"] for r in rows
+                if r["agent"] == "dlpa"}
+        lines = ["| agent | env | seeds | per planned step (ms) | plan (ms) | 25 updates (ms) | "
+                 "vs DLPA | compile (s) | load |", "|" + "---|" * 9]
+        for r in rows:
+            base = dlpa.get((r["env"], r["seeds"]))
+            ratio = f"{r['seconds_per_planned_step'] / base:.2f}x" if base else ""
+            lines.append(
+                f"| {r['agent']} | {r['env']} | {r['seeds']} | "
+                f"{r['seconds_per_planned_step'] * 1e3:.1f} | {r['plan_seconds'] * 1e3:.1f} | "
+                f"{r['update_seconds'] * 1e3:.1f} | {ratio} | {r['compile_seconds']:.1f} | "
+                f"{r['load_average_1min']:.1f} |")
+    elif record["suite"] == "dlpa":
         lines = ["| env | seeds | per planned step (ms) | per seed (ms) | plan (ms) | 25 updates "
                  "(ms) | official (ms) | speed-up | plan / update FLOP/s vs peak | per seed / "
                  "1 seed (rounds) | compile (s) | load |", "|" + "---|" * 12]

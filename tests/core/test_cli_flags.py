@@ -138,6 +138,10 @@ DOCUMENTED = [
     "bench --suite=dlpa --out=results/bench",
     "bench --suite=modelfree --out=results/bench",
     "bench --suite=qmle --out=results/bench",
+    "bench --suite=flexplore --out=results/bench",
+    "train --agent=flexplore --config=smoothing=always --protocol=flexplore_ablation --resume "
+    "--out=results/runs/flexplore_ablation/smoothing_always",
+    "table results/runs/flexplore_ablation --out=results/tables/flexplore_ablation",
     "envs",
     "render --env=Platform-v0 --out=renders/Platform-v0",
     "train --agent=random --protocol=quick --out=runs/r",
