@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 ## demo: the `quick` protocol for every agent that exists, then the score table
 DEMO_OUT    ?= runs/demo
 DEMO_AGENTS ?= random scripted pdqn mpdqn
-AGENTS      ?= random scripted pdqn mpdqn pdqn_td3 paddpg patd3 hppo hyar_td3 hyar_ddpg dlpa
+AGENTS      ?= random scripted pdqn mpdqn pdqn_td3 paddpg patd3 hppo hyar_td3 hyar_ddpg dlpa \
+	flexplore
 demo: $(STAMP)
 	@for a in $(DEMO_AGENTS); do \
 	  $(BIN)/pamdp-bench train --agent=$$a --protocol=quick --supported_only --resume \
