@@ -239,16 +239,49 @@ def load_records(paths: Iterable[str]) -> list[dict[str, Any]]:
 VOLATILE_FIELDS = ("wall_time_s", "provenance")
 
 
-def run_config_hash(agent_name: str, config: Any, ep: EnvProtocol) -> str:
-    """Hash of what determines a seed's numbers: agent, agent config, resolved protocol (without
-    its seed count, which does not change any seed's numbers) and the key root."""
-    agent_cfg = config_dict(config)
+def run_hash_inputs(agent_name: str, config: Any, ep: EnvProtocol, *,
+                    with_budget: bool = False) -> dict[str, Any]:
+    """What a run's config hash covers: agent, agent config, the resolved protocol without its
+    seed count and budget (neither changes any seed's numbers at a given env step, so a run
+    can be extended to a larger budget), and the key root. ``with_budget``: the inputs of the
+    hashes written before the budget left them (``legacy_run_config_hash``)."""
     proto = dataclasses.asdict(ep)
     proto.pop("seeds")
+    if not with_budget:
+        proto.pop("budget")
     if not proto["env_overrides"]:  # keeps the hashes of runs from before the field existed
         proto.pop("env_overrides")
-    return config_hash({"agent": agent_name, "agent_config": agent_cfg,
-                                    "protocol": proto, "base_seed": BASE_SEED})
+    return {"agent": agent_name, "agent_config": config_dict(config), "protocol": proto,
+            "base_seed": BASE_SEED}
+
+
+def run_config_hash(agent_name: str, config: Any, ep: EnvProtocol) -> str:
+    """Hash of what determines a seed's numbers (``run_hash_inputs``)."""
+    return config_hash(run_hash_inputs(agent_name, config, ep))
+
+
+def legacy_run_config_hash(agent_name: str, config: Any, ep: EnvProtocol) -> str:
+    """The hash runs were started under before the budget left the hash: the runner keeps it
+    for resuming such a run at its original budget, so one run never mixes two hashes."""
+    return config_hash(run_hash_inputs(agent_name, config, ep, with_budget=True))
+
+
+def hash_input_differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
+    """``field: saved -> current`` for every leaf that differs between two hash inputs."""
+    if isinstance(saved, dict) and isinstance(current, dict):
+        out = []
+        for k in sorted(set(saved) | set(current), key=str):
+            name = f"{prefix}.{k}" if prefix else str(k)
+            if k not in saved:
+                out.append(f"{name}: (absent) -> {current[k]!r}")
+            elif k not in current:
+                out.append(f"{name}: {saved[k]!r} -> (absent)")
+            else:
+                out += hash_input_differences(saved[k], current[k], name)
+        return out
+    if isinstance(saved, (list, tuple)) and isinstance(current, (list, tuple)):
+        saved, current = list(saved), list(current)
+    return [] if saved == current else [f"{prefix}: {saved!r} -> {current!r}"]
 
 
 def comparable(record: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,13 @@ re-computed record must equal the stored one (all fields but ``wall_time_s`` and
 already holds records or checkpoints of the same (protocol, env, agent) is refused.
 
 The config hash of a record covers the agent name and config, the resolved ``EnvProtocol``
-(without its seed count, which does not change any seed's numbers) and ``BASE_SEED``.
+(without its seed count and budget, which do not change any seed's numbers at a given env step)
+and ``BASE_SEED``. So ``--resume`` with a larger ``--budget`` extends a finished run (a record
+whose ``final`` flag was set at the old budget stays as written; tables take the latest final
+record of a seed). Runs started before the budget left the hash carry the older hash
+(``records.legacy_run_config_hash``); they are resumed under it, at their original budget, so
+one run never mixes two hashes. Checkpoints store the hash's inputs, and a mismatch names the
+fields that differ.
 
 Several hosts. When ``jax.distributed`` is initialised, process ``i`` of ``n`` owns a
 contiguous slice of the seeds (``numpy.array_split``), shards it over its local devices,
@@ -50,6 +56,7 @@ the same process count. Only the single-host path is tested here.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -73,7 +80,14 @@ from pamdp_bench.harness import records as results_lib
 from pamdp_bench.harness.evaluate import agent_episodes, summarize_episodes
 from pamdp_bench.harness.placement import PlacementError, SeedPlacement, seed_placement
 from pamdp_bench.harness.progress import Progress, quiet_orbax
-from pamdp_bench.harness.records import comparable, flatten, run_config_hash
+from pamdp_bench.harness.records import (
+    comparable,
+    flatten,
+    hash_input_differences,
+    legacy_run_config_hash,
+    run_config_hash,
+    run_hash_inputs,
+)
 from pamdp_bench.harness.seeding import eval_keys, init_key
 from pamdp_bench.protocols import EnvProtocol, Protocol, load_protocol
 
@@ -104,6 +118,10 @@ class EnvRun:
     placement: SeedPlacement
     results_path: str
     ckpt_dir: str
+    #: the hash this run would have had before the budget left the hash (resume only)
+    legacy_hash: str = ""
+    #: what ``config_hash`` covers, stored with every checkpoint to name differing fields
+    hash_inputs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -159,18 +177,40 @@ def _preflight(run: EnvRun, resume: bool) -> None:
                            "never overwritten)")
         return
     results_lib.repair_truncated_tail(run.results_path)
-    for key, r in run.existing_records().items():
-        if r["config_hash"] != run.config_hash:
-            raise RunError(
-                f"{run.results_path}: record {key} has config hash {r['config_hash']!r}, this "
-                f"run has config hash {run.config_hash!r}; refusing to resume a different "
-                "configuration into it")
+    existing = run.existing_records()
     step = run.latest_checkpoint()
+    meta = None
     if step is not None:
         with ckpt_lib.RunCheckpointer(run.ckpt_dir,
                                       process_local=run.placement.process_count > 1) as ck:
             meta = ck.read_meta(step)
-        ckpt_lib.check_compatible(meta, run.identity, f"{run.ckpt_dir}")
+    found = {r["config_hash"] for r in existing.values()}
+    if meta is not None:
+        found.add(meta.get("config_hash"))
+    if run.legacy_hash and found == {run.legacy_hash}:
+        logging.info("%s: continuing a run recorded under the hash that included the budget "
+                     "(%s; this configuration hashes to %s now); it keeps its hash, so it can "
+                     "only be resumed at its original budget", run.results_path,
+                     run.legacy_hash, run.config_hash)
+        run.config_hash = run.legacy_hash
+    differences = ""
+    if meta is not None and meta.get("hash_inputs"):
+        diff = hash_input_differences(meta["hash_inputs"], run.hash_inputs)
+        differences = ("; fields that differ (recorded -> this run): " + "; ".join(diff[:12])
+                       if diff else "")
+    hint = ("" if differences else " (a run recorded before the budget left the config hash "
+            "keeps its older hash: resume it at its original --budget)")
+    for key, r in existing.items():
+        if r["config_hash"] != run.config_hash:
+            raise RunError(
+                f"{run.results_path}: record {key} has config hash {r['config_hash']!r}, this "
+                f"run has config hash {run.config_hash!r}; refusing to resume a different "
+                f"configuration into it{differences}{hint}")
+    if meta is not None:
+        try:
+            ckpt_lib.check_compatible(meta, run.identity, f"{run.ckpt_dir}")
+        except ckpt_lib.CheckpointError as err:
+            raise ckpt_lib.CheckpointError(f"{err}{differences}") from err
 
 
 def _sync_records(run: EnvRun, records: list[dict[str, Any]],
@@ -283,7 +323,8 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True) -> list[dict[st
             records = _make_records(run, point, episodes, metrics, wall, prov_now)
             _sync_records(run, records, existing)
             ck.save(point, placement.real(state), {
-                **run.identity, "wall_time_s": wall, "records": records,
+                **run.identity, "hash_inputs": run.hash_inputs, "wall_time_s": wall,
+                "records": records,
                 "provenance": prov_now, "process_index": placement.process_index,
             })
             rets = np.asarray([r["return_mean"] for r in records])
@@ -377,7 +418,9 @@ def train(
         results_path, ckpt_dir = _paths(out_dir, ep.env_id, placement)
         runs.append(EnvRun(agent_cls, agent_name, agent_obj, ep, cfg,
                            run_config_hash(agent_name, cfg, ep), placement, results_path,
-                           ckpt_dir))
+                           ckpt_dir, legacy_run_config_hash(agent_name, cfg, ep),
+                           json.loads(json.dumps(run_hash_inputs(agent_name, cfg, ep),
+                                                 default=str))))
     records = []
     with quiet_orbax():
         for run in runs:  # refuse everything that must be refused before spending compute

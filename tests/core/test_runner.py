@@ -297,11 +297,59 @@ def test_refuses_other_config_hash(setup: dict[str, Any], tmp_path) -> None:
     # Records of another configuration in the results file ...
     with pytest.raises(runner.RunError, match=f"{ours}.*{theirs}"):
         runner.train(TOY, setup["protocol"], out, resume=True, config=other_cfg, progress=False)
-    # ... and, without them, the checkpoint itself.
+    # ... and, without them, the checkpoint itself; both name the field that differs.
+    with pytest.raises(runner.RunError, match=r"agent_config\.epsilon: 0\.3 -> 0\.5"):
+        runner.train(TOY, setup["protocol"], out, resume=True, config=other_cfg, progress=False)
     os.remove(os.path.join(out, "results.jsonl"))
     with pytest.raises(checkpoints.CheckpointError,
-                       match=f"config hash '{ours}'.*config hash '{theirs}'"):
+                       match=f"config hash '{ours}'.*config hash '{theirs}'.*"
+                             r"agent_config\.epsilon: 0\.3 -> 0\.5"):
         runner.train(TOY, setup["protocol"], out, resume=True, config=other_cfg, progress=False)
+
+
+def test_a_finished_run_extends_to_a_larger_budget(setup: dict[str, Any], tmp_path) -> None:
+    """``--resume`` with a larger budget continues from the last checkpoint (the budget is not
+    part of the config hash); the new records equal a run made at that budget from the start,
+    the old ones stay as written."""
+    out = _copy_run(setup, tmp_path, "extend")
+    path = os.path.join(out, "results.jsonl")
+    before = _numbers(path)
+    runner.train(TOY, setup["protocol"], out, envs=["CatchPoint-v0"], resume=True, budget=400,
+                 progress=False)
+    after = _numbers(path)
+    assert {k: after[k] for k in before} == before
+    new = {k: v for k, v in after.items() if k not in before}
+    assert sorted((v["seed"], v["env_steps"], v["final"]) for v in new.values()) == [
+        (s, 400, True) for s in range(3)]
+    fresh = str(tmp_path / "fresh")
+    runner.train(TOY, setup["protocol"], fresh, envs=["CatchPoint-v0"], budget=400,
+                 progress=False)
+    ref = _numbers(os.path.join(fresh, "results.jsonl"))
+    assert {k: ref[k] for k in new} == new
+    assert len({v["config_hash"] for k, v in after.items() if k[1] == "CatchPoint-v0"}) == 1
+
+
+def test_a_run_under_the_older_hash_keeps_it(setup: dict[str, Any], tmp_path,
+                                             monkeypatch) -> None:
+    """A run recorded when the budget was part of the hash resumes under that hash (one run,
+    one hash); extending it is refused with a message saying why."""
+    out = str(tmp_path / "legacy")
+    with monkeypatch.context() as m:
+        m.setattr(runner, "run_config_hash", results.legacy_run_config_hash)
+        runner.train(TOY, setup["protocol"], out, envs=["CatchPoint-v0"], budget=200,
+                     progress=False)
+    path = os.path.join(out, "results.jsonl")
+    (legacy,) = {r["config_hash"] for r in results.iter_records(path)}
+    ep = load_protocol(setup["protocol"]).for_env("CatchPoint-v0")
+    assert legacy != results.run_config_hash("toy", toy_agent.ToyConfig(), ep)
+    # kill-like: drop the last checkpoint and the records after the first, then resume
+    shutil.rmtree(os.path.join(out, "checkpoints", "CatchPoint-v0", "200"))
+    runner.train(TOY, setup["protocol"], out, envs=["CatchPoint-v0"], budget=200, resume=True,
+                 progress=False)
+    assert {r["config_hash"] for r in results.iter_records(path)} == {legacy}
+    with pytest.raises(runner.RunError, match="resume it at its original --budget"):
+        runner.train(TOY, setup["protocol"], out, envs=["CatchPoint-v0"], budget=300,
+                     resume=True, progress=False)
 
 
 def test_refuses_other_format_version(setup: dict[str, Any], tmp_path, monkeypatch) -> None:
@@ -403,6 +451,11 @@ def test_env_overrides_enter_the_config_hash_only_when_set() -> None:
     before.pop("env_overrides")
     legacy = results.config_hash({"agent": "a", "agent_config": {"x": 1}, "protocol": before,
                                   "base_seed": seeding.BASE_SEED})
-    assert results.run_config_hash("a", {"x": 1}, ep) == legacy
+    assert results.legacy_run_config_hash("a", {"x": 1}, ep) == legacy
     changed = dataclasses.replace(ep, env_overrides=(("obs_view", "hyar"),))
-    assert results.run_config_hash("a", {"x": 1}, changed) != legacy
+    assert results.legacy_run_config_hash("a", {"x": 1}, changed) != legacy
+    # the budget left the hash (a run can be extended); nothing else did
+    assert results.run_config_hash("a", {"x": 1}, ep) == results.run_config_hash(
+        "a", {"x": 1}, dataclasses.replace(ep, budget=ep.budget * 2))
+    assert results.run_config_hash("a", {"x": 1}, ep) != results.run_config_hash(
+        "a", {"x": 1}, dataclasses.replace(ep, eval_interval=ep.eval_interval + 1))
