@@ -14,9 +14,17 @@ with two items:
     device count.
 ``meta``
     JSON: ``format_version``, ``config_hash``, agent, env, protocol, seeds, ``env_steps``,
-    cumulative wall time, the leaf specs (tree path, stored name, shape, dtype, key impl) and
-    the result records written at this step (the runner uses them to restore records lost to a
-    kill).
+    cumulative wall time, the leaf specs (tree path, stored name, shape, dtype, key impl, and
+    the SHA-256 of the leaf's bytes) and the result records written at this step (the runner
+    uses them to restore records lost to a kill).
+
+Integrity. ``restore`` recomputes every leaf's SHA-256 and compares it with the one saved, so
+a flipped bit or an overwritten block is a ``CorruptCheckpointError`` naming the step and
+leaf, never a silent restore; unreadable metadata or data (orbax's decompression and range
+errors) are the same error. ``restore_latest`` then falls back to the previous step the
+manager keeps (with a warning; the bad step is moved aside to ``<dir>.corrupt-<step>``, not
+deleted), and refuses with a message listing every step and why when none is good.
+Checkpoints saved before checksums existed (no ``sha256`` in their specs) restore unchecked.
 
 Saving is asynchronous (orbax writes in a background thread after a synchronous host copy);
 ``wait``/``close`` block until the last save is committed, and orbax's atomic rename means a
@@ -30,10 +38,14 @@ of the agent's ``init``) gives the structure back.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-from collections.abc import Mapping
+import shutil
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from absl import logging
 
 import jax
 import numpy as np
@@ -50,6 +62,14 @@ IDENTITY_FIELDS = ("format_version", "config_hash", "agent", "env_id", "protocol
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used for this run (the message says why)."""
+
+
+class CorruptCheckpointError(CheckpointError):
+    """A checkpoint step whose metadata or data cannot be read back as saved."""
+
+
+def _digest(data: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()
 
 
 def _is_key(x: Any) -> bool:
@@ -154,10 +174,12 @@ class RunCheckpointer:
         """The JSON metadata of checkpoint ``step``."""
         try:
             out = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+            meta = dict(out.meta)
         except Exception as err:  # orbax raises several types for unreadable steps
-            raise CheckpointError(f"{self.directory}: cannot read the metadata of the "
-                                  f"checkpoint at {step} env steps ({err})") from err
-        return dict(out.meta)
+            raise CorruptCheckpointError(
+                f"{self.directory}: cannot read the metadata of the checkpoint at {step} env "
+                f"steps ({type(err).__name__}: {str(err)[:200]})") from err
+        return meta
 
     def restore(self, step: int, template: Any) -> tuple[Any, dict[str, Any]]:
         """Restore ``(state, meta)``; ``template`` is the state's abstract structure.
@@ -195,20 +217,66 @@ class RunCheckpointer:
             for w in want if int(np.prod(w["shape"])) > 0
         }
         if target:
-            out = self._manager.restore(step, args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(target)))
-            arrays = dict(out.state)
+            try:
+                out = self._manager.restore(step, args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(target)))
+                arrays = dict(out.state)
+            except Exception as err:  # orbax: decompression, range, missing-item errors
+                raise CorruptCheckpointError(
+                    f"{self.directory}: cannot read the state of the checkpoint at {step} env "
+                    f"steps ({type(err).__name__}: {str(err)[:200]})") from err
         else:
             arrays = {}
         restored = []
         for leaf, w in zip(leaves, want, strict=True):
             s = saved[w["path"]]
             arr = np.asarray(arrays.get(s["name"], np.zeros(s["shape"], np.dtype(s["dtype"]))))
+            if s.get("sha256") and _digest(arr) != s["sha256"]:
+                raise CorruptCheckpointError(
+                    f"{self.directory}: state leaf {w['path']} of the checkpoint at {step} env "
+                    "steps does not match its saved checksum (the file was damaged after it "
+                    "was written)")
             if _is_key(leaf):
                 restored.append(jax.random.wrap_key_data(arr, impl=s["key_impl"]))
             else:
                 restored.append(arr)
         return jax.tree.unflatten(treedef, restored), meta
+
+    def restore_latest(self, template: Any, check: Callable[[dict[str, Any]], None]
+                       ) -> tuple[int, Any, dict[str, Any]] | None:
+        """The newest step that restores intact: ``(step, state, meta)``, or None if there
+        are no steps. ``check(meta)`` vets each step's identity first (its errors propagate:
+        a foreign checkpoint is refused, not skipped). Corrupt steps are skipped with a
+        warning and moved aside to ``<dir>.corrupt-<step>``; if every step is corrupt, a
+        ``CorruptCheckpointError`` lists them."""
+        problems = []
+        for step in sorted(self.all_steps(), reverse=True):
+            try:
+                meta = self.read_meta(step)
+                check(meta)
+                state, meta = self.restore(step, template)
+            except CorruptCheckpointError as err:
+                problems.append(str(err))
+                logging.warning("%s; falling back to the previous checkpoint", err)
+                self._set_aside(step)
+                continue
+            return step, state, meta
+        if problems:
+            raise CorruptCheckpointError(
+                "no intact checkpoint is left to resume from (the damaged steps were moved "
+                "aside to " + f"{self.directory}.corrupt-*): " + " | ".join(problems)
+                + ". `--resume` again starts the run over from 0 env steps (the records already "
+                "written are re-derived and must match), or start it in a new --out directory.")
+        return None
+
+    def _set_aside(self, step: int) -> None:
+        src = os.path.join(self.directory, str(step))
+        if os.path.isdir(src):
+            dst = f"{self.directory}.corrupt-{step}"
+            if os.path.exists(dst):
+                shutil.rmtree(dst)
+            shutil.move(src, dst)
+        self._manager.reload()
 
     # ----------------------------------------------------------------- writing
     def save(self, step: int, state: Any, meta: Mapping[str, Any]) -> None:
@@ -223,6 +291,7 @@ class RunCheckpointer:
             data = jax.random.key_data(leaf) if _is_key(leaf) else leaf
             # A private host copy: the runner donates the device buffers to the next chunk.
             data = np.array(jax.device_get(data), copy=True)
+            spec["sha256"] = _digest(data)
             if data.size > 0:
                 arrays[spec["name"]] = data
         full_meta = {**meta, "format_version": FORMAT_VERSION, "env_steps": int(step),

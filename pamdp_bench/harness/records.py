@@ -190,12 +190,13 @@ def iter_records(path: str) -> Iterator[dict[str, Any]]:
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
-            if not line.endswith("\n"):
-                raise ResultFileError(f"{where}: truncated last line (a run was killed while "
-                                      "writing?); remove it or re-run with --resume")
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
+                if not line.endswith("\n"):  # only a line that does not parse is truncated
+                    raise ResultFileError(f"{where}: truncated last line (a run was killed "
+                                          "while writing?); remove it or re-run with --resume"
+                                          ) from err
                 raise ResultFileError(f"{where}: not valid JSON ({err.msg})") from err
             yield validate(record, where)
 
@@ -312,7 +313,9 @@ def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def repair_truncated_tail(path: str) -> None:
-    """Drop a partial last line left by a killed writer (resume only; logged)."""
+    """Before a resume appends: a last line without its newline gets one if it is a valid
+    record (nothing valid is ever deleted), and is dropped (logged) only if it does not parse,
+    i.e. a record torn by a killed writer."""
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return
     with open(path, "rb+") as f:
@@ -321,9 +324,16 @@ def repair_truncated_tail(path: str) -> None:
             return
         cut = data.rfind(b"\n") + 1
         lineno = data.count(b"\n") + 1
-        logging.warning("%s:%d: removing a truncated last line left by a killed run (%d bytes)",
-                        path, lineno, len(data) - cut)
-        f.truncate(cut)
+        tail = data[cut:]
+        try:
+            validate(json.loads(tail.decode("utf-8")), f"{path}:{lineno}")
+        except (UnicodeDecodeError, json.JSONDecodeError, ResultFileError):
+            logging.warning("%s:%d: removing a truncated last line left by a killed run "
+                            "(%d bytes)", path, lineno, len(tail))
+            f.truncate(cut)
+            return
+        logging.warning("%s:%d: the last record had no final newline; adding it", path, lineno)
+        f.write(b"\n")
 
 
 def scalar_metrics(metrics: dict[str, Any]) -> tuple[dict[str, Any], int | None]:

@@ -147,12 +147,6 @@ class EnvRun:
         return {results_lib.record_key(r): r for r in results_lib.iter_records(self.results_path)
                 if self.owns(r)}
 
-    def latest_checkpoint(self) -> int | None:
-        if not _has_files(self.ckpt_dir):
-            return None
-        with ckpt_lib.RunCheckpointer(self.ckpt_dir,
-                                      process_local=self.placement.process_count > 1) as ck:
-            return ck.latest_step()
 
 
 def _has_files(directory: str) -> bool:
@@ -178,12 +172,17 @@ def _preflight(run: EnvRun, resume: bool) -> None:
         return
     results_lib.repair_truncated_tail(run.results_path)
     existing = run.existing_records()
-    step = run.latest_checkpoint()
     meta = None
-    if step is not None:
+    if _has_files(run.ckpt_dir):  # the newest step with readable metadata (run_env skips
+        # damaged steps the same way, with a warning)
         with ckpt_lib.RunCheckpointer(run.ckpt_dir,
                                       process_local=run.placement.process_count > 1) as ck:
-            meta = ck.read_meta(step)
+            for step in sorted(ck.all_steps(), reverse=True):
+                try:
+                    meta = ck.read_meta(step)
+                    break
+                except ckpt_lib.CorruptCheckpointError:
+                    continue
     found = {r["config_hash"] for r in existing.values()}
     if meta is not None:
         found.add(meta.get("config_hash"))
@@ -281,14 +280,15 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True) -> list[dict[st
     ck = ckpt_lib.RunCheckpointer(run.ckpt_dir, process_local=process_local)
     label = f"{ep.env_id} {run.agent_name} ({ep.protocol})"
     try:
-        start = ck.latest_step() if resume else None
+        found = None
         wall_before = 0.0
-        if start is not None:
+        if resume and ck.latest_step() is not None:
             template = jax.eval_shape(jax.vmap(agent.init),
                                       jax.vmap(init_key)(jnp.asarray(placement.seeds)))
-            meta = ck.read_meta(start)
-            ckpt_lib.check_compatible(meta, run.identity, run.ckpt_dir)
-            real_state, meta = ck.restore(start, template)
+            found = ck.restore_latest(template, lambda m: ckpt_lib.check_compatible(
+                m, run.identity, run.ckpt_dir))
+        if found is not None:
+            start, real_state, meta = found
             state = placement.pad(real_state)
             wall_before = float(meta.get("wall_time_s", 0.0))
             then = meta.get("provenance", {}).get("git_commit")

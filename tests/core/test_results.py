@@ -73,6 +73,23 @@ def test_malformed_and_truncated_lines_are_located(tmp_path) -> None:
         list(results.iter_records(str(path)))
 
 
+def test_a_valid_last_line_without_newline_is_kept_and_repaired(tmp_path) -> None:
+    """Only a line that does not parse is truncated: a complete record missing its final
+    newline is read, and the resume repair adds the newline instead of deleting it."""
+    path = tmp_path / "r.jsonl"
+    text = json.dumps(_record()) + "\n" + json.dumps(_record(seed=1, env_id="HardMove-n4-v0"))
+    path.write_text(text)
+    assert [r["seed"] for r in results.iter_records(str(path))] == [0, 1]
+    results.repair_truncated_tail(str(path))
+    assert path.read_text() == text + "\n"
+    results.append_records(str(path), [_record(seed=2)])
+    assert [r["seed"] for r in results.iter_records(str(path))] == [0, 1, 2]
+    # a torn line is still removed, and only it
+    path.write_text(text + "\n" + json.dumps(_record(seed=3))[:40])
+    results.repair_truncated_tail(str(path))
+    assert path.read_text() == text + "\n"
+
+
 def test_conflicting_duplicates_rejected(tmp_path) -> None:
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     results.append_records(str(a), [_record()])

@@ -307,6 +307,57 @@ def test_refuses_other_config_hash(setup: dict[str, Any], tmp_path) -> None:
         runner.train(TOY, setup["protocol"], out, resume=True, config=other_cfg, progress=False)
 
 
+@pytest.mark.parametrize("damage", ["overwrite", "bitflip", "truncate", "meta"])
+def test_a_damaged_checkpoint_is_detected_and_the_previous_one_used(
+        setup: dict[str, Any], tmp_path, damage: str, caplog) -> None:
+    """A damaged newest checkpoint is never restored: the run warns, resumes from the previous
+    step and re-derives records equal to the uninterrupted run's; with no intact step left it
+    refuses, naming the steps."""
+    out = _copy_run(setup, tmp_path, f"damaged-{damage}")
+    ckpt = os.path.join(out, "checkpoints", "CatchPoint-v0")
+    path = os.path.join(out, "results.jsonl")
+    reference = _numbers(path)
+
+    def damage_step(step: int) -> None:
+        sub = "meta" if damage == "meta" else "state"
+        files = sorted((os.path.getsize(p), p) for p in _files(os.path.join(ckpt, str(step), sub)))
+        size, target = files[-1]  # the largest data file of the item
+        with open(target, "r+b") as f:
+            if damage == "truncate":
+                f.truncate(size // 2)
+            elif damage == "bitflip":
+                f.seek(size // 2)
+                byte = f.read(1)
+                f.seek(size // 2)
+                f.write(bytes([byte[0] ^ 0x01]))
+            else:
+                f.seek(max(size // 2 - 200, 0))
+                f.write(os.urandom(min(400, size)))
+
+    damage_step(300)
+    # drop the records after 200 so the resume must re-derive them from the step at 200
+    lines = [ln for ln in open(path) if not ('"CatchPoint-v0"' in ln and '"env_steps": 300' in ln)]
+    with open(path, "w") as f:
+        f.writelines(lines)
+    with caplog.at_level("WARNING"):
+        runner.train(TOY, setup["protocol"], out, envs=["CatchPoint-v0"], resume=True,
+                     progress=False)
+    assert "checkpoint at 300 env steps" in caplog.text and "falling back" in caplog.text
+    assert _numbers(path) == reference
+    assert os.path.isdir(ckpt + ".corrupt-300")  # set aside, not deleted
+    # every step damaged: refused with the steps named
+    for step in (200, 300):
+        damage_step(step)
+    with pytest.raises(checkpoints.CorruptCheckpointError,
+                       match="no intact checkpoint.*300 env steps.*200 env steps"):
+        runner.train(TOY, setup["protocol"], out, envs=["CatchPoint-v0"], resume=True,
+                     progress=False)
+
+
+def _files(root: str) -> list[str]:
+    return [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+
+
 def test_a_finished_run_extends_to_a_larger_budget(setup: dict[str, Any], tmp_path) -> None:
     """``--resume`` with a larger budget continues from the last checkpoint (the budget is not
     part of the config hash); the new records equal a run made at that budget from the start,
