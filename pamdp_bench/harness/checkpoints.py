@@ -45,11 +45,10 @@ import shutil
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from absl import logging
-
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from absl import logging
 
 #: Bump when the layout of ``state``/``meta`` changes; older checkpoints are then refused.
 #: 1: leaves named by position (``leaf_00047``); 2: leaves named by their tree path.
