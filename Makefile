@@ -35,9 +35,10 @@ table-dlpa table-hyar table-quick: table-%: $(STAMP)
 	done
 	$(BIN)/pamdp-bench table results/runs/$* --out=results/tables/$*
 
-## leaderboard: regenerate results/leaderboard.md from results/leaderboard/entries
+## leaderboard: re-verify every entry of results/leaderboard/entries (re-runs them) and write
+## results/leaderboard.md
 leaderboard: $(STAMP)
-	$(BIN)/pamdp-bench leaderboard
+	$(BIN)/pamdp-bench leaderboard --verify
 
 ## ablation-dlpa: DLPA variants (inference structure, 1-step loss, shared-distribution MPPI) on
 ## Platform and Hard Move n=4 (experiments/dlpa_ablation.toml); resumable, prints ETA

@@ -1,23 +1,47 @@
 """Leaderboard entries: submit a baseline, verify an entry by re-running it, render the board.
 
-An *entry* (``results/leaderboard/entries/<protocol>__<agent>.json``) is self-contained: the
-agent's import path and links, the protocol and any overrides, the per-env configs and their
-hashes, every result record of the run, and a SHA-256 digest of those records (their
-reproducible fields, canonical JSON). ``verify`` checks the digest (an edited number fails at
-once) and then re-runs one seed with the same protocol, config and overrides and compares every
-reproducible field of that seed's records. The verdict goes to a sidecar file
-``<entry>.verification.json`` so the entry itself is never rewritten.
+Threat model. An entry arrives as files in a pull request; whoever submits it controls every
+byte of them. The maintainers (or CI) run ``pamdp-bench verify`` / ``pamdp-bench leaderboard
+--verify``; nothing a submitter writes is trusted without that.
 
-Re-running one seed alone is bitwise identical for agents whose per-seed computation does not
-depend on the seed-batch shape, and within a few ulp otherwise (see ``harness.runner``), so the
-comparison allows ``VERIFY_RTOL`` relative deviation; on another device kind it is reported,
-since different hardware can legitimately change low-order bits of learning runs.
+An *entry* (``results/leaderboard/entries/<protocol>__<agent>.json``, schema
+``pamdp_bench.entry/2``) is self-contained: the agent's label and import path, links, the
+protocol's name *and the full text of its TOML file*, the envs, the seed count asked for and the
+seeds run, the overrides (budget, eval interval, eval episodes), the per-env configs, the
+package version, every result record, and ``entry_digest``: the SHA-256 of the canonical JSON
+of every other field. So an edited number, label, seed list or protocol fails ``load_entry``
+unless the digest is recomputed, and a recomputed digest is what ``verify`` is for:
+
+* the label must be the one ``submit`` derives from ``agent_source`` (a random agent cannot be
+  shown as ``dlpa``); records must carry that label, the protocol and envs of the entry;
+* the seeds must be ``0..n-1`` for the seed count the protocol (or the submission's
+  ``--seeds``) asks for, and the records must cover every (env, seed, evaluation point) of the
+  resolved protocol: no seed or point may be dropped;
+* the run is repeated with the entry's exact seed batch (the same ``vmap`` layout: a seed run
+  alone is not bitwise equal to the same seed in a batch, because XLA reduces differently for
+  another batch shape) and the entry's own protocol text, and every number of every record is
+  compared. The cost of a verification is the cost of the submission; ``envs`` verifies a
+  subset of the envs (each env is a separate run, so the layout is unchanged).
+
+Comparison. On the device kind and count the entry was recorded on, records must be equal
+bit for bit (every field but wall time and provenance). On another device kind or count the
+numbers of learning runs can legitimately drift, so each numeric field must agree within
+``VERIFY_RTOL`` relative (``VERIFY_ATOL`` absolute) and the verdict says ``tolerance``, never
+``bitwise``; a drift beyond that is a failure that only a verification on the entry's device
+kind can settle.
+
+Verdicts. ``verify`` writes ``<entry>.verification.json`` bound to the entry's digest; with
+``PAMDP_BENCH_VERDICT_KEY`` set it is signed (HMAC-SHA256). The board shows ✓ only for a
+verdict whose digest is the entry's and whose signature checks under the renderer's key, or for
+one it has just produced itself (``leaderboard --verify``, which re-verifies every entry
+instead of reading files). An unsigned or forged sidecar is shown as such, never as ✓.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -37,13 +61,14 @@ from pamdp_bench.agents import (
 )
 from pamdp_bench.harness import records as results_lib
 from pamdp_bench.harness.records import comparable, flatten
-from pamdp_bench.harness.runner import train
+from pamdp_bench.harness.runner import _resolve_protocol, train
 from pamdp_bench.protocols import load_protocol
 from pamdp_bench.testing import ContractError, check_agent
 
-ENTRY_SCHEMA = "pamdp_bench.entry/1"
+ENTRY_SCHEMA = "pamdp_bench.entry/2"
 ENTRIES_DIR = os.path.join("results", "leaderboard", "entries")
 BOARD_PATH = os.path.join("results", "leaderboard.md")
+VERDICT_KEY_ENV = "PAMDP_BENCH_VERDICT_KEY"
 VERIFY_RTOL = 1e-5
 VERIFY_ATOL = 1e-6
 
@@ -52,10 +77,17 @@ class EntryError(ValueError):
     """A malformed, tampered or irreproducible entry."""
 
 
-def records_digest(records: Sequence[dict[str, Any]]) -> str:
-    """SHA-256 of the reproducible part of records, order-independent."""
-    rows = sorted(json.dumps(comparable(r), sort_keys=True) for r in records)
-    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def entry_digest(entry: dict[str, Any]) -> str:
+    """SHA-256 of every field of an entry but the digest itself (records in a fixed order,
+    without the fields that differ between a run and its re-computation)."""
+    body = {k: v for k, v in entry.items() if k != "entry_digest"}
+    body["records"] = sorted(json.dumps(comparable(r), sort_keys=True)
+                             for r in entry.get("records", []))
+    return hashlib.sha256(_canonical(body)).hexdigest()
 
 
 def _class_path(cls: type) -> str:
@@ -103,6 +135,10 @@ def submit(
                     **overrides)
     if not records:
         raise EntryError(f"{agent} on {protocol}: the run produced no records")
+    from pamdp_bench import __version__
+
+    with open(proto.path, encoding="utf-8") as f:
+        protocol_toml = f.read()
     entry = {
         "schema": ENTRY_SCHEMA,
         "agent": label,
@@ -111,16 +147,19 @@ def submit(
         "code_url": getattr(cls, "code_url", ""),
         "paper_url": getattr(cls, "paper_url", ""),
         "protocol": proto.name,
+        "protocol_toml": protocol_toml,
         "envs": env_ids,
+        "seeds_requested": seeds,
         "seeds": sorted({r["seed"] for r in records}),
         "overrides": overrides,
         "configs": {e: _config_dict(apply_overrides(reading_config(cls, e, reading),
                                                     config_overrides, label)) for e in env_ids},
+        "package_version": __version__,
         "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "provenance": records[-1]["provenance"],
-        "records_digest": records_digest(records),
         "records": records,
     }
+    entry["entry_digest"] = entry_digest(entry)
     os.makedirs(entries_dir, exist_ok=True)
     if os.path.exists(path):
         raise EntryError(f"{path} exists; remove it to replace the entry")
@@ -129,54 +168,107 @@ def submit(
     return path
 
 
+ENTRY_FIELDS = ("agent", "agent_source", "protocol", "protocol_toml", "envs", "seeds",
+                "seeds_requested", "overrides", "configs", "package_version", "provenance",
+                "records", "entry_digest")
+
+
 def load_entry(path: str) -> dict[str, Any]:
-    """Read an entry and check its structure and records (schema, digest)."""
+    """Read an entry and check its structure, records and digest (no re-run)."""
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             entry = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise EntryError(f"{path}: cannot read entry ({err})") from err
     if not isinstance(entry, dict) or entry.get("schema") != ENTRY_SCHEMA:
-        raise EntryError(f"{path}: not a {ENTRY_SCHEMA} entry")
-    for field in ("agent", "agent_source", "protocol", "envs", "seeds", "overrides",
-                  "records", "records_digest"):
+        found = entry.get("schema") if isinstance(entry, dict) else None
+        raise EntryError(f"{path}: not a {ENTRY_SCHEMA} entry (schema {found!r}); entries of "
+                         "an older schema must be submitted again")
+    for field in ENTRY_FIELDS:
         if field not in entry:
             raise EntryError(f"{path}: missing field {field!r}")
     for i, rec in enumerate(entry["records"]):
         results_lib.validate(rec, f"{path}: record {i}")
-    digest = records_digest(entry["records"])
-    if digest != entry["records_digest"]:
-        raise EntryError(f"{path}: records do not match their digest (the entry was edited "
-                         f"after submission): {digest[:12]} != {entry['records_digest'][:12]}")
+    digest = entry_digest(entry)
+    if digest != entry["entry_digest"]:
+        raise EntryError(f"{path}: the entry does not match its digest (it was edited after "
+                         f"submission): {digest[:12]} != {str(entry['entry_digest'])[:12]}")
     return entry
+
+
+def check_consistency(entry: dict[str, Any], proto: Any, where: str) -> list[str]:
+    """What a recomputed digest cannot hide: the label against the agent's source, the seed
+    set against the protocol, and the records against the full evaluation schedule."""
+    problems = []
+    name, config_overrides = parse_agent_spec(entry["agent_source"])
+    cls = get_agent(name)
+    reading = proto.reading_for(cls.name)
+    label = agent_spec(cls.name, hash_named(reading_config(cls, entry["envs"][0], reading),
+                                            config_overrides))
+    if entry["agent"] != label:
+        problems.append(f"label {entry['agent']!r} is not the agent's: {entry['agent_source']} "
+                        f"runs as {label!r}")
+    if entry["protocol"] != proto.name:
+        problems.append(f"protocol {entry['protocol']!r} but its TOML is {proto.name!r}")
+    ov = entry["overrides"]
+    expected = set()
+    for env_id in entry["envs"]:
+        ep = _resolve_protocol(proto.for_env(env_id), entry["seeds_requested"], ov.get("budget"),
+                               ov.get("eval_interval"), ov.get("eval_episodes"))
+        seeds = list(range(ep.seeds))
+        if sorted(entry["seeds"]) != seeds:
+            problems.append(f"{env_id}: seeds {entry['seeds']} but the protocol asks for "
+                            f"{seeds}")
+        expected |= {(env_id, s, p) for s in seeds for p in ep.eval_points()}
+    got = {}
+    for r in entry["records"]:
+        key = (r["env_id"], r["seed"], r["env_steps"])
+        if key in got:
+            problems.append(f"duplicate record {key}")
+        got[key] = r
+        if (r["agent"], r["protocol"]) != (entry["agent"], entry["protocol"]):
+            problems.append(f"record {key} is of {r['agent']!r} on {r['protocol']!r}")
+    missing, extra = sorted(expected - set(got)), sorted(set(got) - expected)
+    if missing:
+        problems.append(f"{len(missing)} record(s) of the protocol's schedule missing, e.g. "
+                        f"{missing[:3]}")
+    if extra:
+        problems.append(f"{len(extra)} record(s) outside the protocol's schedule, e.g. "
+                        f"{extra[:3]}")
+    return [f"{where}: {p}" for p in problems]
 
 
 @dataclasses.dataclass
 class Verification:
-    """Outcome of re-running one seed of an entry."""
+    """Outcome of re-running an entry's seed batch."""
 
     entry: str
-    seed: int
+    entry_digest: str
     ok: bool
+    mode: str  # "bitwise" (same device kind and count) | "tolerance"
+    envs: list[str]
+    seeds: list[int]
     compared: int
     max_rel_dev: float
     problems: list[str]
     device_kind: str
-    same_device_kind: bool
+    device_count: int
 
     def describe(self) -> str:
         head = "VERIFIED" if self.ok else "FAILED"
-        lines = [f"{head}: {self.entry} seed {self.seed}: {self.compared} records compared, "
-                 f"max relative deviation {self.max_rel_dev:.2e} (tolerance {VERIFY_RTOL:g})"]
-        if not self.same_device_kind:
-            lines.append(f"  note: re-run on {self.device_kind}, entry was recorded on another "
-                         "device kind")
+        rule = ("bit for bit" if self.mode == "bitwise" else
+                f"within relative tolerance {VERIFY_RTOL:g} (re-run on another device kind or "
+                "count than the entry's)")
+        lines = [f"{head}: {self.entry}: seeds {self.seeds} on {', '.join(self.envs)}: "
+                 f"{self.compared} records compared {rule}; max relative deviation "
+                 f"{self.max_rel_dev:.2e}"]
         lines += [f"  {p}" for p in self.problems[:20]]
         return "\n".join(lines)
 
 
-def _compare(ours: dict[str, Any], ref: dict[str, Any]) -> tuple[float, list[str]]:
-    """Max relative deviation of numeric fields, and every field outside the tolerance."""
+def _compare(ours: dict[str, Any], ref: dict[str, Any], exact: bool) -> tuple[float, list[str]]:
+    """Max relative deviation of numeric fields, and every field that differs (exactly, or
+    outside the tolerance)."""
     a, b = flatten(comparable(ours)), flatten(comparable(ref))
     worst, problems = 0.0, []
     for field in sorted(set(a) | set(b)):
@@ -184,9 +276,9 @@ def _compare(ours: dict[str, Any], ref: dict[str, Any]) -> tuple[float, list[str
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y))
         if numeric:
             dev = abs(x - y)
-            if dev > VERIFY_ATOL:
+            if dev > 0:
                 worst = max(worst, dev / abs(y) if y else math.inf)
-            if dev <= VERIFY_ATOL + VERIFY_RTOL * abs(y):
+            if dev == 0 or (not exact and dev <= VERIFY_ATOL + VERIFY_RTOL * abs(y)):
                 continue
         elif x == y:
             continue
@@ -196,61 +288,108 @@ def _compare(ours: dict[str, Any], ref: dict[str, Any]) -> tuple[float, list[str
     return worst, problems
 
 
-def verify(path: str, seed: int | None = None, work_dir: str | None = None) -> Verification:
-    """Re-run one seed of the entry at ``path`` and compare; writes the sidecar verdict."""
+def _sign(verdict: dict[str, Any], key: str) -> str:
+    body = {k: v for k, v in verdict.items() if k != "signature"}
+    return hmac.new(key.encode(), _canonical(body), hashlib.sha256).hexdigest()
+
+
+def verify(path: str, envs: Sequence[str] | None = None, work_dir: str | None = None,
+           write_verdict: bool = True) -> Verification:
+    """Re-run the entry's seed batch (on ``envs``, default all) and compare every record;
+    writes the verdict next to the entry (signed if ``PAMDP_BENCH_VERDICT_KEY`` is set)."""
     import jax
 
     entry = load_entry(path)
-    seed = entry["seeds"][0] if seed is None else seed
-    if seed not in entry["seeds"]:
-        raise EntryError(f"{path}: seed {seed} is not in the entry (seeds {entry['seeds']})")
+    chosen = list(envs) if envs else list(entry["envs"])
+    unknown = [e for e in chosen if e not in entry["envs"]]
+    if unknown:
+        raise EntryError(f"{path}: env(s) {unknown} are not in the entry ({entry['envs']})")
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        rerun = train(entry["agent_source"], entry["protocol"], tmp, envs=entry["envs"],
-                      seeds=1, seed_offset=seed, resume=False, progress=False,
-                      **entry["overrides"])
-    ref = {results_lib.record_key(r): r for r in entry["records"] if r["seed"] == seed}
-    ours = {results_lib.record_key(r): r for r in rerun}
-    problems: list[str] = []
-    worst = 0.0
-    for key in sorted(set(ref) | set(ours), key=str):
-        if key not in ours:
-            problems.append(f"{key}: in the entry but not produced by the re-run")
-        elif key not in ref:
-            problems.append(f"{key}: produced by the re-run but missing from the entry")
-        else:
-            dev, probs = _compare(ours[key], ref[key])
-            worst = max(worst, dev)
-            problems += [f"{key[1]}: {p}" for p in probs]
+        proto_path = os.path.join(tmp, "protocol.toml")
+        with open(proto_path, "w", encoding="utf-8") as f:
+            f.write(entry["protocol_toml"])
+        try:
+            proto = load_protocol(proto_path)
+        except ValueError as err:
+            raise EntryError(f"{path}: its protocol text does not load ({err})") from err
+        problems = check_consistency(entry, proto, os.path.basename(path))
+        rerun = [] if problems else train(
+            entry["agent_source"], proto, os.path.join(tmp, "run"), envs=chosen,
+            seeds=len(entry["seeds"]), resume=False, progress=False, **entry["overrides"])
     device = jax.devices()[0].device_kind
+    prov = entry.get("provenance", {})
+    exact = (prov.get("device_kind") == device
+             and str(prov.get("device_count", "")) == str(jax.device_count()))
+    ref = {results_lib.record_key(r): r for r in entry["records"] if r["env_id"] in chosen}
+    ours = {results_lib.record_key(r): r for r in rerun}
+    worst = 0.0
+    compared = 0
+    if rerun:
+        for key in sorted(set(ref) | set(ours), key=str):
+            if key not in ours:
+                problems.append(f"{key}: in the entry but not produced by the re-run")
+            elif key not in ref:
+                problems.append(f"{key}: produced by the re-run but missing from the entry")
+            else:
+                compared += 1
+                dev, probs = _compare(ours[key], ref[key], exact)
+                worst = max(worst, dev)
+                problems += [f"seed {key[3]} {key[1]}: {p}" for p in probs]
     result = Verification(
-        entry=path, seed=seed, ok=not problems, compared=len(set(ref) & set(ours)),
-        max_rel_dev=worst, problems=problems, device_kind=device,
-        same_device_kind=entry.get("provenance", {}).get("device_kind") == device,
-    )
-    sidecar = {
-        "entry": os.path.basename(path), "records_digest": entry["records_digest"],
-        "verified": result.ok, "seed": seed, "compared": result.compared,
-        "max_rel_dev": worst, "problems": problems[:50], "device_kind": device,
-        "git_commit": results_lib.git_commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    with open(path[:-5] + ".verification.json", "w") as f:
-        json.dump(sidecar, f, indent=1, sort_keys=True)
+        entry=path, entry_digest=entry["entry_digest"], ok=not problems,
+        mode="bitwise" if exact else "tolerance", envs=chosen, seeds=entry["seeds"],
+        compared=compared, max_rel_dev=worst, problems=problems, device_kind=device,
+        device_count=jax.device_count())
+    if write_verdict:
+        verdict = {
+            "entry": os.path.basename(path), "entry_digest": entry["entry_digest"],
+            "verified": result.ok, "mode": result.mode, "envs": chosen,
+            "all_envs": chosen == list(entry["envs"]), "seeds": entry["seeds"],
+            "compared": compared, "max_rel_dev": worst, "problems": problems[:50],
+            "device_kind": device, "device_count": jax.device_count(),
+            "git_commit": results_lib.git_commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        key = os.environ.get(VERDICT_KEY_ENV)
+        if key:
+            verdict["signature"] = _sign(verdict, key)
+        with open(path[:-5] + ".verification.json", "w") as f:
+            json.dump(verdict, f, indent=1, sort_keys=True)
     return result
 
 
+def _mark(ok: bool, mode: str, device: str, all_envs: bool) -> str:
+    if not ok:
+        return "✗ failed"
+    part = "" if all_envs else ", some envs"
+    return f"✓ {mode} ({device}{part})"
+
+
 def _verified_mark(path: str, entry: dict[str, Any]) -> str:
+    """The board's cell from the sidecar verdict: ✓ only if it is bound to this entry's digest
+    and signed under the renderer's key."""
     side = path[:-5] + ".verification.json"
     if not os.path.exists(side):
         return "not verified"
-    with open(side) as f:
-        v = json.load(f)
-    if v.get("records_digest") != entry["records_digest"]:
-        return "stale verification"
-    return f"✓ seed {v['seed']} ({v['device_kind']})" if v.get("verified") else "✗ failed"
+    try:
+        with open(side, encoding="utf-8") as f:
+            v = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return "unreadable verdict"
+    if not isinstance(v, dict) or v.get("entry_digest") != entry["entry_digest"]:
+        return "stale or foreign verdict"
+    key = os.environ.get(VERDICT_KEY_ENV)
+    if not key or not hmac.compare_digest(str(v.get("signature", "")), _sign(v, key)):
+        return "unsigned verdict (not trusted; `leaderboard --verify`)"
+    return _mark(bool(v.get("verified")), str(v.get("mode")), str(v.get("device_kind")),
+                 bool(v.get("all_envs")))
 
 
-def render_board(entries_dir: str = ENTRIES_DIR, out_path: str = BOARD_PATH) -> str:
-    """``results/leaderboard.md`` from every entry: per protocol, per env final scores."""
+def render_board(entries_dir: str = ENTRIES_DIR, out_path: str = BOARD_PATH,
+                 reverify: bool = False) -> str:
+    """``results/leaderboard.md`` from every entry: per protocol, per env final scores.
+
+    ``reverify``: re-run every entry (``verify``) and mark it from that result instead of
+    reading its verdict file."""
     from pamdp_bench.analysis import scoring
     from pamdp_bench.analysis.anchors import display_name, env_sort_key
 
@@ -259,10 +398,14 @@ def render_board(entries_dir: str = ENTRIES_DIR, out_path: str = BOARD_PATH) -> 
         if f.endswith(".json") and not f.endswith(".verification.json")
     ) if os.path.isdir(entries_dir) else []
     entries = [(p, load_entry(p)) for p in paths]
+    fresh = {p: verify(p) for p, _ in entries} if reverify else {}
     lines = ["# pamdp_bench leaderboard", "",
              "Generated by `pamdp-bench leaderboard` from `results/leaderboard/entries/`. "
              "Each cell: final evaluation, mean ± std over seeds (n); return / success rate. "
-             "Verified = `pamdp-bench verify` re-ran a seed and reproduced the entry.", ""]
+             "Verified: `pamdp-bench verify` re-ran the entry's seed batch and reproduced every "
+             "record (bitwise: on the entry's device kind; tolerance: elsewhere). Only verdicts "
+             "bound to the entry and signed by the maintainers' key, or re-run by "
+             "`pamdp-bench leaderboard --verify`, show ✓.", ""]
     if not entries:
         lines.append("No entries yet: `pamdp-bench submit AGENT --protocol P` adds one.")
     by_proto: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -277,7 +420,9 @@ def render_board(entries_dir: str = ENTRIES_DIR, out_path: str = BOARD_PATH) -> 
             sums = {s.env_id: s for s in scoring.summarize(e["records"])}
             links = " ".join(f"[{n}]({u})" for n, u in (("code", e.get("code_url")),
                                                          ("paper", e.get("paper_url"))) if u)
-            cells = [f"`{e['agent']}` {links}".strip(), _verified_mark(p, e)]
+            mark = (_mark(fresh[p].ok, fresh[p].mode, fresh[p].device_kind, True)
+                    if p in fresh else _verified_mark(p, e))
+            cells = [f"`{e['agent']}` {links}".strip(), mark]
             for env in envs:
                 s = sums.get(env)
                 if s is None:

@@ -76,26 +76,28 @@ def cmd_submit(a: argparse.Namespace) -> int:
     return 0
 
 
-class _SeedRenamed(argparse.Action):
-    """verify's old ``--seed``: refused with the new name (it was a seed index, not a PRNG
-    seed as ``--seed`` is for eval, render and table)."""
+class _SeedIndexGone(argparse.Action):
+    """verify's old ``--seed`` / ``--seed_index``: refused with the reason (a seed re-run alone
+    is not bitwise equal to the same seed in the entry's batch)."""
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        parser.error("--seed is now --seed_index for verify (the index of the entry's seed to "
-                     "re-run)")
+        parser.error(f"{option_string} is gone: verify re-runs the entry's whole seed batch (a "
+                     "seed run alone differs from the same seed in a vmapped batch); use "
+                     "--env=ID[,ID] to verify a subset of the envs")
 
 
 def _verify_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("entry", metavar="ENTRY.json", help="a leaderboard entry")
-    p.add_argument("--seed_index", type=int, metavar="I",
-                   help="which of the entry's seeds to re-run (default: its first)")
-    p.add_argument("--seed", action=_SeedRenamed, help=argparse.SUPPRESS)
+    add_env(p, "verify only these env(s) of the entry (default: all; each env costs what its "
+               "submission cost)")
+    for old in ("--seed_index", "--seed"):
+        p.add_argument(old, action=_SeedIndexGone, help=argparse.SUPPRESS)
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
     from pamdp_bench.analysis import leaderboard
 
-    result = leaderboard.verify(a.entry, a.seed_index)
+    result = leaderboard.verify(a.entry, a.env or None)
     print(result.describe())
     return 0 if result.ok else 1
 
@@ -105,13 +107,15 @@ def _leaderboard_arguments(p: argparse.ArgumentParser) -> None:
                    help="the entries directory (default: %(default)s)")
     p.add_argument("--out", metavar="FILE",
                    help="the board to write (default: results/leaderboard.md)")
+    p.add_argument("--verify", action="store_true",
+                   help="re-verify every entry (re-runs them) instead of reading verdict files")
 
 
 def cmd_leaderboard(a: argparse.Namespace) -> int:
     from pamdp_bench.analysis import leaderboard
 
     out = a.out or leaderboard.BOARD_PATH
-    print(leaderboard.render_board(a.entries, out))
+    print(leaderboard.render_board(a.entries, out, reverify=a.verify))
     print(f"wrote {out}")
     return 0
 
@@ -123,8 +127,8 @@ COMMANDS = (
             _scale_arguments, cmd_scale, "[PATH...] [--bench=FILE] [--out=DIR]"),
     Command("submit", "run a protocol for an agent and write a leaderboard entry",
             _submit_arguments, cmd_submit, "AGENT_OR_MODULE:CLASS [--protocol=P] [--seeds=N]"),
-    Command("verify", "re-run one seed of an entry and check it reproduces (exit 1 if not)",
-            _verify_arguments, cmd_verify, "ENTRY.json [--seed_index=I]"),
+    Command("verify", "re-run an entry's seed batch and check every record reproduces (exit 1 "
+            "if not)", _verify_arguments, cmd_verify, "ENTRY.json [--env=ID[,ID]]"),
     Command("leaderboard", "regenerate results/leaderboard.md from the entries",
-            _leaderboard_arguments, cmd_leaderboard, "[--entries=DIR] [--out=FILE]"),
+            _leaderboard_arguments, cmd_leaderboard, "[--entries=DIR] [--out=FILE] [--verify]"),
 )

@@ -1,5 +1,5 @@
 """Per-command flags of ``pamdp-bench``: help listings, required and foreign flags, absl-style
-bools, verify's ``--seed_index``, and that every invocation the Makefile and README use still
+bools, verify's refusal of seed subsets, and that every invocation the Makefile and README use still
 parses. Nothing here trains: parse errors exit before any command runs."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_command_help_lists_its_flags(capsys) -> None:
     assert "--episodes" not in out and "--entries" not in out
     assert main(["pamdp-bench", "verify", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "--seed_index" in out and "--seed " not in out
+    assert "--env" in out and "--seed_index" not in out and "--seed " not in out
 
 
 def test_train_without_agent_is_an_error() -> None:
@@ -78,11 +78,13 @@ def test_foreign_flags(capsys, args: tuple[str, ...], flag: str) -> None:
     assert f"{flag} is not a flag of {args[0]}" in err
 
 
-def test_verify_seed_index(capsys) -> None:
-    assert parsed("verify", "e.json", "--seed_index=3").seed_index == 3
-    assert parsed("verify", "e.json").seed_index is None
-    assert main(["pamdp-bench", "verify", "e.json", "--seed=3"]) == 2
-    assert "--seed_index" in capsys.readouterr().err
+def test_verify_env_subset_and_no_seed_subsets(capsys) -> None:
+    assert parsed("verify", "e.json", "--env=Goal-v0,Platform-v0").env == ["Goal-v0",
+                                                                          "Platform-v0"]
+    assert parsed("verify", "e.json").env is None
+    for old in ("--seed=3", "--seed_index=3"):
+        assert main(["pamdp-bench", "verify", "e.json", old]) == 2
+        assert "whole seed batch" in capsys.readouterr().err
     # eval, render and table keep a PRNG --seed
     assert parsed("eval", "--seed=7").seed == 7
     assert parsed("render", "--seed=7").seed == 7
@@ -132,7 +134,7 @@ DOCUMENTED = [
     "train --agent=qmle --protocol=scale --resume --out=results/runs/scale/qmle",
     "bench --suite=scale --agent=qmle;dlpa;pdqn --out=results/bench",
     "scale results/runs/scale --out=results/tables/scale",
-    "leaderboard",
+    "leaderboard --verify",
     "conformance ../shared/golden",
     "bench --out=results/bench --readme=README.md",
     "bench --suite=dlpa --out=results/bench",
@@ -149,6 +151,7 @@ DOCUMENTED = [
     "bench --agent=pdqn --env=Platform-v0 --seeds=8",
     "submit my_pkg.agents:MyAgent --protocol=dlpa",
     "verify results/leaderboard/entries/dlpa__myagent.json",
+    "verify ENTRY.json --env=Platform-v0",
     "conformance DIR --only=goal,platform --x64 --verbose",
 ]
 
