@@ -1,6 +1,10 @@
 """pamdp_bench: JAX benchmark suite for RL in parameterized action spaces."""
 
-from pamdp_bench.registry import (
+from pamdp_bench import distributed as _distributed
+
+_distributed.init_from_env()  # before the registry starts the XLA backend (see the module)
+
+from pamdp_bench.registry import (  # noqa: E402
     BENCHMARK_IDS,
     ENV_SPECS,
     GOLDEN_BENCHMARKS,

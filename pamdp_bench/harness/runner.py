@@ -50,7 +50,9 @@ contiguous slice of the seeds (``numpy.array_split``), shards it over its local 
 writes its records to ``OUT/results.process-<i>-of-<n>.jsonl`` and its checkpoints under
 ``OUT/checkpoints/<env_id>/process-<i>-of-<n>/`` (result readers take every ``*.jsonl`` of a
 directory). No data crosses hosts, so the processes need not run in lockstep; a resume must use
-the same process count. Only the single-host path is tested here.
+the same process count. ``pamdp_bench.distributed`` starts ``jax.distributed`` from environment
+variables; ``tests/core/test_distributed.py`` runs two processes on one machine and checks their
+merged records against a single-process run.
 """
 
 from __future__ import annotations
