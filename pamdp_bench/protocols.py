@@ -203,6 +203,12 @@ def load_protocol(name_or_path: str) -> Protocol:
         if required not in defaults:
             raise ValueError(f"{path}: missing field {required!r}")
     envs = tuple(top["envs"])
+    if not envs:
+        raise ValueError(f"{path}: field 'envs' is empty; a protocol runs at least one env")
+    twice = sorted({e for e in envs if envs.count(e) > 1})
+    if twice:
+        raise ValueError(f"{path}: field 'envs' lists {', '.join(map(str, twice))} more than "
+                         "once (each env is one run of every seed)")
     for env_id in envs:
         if not isinstance(env_id, str):
             raise ValueError(f"{path}: field 'envs' must list env ids, got {env_id!r}")

@@ -67,7 +67,6 @@ from pamdp_bench.testing import ContractError, check_agent
 
 ENTRY_SCHEMA = "pamdp_bench.entry/2"
 ENTRIES_DIR = os.path.join("results", "leaderboard", "entries")
-BOARD_PATH = os.path.join("results", "leaderboard.md")
 VERDICT_KEY_ENV = "PAMDP_BENCH_VERDICT_KEY"
 VERIFY_RTOL = 1e-5
 VERIFY_ATOL = 1e-6
@@ -384,7 +383,15 @@ def _verified_mark(path: str, entry: dict[str, Any]) -> str:
                  bool(v.get("all_envs")))
 
 
-def render_board(entries_dir: str = ENTRIES_DIR, out_path: str = BOARD_PATH,
+def board_path(entries_dir: str) -> str:
+    """Where the board of an entries directory goes: ``<dir>/../../leaderboard.md`` for the
+    suite's layout (``results/leaderboard/entries`` -> ``results/leaderboard.md``), wherever the
+    command runs from."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(entries_dir))),
+                        "leaderboard.md")
+
+
+def render_board(entries_dir: str = ENTRIES_DIR, out_path: str | None = None,
                  reverify: bool = False) -> str:
     """``results/leaderboard.md`` from every entry: per protocol, per env final scores.
 
@@ -436,6 +443,7 @@ def render_board(entries_dir: str = ENTRIES_DIR, out_path: str = BOARD_PATH,
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     text = "\n".join(lines) + "\n"
+    out_path = out_path or board_path(entries_dir)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     with open(out_path, "w") as f:
         f.write(text)

@@ -101,14 +101,19 @@ def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace] | int:
 
 
 def execute(command: Command, ns: argparse.Namespace) -> int:
-    """Run a parsed command; a ValueError (bad ids, malformed files, refused runs) is a one-line
-    message and exit 2, no traceback."""
+    """Run a parsed command; a ValueError (bad ids, malformed files, refused runs) or an OSError
+    (unwritable or misdirected paths, a full disk) is a one-line message and exit 2, no
+    traceback."""
     if ns.verbosity is not None:
         logging.set_verbosity(ns.verbosity)
     try:
         return command.run(ns)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # --out at a file, an unwritable path, a full disk: no traceback
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
 
 

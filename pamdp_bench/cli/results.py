@@ -106,7 +106,8 @@ def _leaderboard_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--entries", default=ENTRIES, metavar="DIR",
                    help="the entries directory (default: %(default)s)")
     p.add_argument("--out", metavar="FILE",
-                   help="the board to write (default: results/leaderboard.md)")
+                   help="the board to write (default: leaderboard.md two levels above "
+                   "--entries, i.e. results/leaderboard.md)")
     p.add_argument("--verify", action="store_true",
                    help="re-verify every entry (re-runs them) instead of reading verdict files")
 
@@ -114,7 +115,10 @@ def _leaderboard_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_leaderboard(a: argparse.Namespace) -> int:
     from pamdp_bench.analysis import leaderboard
 
-    out = a.out or leaderboard.BOARD_PATH
+    if not os.path.isdir(a.entries):
+        raise ValueError(f"no entries directory {os.path.abspath(a.entries)} (run from the "
+                         "repository root, or pass --entries=DIR)")
+    out = a.out or leaderboard.board_path(a.entries)
     print(leaderboard.render_board(a.entries, out, reverify=a.verify))
     print(f"wrote {out}")
     return 0

@@ -392,6 +392,10 @@ def train(
             agent_cls = agent
         proto = load_protocol(protocol) if isinstance(protocol, str) else protocol
         env_ids = list(envs) if envs else list(proto.envs)
+        twice = sorted({e for e in env_ids if env_ids.count(e) > 1})
+        if twice:
+            raise RunError(f"env(s) {', '.join(twice)} given more than once; each env is one "
+                           "run of every seed")
         eps = [_resolve_protocol(proto.for_env(e), seeds, budget, eval_interval, eval_episodes)
                for e in env_ids]
         base_cfgs = [config(ep.env_id) if callable(config) else config for ep in eps]

@@ -159,3 +159,27 @@ DOCUMENTED = [
 @pytest.mark.parametrize("line", DOCUMENTED)
 def test_documented_invocations_parse(line: str) -> None:
     parsed(*line.split())
+
+
+def test_bad_paths_and_repeated_envs_are_one_line_errors(tmp_path, capsys) -> None:
+    """Issue 13: a file where a directory is needed, a missing entries directory, an env given
+    twice and a protocol listing an env twice (or none) are refused with a message, no
+    traceback, nothing written."""
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    assert main(["pamdp-bench", "train", "--agent=random", f"--out={afile}/run",
+                 "--env=CatchPoint-v0", "--budget=10", "--eval_interval=10"]) == 2
+    assert "error: Not a directory" in capsys.readouterr().err
+    assert main(["pamdp-bench", "leaderboard", f"--entries={tmp_path / 'none'}"]) == 2
+    assert "no entries directory" in capsys.readouterr().err
+    assert main(["pamdp-bench", "train", "--agent=random", f"--out={tmp_path / 'r'}",
+                 "--env=Platform-v0,Platform-v0"]) == 2
+    assert "Platform-v0 given more than once" in capsys.readouterr().err
+    for envs, msg in (('["Goal-v0", "Goal-v0"]', "more than once"), ("[]", "is empty")):
+        proto = tmp_path / "p.toml"
+        proto.write_text(f'name = "p"\ndescription = "d"\nenvs = {envs}\nseeds = 1\n'
+                         'budget = 10\neval_interval = 10\neval_episodes = 1\n')
+        assert main(["pamdp-bench", "train", "--agent=random", f"--protocol={proto}",
+                     f"--out={tmp_path / 'r'}"]) == 2
+        assert msg in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
