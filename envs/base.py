@@ -10,10 +10,15 @@ PAMDP benchmark needs on top:
   - a discrete index outside ``[0, K)`` is clipped to the nearest valid index;
   - a non-finite parameter (NaN, +-inf) of the chosen action is replaced by 0, the middle of
     the agent-side range;
+  - a finite parameter beyond +-``MAX_ABS_PARAM`` (1e3, a thousand times the agent-side
+    range) is clipped to it: such values are bugs, not actions, and would overflow the
+    physics (Catch Point's and Hard Move's force scale with z: 3e38 turns the state to
+    inf / NaN);
 
-  and either case sets ``info["invalid_action"]``. Parameters that are finite but outside
-  [-1, 1] are *not* invalid: the originals accept them (Platform/Goal clip in raw units, Catch
-  Point/Hard Move scale the force), and so does the port.
+  and every case sets ``info["invalid_action"]``. Parameters that are finite, outside
+  [-1, 1] and within the bound are *not* invalid: the originals accept them (Platform/Goal
+  clip in raw units, Catch Point/Hard Move scale the force; DLPA's official executed noise
+  leaves [-1, 1]), and so does the port.
 * the chosen action's parameters arrive at ``transition`` already sliced and padded
   (``z_pad[max_param_dim]``), so physics code never indexes the flat vector.
 * truncation at ``params.max_steps_in_episode`` agent steps (``state.time`` counts them).
@@ -48,6 +53,8 @@ class PAMDPEnvironment(environment.Environment[TState, TParams], Generic[TState,
     obs_dim: int
     #: The hybrid action space, built by each env's ``__init__`` (see ``pamdp_space``).
     _space: ParameterizedActionSpace
+    #: Finite parameters beyond this magnitude are invalid and clipped (module docstring).
+    MAX_ABS_PARAM: float = 1e3
 
     # Every env module still declares the gymnax API's ``name`` / ``default_params``
     # properties and ``get_obs``: a few same-shape lines repeated across env modules by design
@@ -113,8 +120,10 @@ class PAMDPEnvironment(environment.Environment[TState, TParams], Generic[TState,
         k = jnp.clip(k, 0, space.num_actions - 1)
         _, z_pad = space.to_padded((k, z.astype(jnp.float32)))
         finite = jnp.isfinite(z_pad)
-        bad_z = ~jnp.all(finite | ~space.param_mask(k))
-        z_pad = jnp.where(finite, z_pad, 0.0)
+        sane = finite & (jnp.abs(z_pad) <= self.MAX_ABS_PARAM)
+        bad_z = ~jnp.all(sane | ~space.param_mask(k))
+        z_pad = jnp.clip(jnp.where(finite, z_pad, 0.0), -self.MAX_ABS_PARAM,
+                         self.MAX_ABS_PARAM)
         obs, state, reward, terminated, info = self.transition(key, state, k, z_pad, params)
         info = {**info, "invalid_action": bad_k | bad_z}
         return obs, state, reward, terminated, info

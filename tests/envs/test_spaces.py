@@ -106,3 +106,36 @@ def test_rand_action_draws_k_params_uniformly(p: int) -> None:
     assert np.all(np.abs(counts - expected) < 5 * np.sqrt(expected))
     if p > 16:
         assert np.count_nonzero(np.asarray(zs)) == np.count_nonzero(chosen)
+
+
+@pytest.mark.parametrize("env_id", ["Platform-v0", "Goal-v0", "CatchPoint-v0",
+                                    "HardMove-n4-v0"])
+def test_absurd_finite_parameters_are_invalid_and_keep_the_state_finite(env_id: str) -> None:
+    """Issue 13: z = +-3e38 overflowed Catch Point's / Hard Move's force to inf / NaN with
+    ``invalid_action`` False. Beyond ``MAX_ABS_PARAM`` a parameter is flagged and clipped; a
+    value outside [-1, 1] but within it (the originals accept those) is not flagged."""
+    import jax
+    import jax.numpy as jnp
+
+    from pamdp_bench.registry import make
+
+    env, params = make(env_id)
+    p_total = int(sum(env.pamdp_space.param_dims))
+
+    @jax.jit
+    def roll(z_value: float):
+        def step(carry, kk):
+            obs, state = carry
+            z = jnp.full((p_total,), z_value, jnp.float32)
+            obs, state, _, _, _, info = env.step(kk, state, (jnp.int32(0), z), params)
+            return (obs, state), (obs, info["invalid_action"])
+
+        obs, state = env.reset(jax.random.key(0), params)
+        _, (obs, bad) = jax.lax.scan(step, (obs, state), jax.random.split(jax.random.key(1), 25))
+        return obs, bad
+
+    for value in (3e38, -3e38):
+        obs, bad = roll(value)
+        assert bool(jnp.all(jnp.isfinite(obs))) and bool(jnp.all(bad)), env_id
+    obs, bad = roll(3.0)
+    assert bool(jnp.all(jnp.isfinite(obs))) and not bool(jnp.any(bad))
