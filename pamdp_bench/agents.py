@@ -223,8 +223,39 @@ def apply_overrides(config: Any, overrides: dict[str, Any], agent: str = "agent"
         if not ok:
             raise ValueError(f"{agent} config field {name!r} expects a "
                              f"{type(default).__name__} (default {default!r}), got {value!r}")
+        problem = field_range_problem(name, value)
+        if problem:
+            raise ValueError(f"{agent} config field {name!r}: {problem}, got {value!r} "
+                             f"(default {default!r})")
         changes[name] = value
     return dataclasses.replace(config, **changes)
+
+
+#: Range rules of the suite's shared config field names (DESIGN: one name per concept across
+#: agents), checked on every override: (name pattern, check, what it must be).
+_RANGES: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
+    (r"(.*_)?batch_size|.*_batch", lambda v: v >= 1, "must be >= 1"),
+    (r"(.*_)?buffer_(size|episodes)", lambda v: v >= 1, "must be >= 1"),
+    (r"(.*_)?hidden(_.*)?", lambda v: v >= 1, "must be >= 1 (every layer)"),
+    (r"lr|lr_.*|.*_lr", lambda v: v > 0, "must be > 0"),
+    (r"gamma", lambda v: 0 < v <= 1, "must be in (0, 1]"),
+    (r"tau(_.*)?|per_alpha|per_beta", lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    (r"num_(updates|samples|elites|bins)|iterations|policy_delay|train_every|target_every"
+     r"|m_greedy|m_target|episode_length", lambda v: v >= 1, "must be >= 1"),
+)
+
+
+def field_range_problem(name: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for a config field called ``name`` under the shared
+    names' range rules (None if nothing, or if no rule covers the name)."""
+    for pattern, ok, what in _RANGES:
+        if not re.fullmatch(pattern, name):
+            continue
+        items = value if isinstance(value, tuple) else (value,)
+        numbers = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if numbers and not all(ok(v) for v in numbers):
+            return what
+    return None
 
 
 def hash_named(config: Any, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -120,3 +120,33 @@ def test_renamed_config_fields_keep_specs_and_labels() -> None:
         committed = json.loads(f.readline())["agent"]
     assert "learn_start=32" in committed
     agent_config(committed, "Platform-v0")  # the committed variant still parses
+
+
+def test_shared_config_fields_are_range_checked() -> None:
+    """Issue 13: ``--config=batch_size=0`` trained to NaN and exited 0. The shared field names
+    carry range rules, checked on every override; every agent's defaults obey them."""
+    import dataclasses
+
+    import pytest
+
+    from pamdp_bench.registry import BENCHMARK_IDS
+
+    cls = agents.get_agent("pdqn")
+    cfg = cls.default_config("Platform-v0")
+    for field, value, msg in (("batch_size", 0, ">= 1"), ("gamma", 1.5, r"\(0, 1\]"),
+                              ("lr_actor", -1e-3, "> 0"), ("hidden_q", [16, 0], "every layer"),
+                              ("tau_actor", 2.0, r"\[0, 1\]")):
+        with pytest.raises(ValueError, match=msg):
+            agents.apply_overrides(cfg, {field: value}, "pdqn")
+    assert agents.apply_overrides(cfg, {"batch_size": 8}, "pdqn").batch_size == 8
+    for name in agents.available_agents():
+        klass = agents.get_agent(name)
+        for env_id in BENCHMARK_IDS:
+            try:
+                default = klass.default_config(env_id)
+            except ValueError:
+                continue
+            if dataclasses.is_dataclass(default):
+                for f in dataclasses.fields(default):
+                    assert agents.field_range_problem(f.name, getattr(default, f.name)) is None, (
+                        name, env_id, f.name)
