@@ -177,6 +177,12 @@ def append_records(path: str, records: Iterable[dict[str, Any]]) -> int:
 
 def iter_records(path: str) -> Iterator[dict[str, Any]]:
     """Yield validated records of one file; malformed lines raise with file:line."""
+    for _, record in iter_numbered_records(path):
+        yield record
+
+
+def iter_numbered_records(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, validated record)`` of one file (``iter_records`` with locations)."""
     with open(path, encoding="utf-8", errors="strict") as f:
         lineno = 0
         while True:
@@ -198,7 +204,7 @@ def iter_records(path: str) -> Iterator[dict[str, Any]]:
                                           "while writing?); remove it or re-run with --resume"
                                           ) from err
                 raise ResultFileError(f"{where}: not valid JSON ({err.msg})") from err
-            yield validate(record, where)
+            yield lineno, validate(record, where)
 
 
 def result_files(paths: Iterable[str]) -> list[str]:
@@ -216,22 +222,27 @@ def result_files(paths: Iterable[str]) -> list[str]:
 
 
 def load_records(paths: Iterable[str]) -> list[dict[str, Any]]:
-    """All records of files/directories; duplicates of one key and config hash must agree,
-    else an error. Records of the same key with different config hashes (an agent re-run after
+    """All records of files/directories; duplicates of one key and config hash must agree in
+    every field but wall time, provenance and ``final`` (a run extended to a larger budget
+    wrote the same point as final before), else an error naming both file:line locations and
+    the fields. Records of the same key with different config hashes (an agent re-run after
     its defaults changed) are all kept; the tables show each config as its own row."""
     seen: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
     for path in result_files(paths):
-        for r in iter_records(path):
+        for lineno, r in iter_numbered_records(path):
             key = (*record_key(r), r["config_hash"])
+            where = f"{path}:{lineno}"
             if key in seen:
-                prev_path, prev = seen[key]
-                same = all(prev[f] == r[f] for f in ("return_mean", "success_rate"))
-                if not same:
+                prev_where, prev = seen[key]
+                a, b = flatten(comparable(prev)), flatten(comparable(r))
+                differ = sorted(f for f in set(a) | set(b)
+                                if f != "final" and a.get(f) != b.get(f))
+                if differ:
                     raise ResultFileError(
-                        f"{path}: record {key} conflicts with the one in {prev_path}"
-                    )
+                        f"{where}: record {key} conflicts with the one at {prev_where} "
+                        f"(fields that differ: {', '.join(differ[:8])})")
                 continue
-            seen[key] = (path, r)
+            seen[key] = (where, r)
     return [r for _, r in seen.values()]
 
 

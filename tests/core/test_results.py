@@ -100,6 +100,20 @@ def test_conflicting_duplicates_rejected(tmp_path) -> None:
         results.load_records([str(a), str(b)])
 
 
+def test_duplicates_must_agree_in_every_field_and_conflicts_are_located(tmp_path) -> None:
+    """Issue 13: a duplicate whose secondary fields differ was accepted and a conflict had no
+    line numbers. ``final`` may differ (a run extended to a larger budget)."""
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    results.append_records(str(a), [_record(seed=1), _record()])
+    results.append_records(str(b), [_record(final=False, wall_time_s=9.0)])
+    assert len(results.load_records([str(a), str(b)])) == 2
+    results.append_records(str(b), [_record(length_mean=7.0)])
+    with pytest.raises(results.ResultFileError,
+                       match=r"b.jsonl:2: .*conflicts with the one at .*a.jsonl:2 "
+                             r"\(fields that differ: length_mean\)"):
+        results.load_records([str(a), str(b)])
+
+
 def test_same_key_of_another_config_is_kept(tmp_path) -> None:
     """A re-run after the agent's defaults changed (other config hash) is not a conflict."""
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
