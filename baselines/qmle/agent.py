@@ -57,6 +57,7 @@ from pamdp_bench.baselines.common.offpolicy import OffPolicyAgent, OffPolicyStat
 from pamdp_bench.baselines.common.replay import (
     importance_weights,
     make_prioritised_replay,
+    resync_sum_tree,
     write_items,
 )
 from pamdp_bench.baselines.qmle import config as config_lib
@@ -197,6 +198,8 @@ class QMLEAgent(OffPolicyAgent):
         sample = self.replay.sample(s.buffer, s_key)
         b = sample.experience
         weights = importance_weights(s.buffer, sample.probabilities, cfg.per_beta)
+        # a zero-probability sample (an empty slot; ``replay.resync_sum_tree``) trains nothing
+        valid = (sample.probabilities > 0).astype(jnp.float32)
         ln = s.learner
 
         # 1. target maximisation over the target network's candidates + the stored argmax
@@ -217,7 +220,9 @@ class QMLEAgent(OffPolicyAgent):
                 jax.vmap(self.latent, (None, 0))(params["q"], b["next_obs"]))
             cat, delta = jax.vmap(lambda la, ak, az: self._predictor_loss(
                 params["pred"], la, ak, az))(next_lat, b["argmax_k"], b["argmax_z"])
-            loss_cat, loss_delta = jnp.mean(cat), jnp.mean(delta)
+            n_valid = jnp.maximum(jnp.sum(valid), 1.0)
+            loss_cat = jnp.sum(valid * cat) / n_valid
+            loss_delta = jnp.sum(valid * delta) / n_valid
             return loss_q + loss_cat + loss_delta, (loss_q, loss_cat, loss_delta, td, q)
 
         grads, (loss_q, loss_cat, loss_delta, td, q) = jax.grad(loss_fn, has_aux=True)(
@@ -228,11 +233,14 @@ class QMLEAgent(OffPolicyAgent):
         target = tree_where(s.env_steps % cfg.target_every == 0, params, ln.target)
         learner = tree_where(learned, QMLELearner(params, target, opt_state), ln)
 
-        buffer = self.replay.set_priorities(s.buffer, sample.indices, td + cfg.per_eps)
+        # (an empty slot keeps its zero priority)
+        buffer = self.replay.set_priorities(
+            s.buffer, sample.indices, jnp.where(valid > 0, td + cfg.per_eps, 0.0))
+        buffer = resync_sum_tree(buffer)
         buffer = buffer.replace(sum_tree_state=tree_where(
             learned, buffer.sum_tree_state, s.buffer.sum_tree_state))
         buffer = write_items(buffer, sample.indices, {"argmax_k": new_k, "argmax_z": new_z},
-                             keep_old=~learned)
+                             keep_old=~learned | (valid == 0))
         on = learned.astype(jnp.float32)
         s = s.replace(learner=learner, buffer=buffer,
                       updates=s.updates + learned.astype(jnp.int32))
