@@ -209,6 +209,7 @@ def test_train_deterministic_and_learning() -> None:
     assert agent.space.contains((k, z))
 
 
+@pytest.mark.long  # DLPA through the harness also runs in CI: test_flexplore's special case
 def test_harness_run(tmp_path) -> None:
     out = str(tmp_path / "run")
     recs = runner.train("dlpa", "quick", out, envs=["CatchPoint-v0"], seeds=1, budget=50,
@@ -259,6 +260,7 @@ def test_fast_normal_moments() -> None:
     assert abs(np.mean(x**4) - 3.0) < 0.05 and np.abs(x).max() < 4.4
 
 
+@pytest.mark.long  # the agent bench's CLI path runs in CI (test_cli: bench of pdqn)
 def test_bench_smoke() -> None:
     """The agent bench measures plan, updates and a vmapped step and reports FLOP counts."""
     from pamdp_bench.tools.bench_agents import bench_planned, suite_markdown

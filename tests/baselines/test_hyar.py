@@ -203,8 +203,9 @@ def test_deterministic_under_fixed_key() -> None:
     assert 5 + 6 <= int(a[1]["vae_steps"]) <= 15 + 6
 
 
-@pytest.mark.parametrize(("sync", "runs_at"), [(1, {10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 1}),
-                                                (16, {16: 1, 32: 2, 48: 1})])
+@pytest.mark.parametrize(("sync", "runs_at"), [
+    pytest.param(1, {10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 1}, marks=pytest.mark.long),
+    (16, {16: 1, 32: 2, 48: 1})])
 def test_online_vae_calls_run_at_sync_steps(sync: int, runs_at: dict[int, int]) -> None:
     """One-step episodes, a call due every 10th: with ``vae_sync_steps=1`` each runs at its
     episode's step (the original); with 16 the due calls run together at steps 16, 32, 48
@@ -230,6 +231,7 @@ def test_online_vae_calls_run_at_sync_steps(sync: int, runs_at: dict[int, int]) 
     assert int(state.vae_pending) == 6 - sum(runs_at.values())
 
 
+@pytest.mark.long  # minutes of CI budget; CI keeps HyAR's contracts (test_jit_once)
 def test_shapes_hard_move_k1024_and_ddpg() -> None:
     env, params = make("HardMove-n10-v0")
     assert env.pamdp_space.num_actions == 1024
@@ -329,7 +331,8 @@ def test_short_run_under_harness_warmup_not_counted(tmp_path: Any) -> None:
     assert all(len(v) == 1 for v in by_seed.values())  # cumulative, done once
 
 
-@pytest.mark.parametrize(("block", "expected"), [(1, 20), (8, 24)])
+@pytest.mark.parametrize(("block", "expected"), [pytest.param(1, 20, marks=pytest.mark.long),
+                                                 (8, 24)])
 def test_warmup_blocks_overshoot_at_most_one_block(block: int, expected: int) -> None:
     """Warm-up runs in scans of ``warmup_block`` steps: 20 one-step episodes take exactly 20
     steps with blocks of 1 (the original's stop) and 3 blocks of 8 = 24 steps with blocks of 8."""

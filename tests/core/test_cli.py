@@ -69,15 +69,10 @@ def test_train_table_submit_verify_leaderboard(tmp_path) -> None:
     proc = cli("verify", entry)
     assert proc.returncode == 0 and "VERIFIED" in proc.stdout, proc.stdout + proc.stderr
     assert "bit for bit" in proc.stdout
+    # the verdict is unsigned (no key), so the board does not trust it (signed verdicts and
+    # `leaderboard --verify`: tests/core/test_leaderboard.py)
     proc = cli("leaderboard", f"--entries={entries}", f"--out={tmp_path / 'board.md'}")
-    assert proc.returncode == 0 and "unsigned verdict" in proc.stdout  # no key: not trusted
-    proc = cli("leaderboard", f"--entries={entries}", f"--out={tmp_path / 'board.md'}",
-               PAMDP_BENCH_VERDICT_KEY="k")
-    assert "unsigned verdict" in proc.stdout  # signed by nobody
-    proc = cli("verify", entry, PAMDP_BENCH_VERDICT_KEY="k")
-    proc = cli("leaderboard", f"--entries={entries}", f"--out={tmp_path / 'board.md'}",
-               PAMDP_BENCH_VERDICT_KEY="k")
-    assert proc.returncode == 0 and "✓ bitwise (cpu)" in proc.stdout
+    assert proc.returncode == 0 and "unsigned verdict" in proc.stdout
 
     with open(entry) as f:
         data = json.load(f)

@@ -307,7 +307,9 @@ def test_refuses_other_config_hash(setup: dict[str, Any], tmp_path) -> None:
         runner.train(TOY, setup["protocol"], out, resume=True, config=other_cfg, progress=False)
 
 
-@pytest.mark.parametrize("damage", ["overwrite", "bitflip", "truncate", "meta"])
+@pytest.mark.parametrize("damage", ["overwrite", "bitflip",
+                                    pytest.param("truncate", marks=pytest.mark.long),
+                                    pytest.param("meta", marks=pytest.mark.long)])
 def test_a_damaged_checkpoint_is_detected_and_the_previous_one_used(
         setup: dict[str, Any], tmp_path, damage: str, caplog) -> None:
     """A damaged newest checkpoint is never restored: the run warns, resumes from the previous
