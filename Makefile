@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-dlpa bench-modelfree bench-qmle bench-flexplore lint envs \
-	render clean-venv leaderboard table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
+	render clean-venv leaderboard datasets datasets-small table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
@@ -95,6 +95,19 @@ ablation-flexplore flexplore-catch: $(STAMP)
 	done
 	$(BIN)/pamdp-bench table results/runs/flexplore_ablation \
 	  --out=results/tables/flexplore_ablation
+
+## datasets / datasets-small: build the offline datasets (algorithms.md §6.3; 8 envs x 4 kinds,
+## 1M transitions each / the 10k `-small` variants) into DATASETS_ROOT (Minari's directory
+## by default) and record them in results/datasets/manifest.json; an env's expert dataset is
+## built first (its return is the normalisation anchor). Existing datasets are refused:
+## `pamdp-bench datasets verify` checks them. DATASET_ENVS picks the envs.
+DATASET_ENVS ?= Platform-v0,Goal-v0,HardGoal-v0,CatchPoint-v0,HardMove-n4-v0,HardMove-n6-v0,HardMove-n8-v0,HardMove-n10-v0
+DATASETS_ROOT ?=
+datasets datasets-small: datasets%: $(STAMP)
+	$(BIN)/pamdp-bench datasets build --env=$(DATASET_ENVS) \
+	  --size=$(if $(filter -small,$*),small,full) $(if $(DATASETS_ROOT),--root=$(DATASETS_ROOT))
+	$(BIN)/pamdp-bench datasets list --env=$(DATASET_ENVS) \
+	  --size=$(if $(filter -small,$*),small,full) $(if $(DATASETS_ROOT),--root=$(DATASETS_ROOT))
 
 ## scale: QMLE, DLPA and P-DQN on Hard Move n = 4..16 (K up to 65,536; experiments/scale.toml),
 ## resumable; then their per-step costs (results/bench/scale.json; needs an idle machine) and

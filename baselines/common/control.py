@@ -24,26 +24,35 @@ def tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
 
 
 def scan_sums(step: Callable[..., tuple[S, dict[str, jax.Array]]], state: S,
-              length: int, *, last_flag: bool = False) -> tuple[S, dict[str, jax.Array]]:
+              length: int, *, last_flag: bool = False, stack: str | None = None
+              ) -> tuple[S, dict[str, jax.Array]]:
     """``length`` calls of ``step`` in a ``lax.scan``; returns the final state and each metric
     summed over the steps (sequential adds in the metric's dtype, so a chunk's sums do not
     depend on the seed batch shape). ``last_flag``: ``step(state, last)`` gets a bool scalar,
     True on the last call only; it is the same for every seed of a ``vmap``, so a ``lax.cond``
-    on it runs one branch."""
+    on it runs one branch. ``stack``: the metric of that name is not summed but stacked over
+    the steps (leading axis ``length``) and returned under the same name."""
     if last_flag:
         flags = jnp.arange(length) == length - 1
         _, shapes = jax.eval_shape(step, state, flags[0])
     else:
         flags = None
         _, shapes = jax.eval_shape(step, state)
+    shapes = {k: v for k, v in shapes.items() if k != stack}
     acc0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
 
-    def body(carry: tuple, last: jax.Array | None) -> tuple[tuple, None]:
+    def body(carry: tuple, last: jax.Array | None) -> tuple[tuple, Any]:
         s, acc = carry
         s, m = step(s) if last is None else step(s, last)
-        return (s, jax.tree.map(jnp.add, acc, m)), None
+        ys = None
+        if stack is not None:
+            m = dict(m)
+            ys = m.pop(stack)
+        return (s, jax.tree.map(jnp.add, acc, m)), ys
 
-    (state, acc), _ = jax.lax.scan(body, (state, acc0), flags, length=length)
+    (state, acc), ys = jax.lax.scan(body, (state, acc0), flags, length=length)
+    if stack is not None:
+        acc = {**acc, stack: ys}
     return state, acc
 
 

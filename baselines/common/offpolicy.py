@@ -159,6 +159,28 @@ class OffPolicyAgent:
                 state, sums = scan_sums(self._env_step_every, state, num_env_steps)
             else:
                 state, sums = scan_sums(self._block, state, num_env_steps // every)
+        return state, self._chunk_report(state, sums)
+
+    def train_recorded(self, state: Any, num_env_steps: int
+                       ) -> tuple[Any, dict[str, jax.Array], dict[str, jax.Array]]:
+        """``train`` that also returns every transition it collected, stacked ``[n]``: the
+        pre-step ``obs``, executed ``k`` and ``z``, ``reward``, ``next_obs`` (pre-reset),
+        ``terminated``, ``truncated`` (the env's step cap, or the episode cut at the chunk's
+        end by ``end_episode_at_eval``) and ``success``. What the offline datasets'
+        ``medium-replay`` is made of. Needs ``train_every = 1`` and no uncounted warm-up
+        (``before_chunk``): those steps would be missing from the record."""
+        if int(self.train_every) != 1:
+            raise ValueError(f"{type(self).__name__}: recording needs train_every = 1")
+        if type(self).before_chunk is not OffPolicyAgent.before_chunk:
+            raise ValueError(f"{type(self).__name__}: its warm-up steps (before_chunk) are not "
+                             "recorded")
+        cut = bool(getattr(self.config, "end_episode_at_eval", False))
+        step = lambda s, last=None: self._env_step(s, last, record=True)  # noqa: E731
+        state, sums = scan_sums(step, state, num_env_steps, last_flag=cut, stack="record")
+        record = sums.pop("record")
+        return state, self._chunk_report(state, sums), record
+
+    def _chunk_report(self, state: Any, sums: dict[str, jax.Array]) -> dict[str, jax.Array]:
         n_upd, n_ep = sums["learned"], sums["finished"]
         denom = jnp.maximum(n_upd, 1).astype(jnp.float32)
         metrics = self.chunk_metrics(state, sums, denom)
@@ -169,12 +191,12 @@ class OffPolicyAgent:
             "episodes": state.episodes,
             "env_steps": state.env_steps,
         })
-        return state, metrics
+        return metrics
 
     # --------------------------------------------------------------- the step
-    def _env_step(self, s: Any, last: jax.Array | None = None
+    def _env_step(self, s: Any, last: jax.Array | None = None, record: bool = False
                   ) -> tuple[Any, dict[str, jax.Array]]:
-        s, m, learn_key = self._collect(s, last)
+        s, m, learn_key = self._collect(s, last, record)
         s, lm = self.learn(s, learn_key)
         s = self.after_update(s)
         return s, {**lm, **m}
@@ -203,9 +225,11 @@ class OffPolicyAgent:
             s, lm = jax.lax.cond(now, self.learn, skip, s, learn_key)
         return self.after_update(s), {**lm, **sums}
 
-    def _collect(self, s: Any, last: jax.Array | None = None
+    def _collect(self, s: Any, last: jax.Array | None = None, record: bool = False
                  ) -> tuple[Any, dict[str, jax.Array], jax.Array]:
-        """Steps 1-4 of one env step; returns the state, the episode sums and the update key."""
+        """Steps 1-4 of one env step; returns the state, the episode sums and the update key
+        (with ``record``, the sums also hold the transition under ``record``)."""
+        obs_before = s.obs
         keys = jax.random.split(s.key, self.ACT_KEYS + 3)
         action, aux, s = self.explore(s, keys[1:-2])
         obs, env_state, reward, terminated, truncated, info = self.env.step(
@@ -214,6 +238,7 @@ class OffPolicyAgent:
         item = self.transition(s, aux, reward, info["final_observation"],
                                ends_value(self.env, self.env_params, terminated, truncated))
         done = terminated | truncated
+        cut = jnp.bool_(False)
         if last is not None:  # end_episode_at_eval: cut a running episode on the last step
             cut = last & ~done
             obs, env_state = jax.lax.cond(
@@ -229,6 +254,12 @@ class OffPolicyAgent:
         s = self.after_step(s, item, done)
         m = {"finished_return": jnp.where(done, ep_return, 0.0),
              "finished": done.astype(jnp.int32)}
+        if record:
+            k, z = action
+            m["record"] = {"obs": obs_before, "k": jnp.asarray(k, jnp.int32),
+                           "z": jnp.asarray(z, jnp.float32), "reward": reward,
+                           "next_obs": info["final_observation"], "terminated": terminated,
+                           "truncated": truncated | cut, "success": info["success"]}
         return s, m, keys[-1]
 
     def learn(self, s: Any, key: jax.Array) -> tuple[Any, dict[str, jax.Array]]:

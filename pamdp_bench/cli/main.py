@@ -15,10 +15,11 @@ from collections.abc import Sequence
 
 from absl import app, flags, logging
 
-from pamdp_bench.cli import results, tools, train
+from pamdp_bench.cli import datasets, results, tools, train
 from pamdp_bench.cli.common import Command, bool_flag_names, normalize_bools
 
-ALL: tuple[Command, ...] = (*train.COMMANDS, *results.COMMANDS, *tools.COMMANDS)
+ALL: tuple[Command, ...] = (*train.COMMANDS, *results.COMMANDS, *datasets.COMMANDS,
+                            *tools.COMMANDS)
 BY_NAME = {c.name: c for c in ALL}
 COMMANDS = tuple(BY_NAME)
 PROG = "pamdp-bench"

@@ -13,7 +13,7 @@ from pamdp_bench.cli import COMMANDS, main
 from pamdp_bench.cli.main import parse
 
 ALL_COMMANDS = ("train", "eval", "table", "scale", "submit", "verify", "leaderboard",
-                "conformance", "bench", "render", "envs")
+                "datasets", "conformance", "bench", "render", "envs")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -153,6 +153,12 @@ DOCUMENTED = [
     "verify results/leaderboard/entries/dlpa__myagent.json",
     "verify ENTRY.json --env=Platform-v0",
     "conformance DIR --only=goal,platform --x64 --verbose",
+    "datasets build --env=Platform-v0,Goal-v0 --size=small --root=/tmp/d",
+    "datasets list --env=Platform-v0 --size=full",
+    "datasets list --size=both",
+    "datasets info pamdp/CatchPoint-v0/expert-v0",
+    "datasets verify --size=both",
+    "datasets build pamdp/Platform-v0/random-v0 --overwrite --noprogress",
 ]
 
 

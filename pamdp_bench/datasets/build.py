@@ -1,0 +1,337 @@
+"""Build, list and verify the offline datasets against the committed manifest.
+
+``build(refs, root)`` generates the datasets (``collect`` for the episodes, ``sources`` for the
+trained policies), writes each as a Minari dataset under ``root`` and records in the manifest
+its files' sizes and sha256, its episode statistics, the generating policy and the recipe.
+A dataset is written to ``<root>/.pamdp_bench-tmp`` first and moved into place complete, so a
+failed or interrupted build leaves no half dataset and never touches existing ones (an
+existing dataset is refused unless ``overwrite``). The files are a function of the code, the
+platform and the recipe only (no times, no commit ids in them), so a rebuild on the same
+platform gives identical sha256; ``verify`` re-hashes a local copy against the manifest.
+
+Normalisation anchors (per env, in the manifest and every dataset's ``ref_min_score`` /
+``ref_max_score``): envs §8.1's random return, and the mean episode return of the env's
+full-size ``expert`` dataset. So an env's expert dataset is built before its others, and a
+build that needs an anchor the manifest does not have says what to build first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import jax
+import numpy as np
+
+from pamdp_bench import __version__
+from pamdp_bench.agents import get_agent
+from pamdp_bench.analysis.anchors import RANDOM, SRC_RANDOM
+from pamdp_bench.datasets import collect, minari_io, sources
+from pamdp_bench.datasets.catalog import (
+    KINDS,
+    SOURCES,
+    DatasetRef,
+    parse_id,
+)
+from pamdp_bench.registry import make
+
+SCHEMA = "pamdp_bench.datasets/1"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_MANIFEST = os.path.join(REPO, "results", "datasets", "manifest.json")
+DEFAULT_SOURCES_DIR = os.path.join(REPO, "results", "datasets", "sources")
+_TMP = ".pamdp_bench-tmp"
+#: Key of every dataset's action stream (independent of the env seeds).
+_POLICY_SEED = 20261202
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be built or verified (the message says why)."""
+
+
+# ----------------------------------------------------------------------------- manifest
+def empty_manifest() -> dict[str, Any]:
+    return {"schema": SCHEMA, "anchors": {}, "datasets": {}}
+
+
+def load_manifest(path: str) -> dict[str, Any]:
+    if not os.path.exists(path):
+        return empty_manifest()
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, json.JSONDecodeError) as err:
+        raise DatasetError(f"{path}: not a readable manifest ({err})") from err
+    if data.get("schema") != SCHEMA:
+        raise DatasetError(f"{path}: schema {data.get('schema')!r}, expected {SCHEMA!r}")
+    return data
+
+
+def save_manifest(path: str, manifest: dict[str, Any]) -> None:
+    """Write atomically (a crash leaves the old manifest)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def file_digests(directory: str) -> dict[str, dict[str, Any]]:
+    """``{relative path: {sha256, bytes}}`` of every file under a dataset directory."""
+    out = {}
+    for base, _, names in sorted(os.walk(directory)):
+        for name in sorted(names):
+            path = os.path.join(base, name)
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            out[os.path.relpath(path, directory)] = {"sha256": h.hexdigest(),
+                                                     "bytes": os.path.getsize(path)}
+    return out
+
+
+# ----------------------------------------------------------------------------- building
+def episode_stats(data: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Episode count, mean / std return and success rate of collected data (float64)."""
+    ep = data["episode"]
+    n = int(ep[-1]) + 1
+    returns = np.bincount(ep, weights=data["reward"].astype(np.float64), minlength=n)
+    success = np.bincount(ep, weights=data["success"].astype(np.float64), minlength=n) > 0
+    return {"transitions": int(len(ep)), "episodes": n, "return_mean": float(returns.mean()),
+            "return_std": float(returns.std(ddof=1)) if n > 1 else 0.0,
+            "success_rate": float(success.mean()),
+            "length_mean": float(len(ep) / n)}
+
+
+def _stream_episodes(stream: dict[str, np.ndarray], upto: int) -> dict[str, np.ndarray]:
+    """The first ``upto`` transitions of a training stream as episodes; the last one, cut by
+    the end of the stream, is marked truncated."""
+    out = {k: v[:upto].copy() for k, v in stream.items()}
+    ends = out["terminated"] | out["truncated"]
+    out["truncated"][-1] |= ~ends[-1]
+    ends[-1] = True
+    starts = np.concatenate([[True], ends[:-1]])
+    out["episode"] = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    out["step"] = np.arange(upto) - np.repeat(first, np.diff(np.append(first, upto)))
+    out["seed"] = np.full(upto, -1, np.int64)
+    return out
+
+
+class Builder:
+    """Builds datasets into ``root``, updating the manifest at ``manifest_path``."""
+
+    def __init__(self, root: str, manifest_path: str = DEFAULT_MANIFEST,
+                 sources_dir: str = DEFAULT_SOURCES_DIR, *, overwrite: bool = False,
+                 log: Callable[[str], None] = print, progress: bool = True) -> None:
+        self.root, self.manifest_path = os.path.abspath(root), manifest_path
+        self.sources_dir, self.overwrite, self.log, self.progress = (
+            sources_dir, overwrite, log, progress)
+        self.manifest = load_manifest(manifest_path)
+        self._runs: dict[str, tuple[sources.SourceRun, dict[str, Any]]] = {}
+
+    # ------------------------------------------------------------------ policies
+    def _source(self, env_id: str) -> tuple[sources.SourceRun, dict[str, Any]]:
+        if env_id not in self._runs:
+            self.log(f"{env_id}: training the generating run ({SOURCES[env_id]})")
+            run = sources.generate_source(env_id, log=self.log)
+            what = sources.check_or_write_records(run, self.sources_dir)
+            self.log(f"{env_id}: source records {what}")
+            self._runs[env_id] = (run, sources.pick_policies(run))
+        return self._runs[env_id]
+
+    def _policy(self, ref: DatasetRef) -> tuple[Any, dict[str, Any]]:
+        """(``policy(obs, key)``, its provenance) for a random / expert / medium dataset."""
+        env, params = make(ref.env_id)
+        if ref.kind == "random":
+            space = env.pamdp_space
+            return (lambda obs, key: space.sample_rand_action(key),
+                    {"policy": "uniform random hybrid policy (DLPA rand_action)"})
+        run, picks = self._source(ref.env_id)
+        src = run.source
+        info = {"source_agent": src.agent, "source_reading": src.reading,
+                "source_config_hash": run.config_hash, "source_seed": src.seed,
+                "source_budget": src.budget, "source_eval_interval": src.eval_interval,
+                "source_eval_episodes": src.eval_episodes, "source_why": src.why}
+        if ref.kind == "expert" and src.expert_from == "scripted":
+            agent = get_agent("scripted")(env, params, None)
+            state = agent.init(jax.random.key(0))
+            pick = picks["expert"]
+            info.update(policy="scripted reference (envs §8.2)")
+        else:
+            pick = picks["expert" if ref.kind == "expert" else "medium"]
+            agent, state = run.agent, run.states[pick["env_steps"]]
+            info.update(policy=f"{src.agent} checkpoint at {pick['env_steps']} env steps, "
+                               "act(deterministic=False)", checkpoint_step=pick["env_steps"])
+            if ref.kind == "medium":
+                info["medium_normalized_score"] = picks["medium_score"]
+        info.update(policy_eval_return=pick["return_mean"],
+                    policy_eval_success=pick["success_rate"],
+                    policy_eval_episodes=pick["eval_episodes"])
+        return sources.agent_policy(agent, state), info
+
+    # ------------------------------------------------------------------ data
+    def _data(self, ref: DatasetRef) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        if ref.kind == "medium-replay":
+            run, picks = self._source(ref.env_id)
+            step = picks["medium"]["env_steps"]
+            upto = min(step, ref.transitions)
+            data = _stream_episodes(run.stream, upto)
+            return data, {"policy": f"the {run.source.agent} run's own transitions, env steps "
+                                    f"1..{upto} of {step} (the medium checkpoint)",
+                          "medium_checkpoint_step": step, "source_agent": run.source.agent,
+                          "source_config_hash": run.config_hash}
+        policy, info = self._policy(ref)
+        env, params = make(ref.env_id)
+        bar = _bar(ref.id, ref.transitions, self.progress)
+        t0 = time.perf_counter()
+        data = collect.collect_episodes(
+            env, params, policy, num_transitions=ref.transitions, salt=ref.salt,
+            policy_key=jax.random.fold_in(jax.random.key(_POLICY_SEED), ref.salt),
+            progress=bar.update_to)
+        bar.close()
+        wall = time.perf_counter() - t0
+        info.update(lanes=int(data.pop("lanes")), salt=ref.salt, policy_seed=_POLICY_SEED,
+                    block_steps=collect.BLOCK_STEPS)
+        self.log(f"{ref.id}: {len(data['episode'])} transitions in {wall:.1f} s "
+                 f"({len(data['episode']) / wall:,.0f} transitions/s incl. compilation)")
+        return data, info
+
+    def _anchor(self, env_id: str) -> dict[str, Any] | None:
+        return self.manifest["anchors"].get(env_id)
+
+    def build(self, refs: Iterable[DatasetRef]) -> list[str]:
+        """Build ``refs`` (an env's full-size expert first); returns the ids built."""
+        refs = sorted(set(refs), key=lambda r: (r.env_id, r.small,
+                                                r.kind != "expert", KINDS.index(r.kind)))
+        built = []
+        for ref in refs:
+            final = minari_io.dataset_dir(self.root, ref.id)
+            if os.path.exists(final) and not self.overwrite:
+                raise DatasetError(f"{final} exists; verify it with `pamdp-bench datasets "
+                                   "verify`, or pass --overwrite to rebuild it")
+            anchor = self._anchor(ref.env_id)
+            if anchor is None and not (ref.kind == "expert" and not ref.small):
+                raise DatasetError(
+                    f"{ref.id}: its ref_max_score is the mean return of "
+                    f"pamdp/{ref.env_id}/expert-v0, which the manifest "
+                    f"({self.manifest_path}) does not have yet: build that first")
+            t0 = time.perf_counter()
+            data, info = self._data(ref)
+            stats = episode_stats(data)
+            if anchor is None:  # the full-size expert sets the env's anchors
+                anchor = {"ref_min_score": RANDOM[ref.env_id].return_mean,
+                          "ref_min_from": SRC_RANDOM,
+                          "ref_max_score": stats["return_mean"],
+                          "ref_max_from": f"mean episode return of pamdp/{ref.env_id}/"
+                                          "expert-v0"}
+                self.manifest["anchors"][ref.env_id] = anchor
+            extra = {"env_id": ref.env_id, "kind": ref.kind, "small": ref.small,
+                     "requested_transitions": ref.transitions, "suite_version": __version__,
+                     **info, **stats}
+            self._write(ref, data, anchor, extra)
+            entry = {**extra, "files": file_digests(final), "anchors": anchor,
+                     "build": {"seconds": round(time.perf_counter() - t0, 1),
+                               "jax_version": jax.__version__,
+                               "device_kind": jax.devices()[0].device_kind}}
+            self.manifest["datasets"][ref.id] = entry
+            save_manifest(self.manifest_path, self.manifest)
+            self.log(f"{ref.id}: {stats['episodes']} episodes, return "
+                     f"{stats['return_mean']:.3f}, success {stats['success_rate']:.3f}")
+            built.append(ref.id)
+        return built
+
+    def _write(self, ref: DatasetRef, data: dict[str, np.ndarray], anchor: dict[str, Any],
+               extra: dict[str, Any]) -> None:
+        tmp_root = os.path.join(self.root, _TMP)
+        shutil.rmtree(tmp_root, ignore_errors=True)
+        description = (f"pamdp_bench offline dataset, {ref.kind} policy on {ref.env_id} "
+                       f"(env defaults); algorithms.md §6.3. Metadata key "
+                       f"'{minari_io.METADATA_KEY}' holds the generating policy and recipe.")
+        minari_io.write_dataset(tmp_root, ref.id, ref.env_id, data,
+                                algorithm=extra.get("policy", ref.kind),
+                                description=description,
+                                ref_min_score=anchor["ref_min_score"],
+                                ref_max_score=anchor["ref_max_score"], extra=extra)
+        final = minari_io.dataset_dir(self.root, ref.id)
+        if os.path.exists(final):
+            shutil.rmtree(final)  # only reached with overwrite
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(minari_io.dataset_dir(tmp_root, ref.id), final)
+        _ensure_namespaces(self.root, ref.id)
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def _ensure_namespaces(root: str, dataset_id: str) -> None:
+    """Minari's (empty) namespace metadata files along the id, as it would have made them."""
+    parts = dataset_id.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        path = os.path.join(root, *parts[:i], "namespace_metadata.json")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write("{}")
+
+
+class _Bar:
+    def __init__(self, label: str, total: int, enabled: bool) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, unit="tr", unit_scale=True, leave=False)
+
+    def update_to(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _bar(label: str, total: int, enabled: bool) -> _Bar:
+    return _Bar(label, total, enabled)
+
+
+# ----------------------------------------------------------------------------- verify
+def verify(root: str, ids: Iterable[str], manifest: dict[str, Any]) -> list[str]:
+    """Problems of the local copies of ``ids`` against ``manifest`` (empty: all match)."""
+    problems = []
+    for dataset_id in ids:
+        entry = manifest["datasets"].get(dataset_id)
+        if entry is None:
+            problems.append(f"{dataset_id}: not in the manifest")
+            continue
+        directory = minari_io.dataset_dir(root, dataset_id)
+        if not os.path.isdir(directory):
+            problems.append(f"{dataset_id}: missing ({directory})")
+            continue
+        local = file_digests(directory)
+        for rel, want in entry["files"].items():
+            got = local.get(rel)
+            if got is None:
+                problems.append(f"{dataset_id}: {rel} is missing")
+            elif got != want:
+                problems.append(f"{dataset_id}: {rel} differs from the manifest (sha256 "
+                                f"{got['sha256'][:12]}.. vs {want['sha256'][:12]}.., "
+                                f"{got['bytes']} vs {want['bytes']} bytes)")
+        for rel in sorted(set(local) - set(entry["files"])):
+            problems.append(f"{dataset_id}: {rel} is not in the manifest")
+    return problems
+
+
+def resolve_ids(envs: list[str] | None, kinds: list[str] | None, small: bool | None,
+                ids: list[str] | None = None) -> list[DatasetRef]:
+    """The datasets a command names: explicit ids, or the env x kind x size selection."""
+    from pamdp_bench.datasets.catalog import all_refs
+
+    if ids:
+        return [parse_id(i) for i in ids]
+    return all_refs(envs, kinds, small)
+

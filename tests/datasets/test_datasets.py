@@ -1,0 +1,256 @@
+"""The offline datasets: collection, the Minari files, bit-for-bit rebuilds and verification."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+
+import jax
+import numpy as np
+import pytest
+
+from pamdp_bench.datasets import build, catalog, collect, minari_io, sources
+from pamdp_bench.envs.gymnasium_adapter import _seed_key
+from pamdp_bench.registry import make
+
+CATCH = "CatchPoint-v0"
+SMALL_RANDOM = "pamdp/CatchPoint-v0/random-small-v0"
+
+
+def _manifest(tmp_path, env_id: str = CATCH) -> str:
+    """A manifest holding only the env's anchors (so small datasets can be built alone)."""
+    path = str(tmp_path / "manifest.json")
+    m = build.empty_manifest()
+    m["anchors"][env_id] = {"ref_min_score": -28.07, "ref_min_from": "envs §8.1",
+                            "ref_max_score": 8.6, "ref_max_from": "test"}
+    build.save_manifest(path, m)
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """SMALL_RANDOM built twice into two roots."""
+    tmp = tmp_path_factory.mktemp("ds")
+    out = []
+    for name in ("a", "b"):
+        os.makedirs(tmp / name)
+        manifest = _manifest(tmp / name)
+        builder = build.Builder(str(tmp / name / "root"), manifest, str(tmp / name / "src"),
+                                log=lambda s: None, progress=False)
+        builder.build([catalog.parse_id(SMALL_RANDOM)])
+        out.append((str(tmp / name / "root"), manifest))
+    return out
+
+
+# ------------------------------------------------------------------------------ ids
+def test_ids_round_trip_and_bad_ids_are_named():
+    for ref in catalog.all_refs():
+        assert catalog.parse_id(ref.id) == ref
+    assert len(catalog.all_refs(small=False)) == 32
+    with pytest.raises(ValueError, match="not a pamdp_bench dataset id"):
+        catalog.parse_id("d4rl/hopper-medium-v2")
+    with pytest.raises(ValueError, match="unknown env"):
+        catalog.parse_id("pamdp/Pong-v0/expert-v0")
+    with pytest.raises(ValueError, match="unknown dataset kind"):
+        catalog.parse_id("pamdp/Platform-v0/mixed-v0")
+    with pytest.raises(ValueError, match="version 3 does not exist"):
+        catalog.parse_id("pamdp/Platform-v0/expert-v3")
+    salts = {r.salt for r in catalog.all_refs()}
+    assert len(salts) == 64 and all(0 < s < 2**31 for s in salts)
+
+
+# ------------------------------------------------------------------------------ collect
+@pytest.mark.parametrize("hi,lo", [(0, 7), (12345, 2**32 - 1), (2**31 - 5, 0)])
+def test_episode_seed_key_is_the_adapters(hi, lo):
+    want = jax.random.key_data(_seed_key(hi * 2**32 + lo))
+    got = jax.random.key_data(collect.episode_seed_key(np.uint32(hi), np.uint32(lo)))
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_collect_gives_whole_contiguous_episodes_in_end_order():
+    env, params = make(CATCH)
+    space = env.pamdp_space
+    data = collect.collect_episodes(env, params, lambda o, k: space.sample_rand_action(k),
+                                    num_transitions=700, salt=99, lanes=8,
+                                    policy_key=jax.random.key(1))
+    n = len(data["episode"])
+    ends = data["terminated"] | data["truncated"]
+    last = np.append(data["episode"][1:] != data["episode"][:-1], True)
+    np.testing.assert_array_equal(ends, last)  # each episode ends exactly at its last step
+    lengths = np.bincount(data["episode"])
+    assert n - lengths[-1] < 700 <= n  # the first whole episodes covering the request
+    np.testing.assert_array_equal(data["step"], np.concatenate([np.arange(m) for m in lengths]))
+    inside = ~last
+    np.testing.assert_array_equal(data["obs"][1:][inside[:-1]], data["next_obs"][:-1][inside[:-1]])
+    seeds = data["seed"][data["step"] == 0]
+    assert len(set(seeds.tolist())) == len(seeds) and np.all(seeds >> 32 == 99)
+    assert np.all(data["truncated"] <= (data["step"] + 1 == params.max_steps_in_episode))
+
+
+# ------------------------------------------------------------------------------ Minari files
+def test_minari_reads_the_dataset_and_the_env_replays_it(built):
+    """Plain minari.load_dataset, iterate the episodes, recover the evaluation env, and replay
+    each episode's actions from its seed: the data is what the env does."""
+    import minari
+
+    root, _ = built[0]
+    with minari_io.minari_root(root):
+        ds = minari.load_dataset(SMALL_RANDOM)
+    assert ds.total_steps >= catalog.SMALL_TRANSITIONS
+    assert ds.storage.metadata["ref_min_score"] == -28.07
+    env = ds.recover_environment(eval_env=True)
+    assert env.unwrapped.params.max_steps_in_episode == 25
+    steps = 0
+    for i, ep in enumerate(ds.iterate_episodes()):
+        steps += len(ep)
+        if i >= 40:
+            continue
+        seed = next(iter(ds.storage.get_episode_metadata([ep.id])))["seed"]
+        obs, _ = env.reset(seed=int(seed))
+        np.testing.assert_allclose(ep.observations[0], obs, rtol=1e-6, atol=1e-6)
+        for t in range(len(ep)):
+            action = (int(ep.actions[0][t]), ep.actions[1][t])
+            obs, reward, term, trunc, info = env.step(action)
+            np.testing.assert_allclose(ep.observations[t + 1], obs, rtol=1e-5, atol=1e-5)
+            assert abs(ep.rewards[t] - reward) <= 1e-4 * max(1.0, abs(reward))
+            assert (ep.terminations[t], ep.truncations[t]) == (term, trunc)
+            assert ep.infos["success"][t + 1] == bool(info["success"])
+    assert steps == ds.total_steps
+
+
+def test_loader_returns_agent_ready_arrays(built):
+    root, manifest = built[0]
+    x = minari_io.load_arrays(SMALL_RANDOM, root)
+    entry = build.load_manifest(manifest)["datasets"][SMALL_RANDOM]
+    n = entry["transitions"]
+    assert {k: v.shape[0] for k, v in x.items()} == {k: n for k in x}
+    env, _ = make(CATCH)
+    space = env.pamdp_space
+    k, z, z_pad = map(np.asarray, (x["k"], x["z"], x["z_pad"]))
+    for i in range(0, n, 997):
+        np.testing.assert_array_equal(z_pad[i], np.asarray(space.to_padded((k[i], z[i]))[1]))
+    returns = np.bincount(np.asarray(x["episode"]), weights=np.asarray(x["reward"], np.float64))
+    assert returns.mean() == pytest.approx(entry["return_mean"], rel=1e-6)
+    first = np.asarray(x["step"]) == 0
+    assert first.sum() == entry["episodes"]
+
+
+# ------------------------------------------------------------------------------ rebuild/verify
+def test_build_twice_is_bitwise_and_verify_catches_changes(built, tmp_path):
+    (root_a, man_a), (root_b, man_b) = built
+    files_a = build.load_manifest(man_a)["datasets"][SMALL_RANDOM]["files"]
+    files_b = build.load_manifest(man_b)["datasets"][SMALL_RANDOM]["files"]
+    assert files_a == files_b and set(files_a) == {"data/main_data.hdf5", "data/metadata.json"}
+    manifest = build.load_manifest(man_a)
+    assert build.verify(root_a, [SMALL_RANDOM], manifest) == []
+    copy = str(tmp_path / "copy")
+    shutil.copytree(root_a, copy)
+    h5 = os.path.join(copy, SMALL_RANDOM, "data", "main_data.hdf5")
+    with open(h5, "r+b") as f:  # flip one byte in the middle of the data
+        f.seek(os.path.getsize(h5) // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 1]))
+    problems = build.verify(copy, [SMALL_RANDOM], manifest)
+    assert len(problems) == 1 and "main_data.hdf5 differs" in problems[0]
+    os.remove(os.path.join(copy, SMALL_RANDOM, "data", "metadata.json"))
+    assert any("metadata.json is missing" in p for p in build.verify(copy, [SMALL_RANDOM],
+                                                                      manifest))
+    assert "not in the manifest" in build.verify(copy, ["pamdp/Goal-v0/random-v0"],
+                                                 manifest)[0]
+
+
+def test_build_refuses_an_existing_dataset_and_keeps_it(built, tmp_path):
+    root, manifest = built[0]
+    before = build.file_digests(os.path.join(root, SMALL_RANDOM))
+    builder = build.Builder(root, manifest, str(tmp_path), log=lambda s: None, progress=False)
+    with pytest.raises(build.DatasetError, match="exists"):
+        builder.build([catalog.parse_id(SMALL_RANDOM)])
+    assert build.file_digests(os.path.join(root, SMALL_RANDOM)) == before
+
+
+def test_a_dataset_without_its_anchor_names_what_to_build_first(tmp_path):
+    builder = build.Builder(str(tmp_path / "r"), str(tmp_path / "m.json"), str(tmp_path),
+                            log=lambda s: None, progress=False)
+    with pytest.raises(build.DatasetError, match="expert-v0.*build that first"):
+        builder.build([catalog.parse_id("pamdp/Goal-v0/random-small-v0")])
+    assert not os.path.exists(tmp_path / "m.json")
+
+
+def test_cli_list_info_verify(built, tmp_path, capsys):
+    from pamdp_bench.cli.main import main
+
+    root, manifest = built[0]
+    flags = [f"--root={root}", f"--manifest={manifest}"]
+    assert main(["pamdp-bench", "datasets", "verify", SMALL_RANDOM, *flags]) == 0
+    assert main(["pamdp-bench", "datasets", "list", "--env=CatchPoint-v0", "--size=small",
+                 *flags]) == 0
+    out = capsys.readouterr().out
+    assert "| pamdp/CatchPoint-v0/random-small-v0 | 10," in out and "not built" in out
+    assert main(["pamdp-bench", "datasets", "info", SMALL_RANDOM, *flags]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["local_copy"] and info["kind"] == "random" and info["lanes"] >= 1
+    assert main(["pamdp-bench", "datasets", "info", "pamdp/x", *flags]) == 2
+    assert main(["pamdp-bench", "datasets", "verify", SMALL_RANDOM, f"--root={tmp_path}",
+                 f"--manifest={manifest}"]) == 1
+
+
+# ------------------------------------------------------------------------------ sources
+def test_medium_replay_stream_cuts_the_last_episode_as_truncated():
+    stream = {"obs": np.arange(7.0)[:, None], "next_obs": np.arange(1.0, 8.0)[:, None],
+              "k": np.zeros(7, np.int32), "z": np.zeros((7, 1), np.float32),
+              "reward": np.ones(7, np.float32), "success": np.zeros(7, bool),
+              "terminated": np.array([0, 1, 0, 0, 1, 0, 0], bool),
+              "truncated": np.zeros(7, bool)}
+    out = build._stream_episodes(stream, 6)
+    np.testing.assert_array_equal(out["episode"], [0, 0, 1, 1, 1, 2])
+    np.testing.assert_array_equal(out["step"], [0, 1, 0, 1, 2, 0])
+    np.testing.assert_array_equal(out["truncated"], [0, 0, 0, 0, 0, 1])
+    assert not stream["truncated"].any()  # the stream itself is untouched
+
+
+def test_medium_is_the_first_state_reaching_half_the_expert():
+    src = catalog.Source(agent="pdqn", reading="hyar", budget=30, eval_interval=10)
+    recs = [{"env_steps": s, "return_mean": r, "success_rate": 0.0, "eval_episodes": 5}
+            for s, r in ((10, -28.0), (20, -9.0), (30, 10.0))]
+    run = sources.SourceRun(CATCH, src, None, "h", {}, recs, {}, 0.0)
+    picks = sources.pick_policies(run)
+    assert picks["expert"]["env_steps"] == 30
+    assert picks["medium"]["env_steps"] == 20  # (-9 + 28.07) / (10 + 28.07) = 0.50
+    run.records = [recs[0], {**recs[1], "return_mean": -27.9}, recs[2]]
+    assert sources.pick_policies(run)["medium"]["env_steps"] == 30  # the final state itself
+    run.source = dataclasses.replace(src, expert_from="best")
+    with pytest.raises(ValueError, match="expert_from must be"):
+        sources.pick_policies(run)
+
+
+def test_train_recorded_is_train_plus_its_transitions():
+    """The medium-replay stream is the run's own: same state as ``train``, and each recorded
+    transition's next observation is the following one's observation within an episode."""
+    from pamdp_bench.agents import get_agent
+
+    env, params = make(CATCH)
+    cls = get_agent("pdqn")
+    cfg = cls.default_config(CATCH)
+    cfg = dataclasses.replace(cfg, buffer_size=256, batch_size=16, learning_starts=32)
+    agent = cls(env, params, cfg)
+    s0 = agent.init(jax.random.key(3))
+    s1, m1 = jax.jit(lambda s: agent.train(s, 80))(s0)
+    s2, m2, rec = jax.jit(lambda s: agent.train_recorded(s, 80))(s0)
+    for a, b in zip(jax.tree.leaves(s1), jax.tree.leaves(s2), strict=True):
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+            a, b = jax.random.key_data(a), jax.random.key_data(b)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert float(m1["train_episode_return"]) == float(m2["train_episode_return"]) or (
+        np.isnan(m1["train_episode_return"]) and np.isnan(m2["train_episode_return"]))
+    rec = {k: np.asarray(v) for k, v in rec.items()}
+    assert rec["obs"].shape == (80, env.obs_dim) and rec["k"].shape == (80,)
+    ends = rec["terminated"] | rec["truncated"]
+    inside = ~ends[:-1]
+    # within 1 ulp: the env step computes its observation and info["final_observation"] in
+    # different fusions (the datasets store the observation the agent saw next)
+    np.testing.assert_allclose(rec["obs"][1:][inside], rec["next_obs"][:-1][inside],
+                               rtol=1e-6, atol=1e-7)
+    assert ends.any() and float(rec["reward"].sum()) != 0.0
