@@ -169,6 +169,7 @@ def test_exact_steps_and_chunking_invariance() -> None:
         np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.long  # as HyAR's K=1024 check: a compilation per K, CI covers K<=16
 def test_shapes_hard_move_k1024() -> None:
     env, params = make("HardMove-n10-v0")
     assert env.pamdp_space.num_actions == 1024 and env.pamdp_space.total_param_dim == 1024

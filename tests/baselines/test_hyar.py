@@ -303,6 +303,7 @@ def test_end_episode_at_eval_defaults_and_vae_schedule() -> None:
     assert int(state.env_steps) == 12
 
 
+@pytest.mark.long  # 60 s; the warm-up block accounting is pinned in CI (test_warmup_blocks_*)
 # --------------------------------------------------------------------------- harness
 def test_short_run_under_harness_warmup_not_counted(tmp_path: Any) -> None:
     from pamdp_bench.harness import runner

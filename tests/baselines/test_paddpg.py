@@ -181,6 +181,7 @@ def test_deterministic_under_fixed_key() -> None:
                               np.asarray(c[0].learner.actor.params[0]["w"]))
 
 
+@pytest.mark.long  # as HyAR's K=1024 check: a compilation per K, CI covers K<=16
 def test_shapes_hard_move_k1024() -> None:
     env, params = make("HardMove-n10-v0")
     assert env.pamdp_space.num_actions == 1024 and env.pamdp_space.total_param_dim == 1024

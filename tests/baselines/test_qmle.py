@@ -87,6 +87,7 @@ def greedy_reward(run: CompiledRun, state: Any) -> float:
     return float(np.median(rewards))
 
 
+@pytest.mark.long  # 80 s: two bandit trainings; CI keeps the maximisation pieces (brute force)
 def test_finds_the_global_optimum_where_local_search_is_stuck(seed: int = 0) -> None:
     """The paper's illustration in hybrid form: QMLE's greedy action reaches the narrow global
     peak (reward > 0.9); with local-only sampling the same agent settles on the wide local peak

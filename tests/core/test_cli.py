@@ -43,6 +43,7 @@ def test_envs_and_eval() -> None:
     assert proc.returncode == 2 and "Did you mean" in proc.stderr
 
 
+@pytest.mark.long  # 53 s of subprocesses; test_leaderboard covers submit/verify in CI
 def test_train_table_submit_verify_leaderboard(tmp_path) -> None:
     run = str(tmp_path / "run")
     proc = cli("train", "--agent=random", f"--out={run}", *TINY)
