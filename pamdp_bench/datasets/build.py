@@ -134,17 +134,20 @@ class Builder:
         self.sources_dir, self.overwrite, self.log, self.progress = (
             sources_dir, overwrite, log, progress)
         self.manifest = load_manifest(manifest_path)
-        self._runs: dict[str, tuple[sources.SourceRun, dict[str, Any]]] = {}
+        self._runs: dict[str, sources.SourceRun] = {}
 
     # ------------------------------------------------------------------ policies
     def _source(self, env_id: str) -> tuple[sources.SourceRun, dict[str, Any]]:
+        """The env's generating run (trained once per builder) and its expert / medium picks
+        (``ValueError`` if the run has no medium state; the run is kept either way)."""
         if env_id not in self._runs:
             self.log(f"{env_id}: training the generating run ({SOURCES[env_id]})")
             run = sources.generate_source(env_id, log=self.log)
             what = sources.check_or_write_records(run, self.sources_dir)
             self.log(f"{env_id}: source records {what}")
-            self._runs[env_id] = (run, sources.pick_policies(run))
-        return self._runs[env_id]
+            self._runs[env_id] = run
+        run = self._runs[env_id]
+        return run, sources.pick_policies(run)
 
     def _policy(self, ref: DatasetRef) -> tuple[Any, dict[str, Any]]:
         """(``policy(obs, key)``, its provenance) for a random / expert / medium dataset."""
@@ -207,45 +210,56 @@ class Builder:
         return self.manifest["anchors"].get(env_id)
 
     def build(self, refs: Iterable[DatasetRef]) -> list[str]:
-        """Build ``refs`` (an env's full-size expert first); returns the ids built."""
+        """Build ``refs`` (an env's full-size expert first); returns the ids built. A dataset
+        that cannot be built (no anchor yet, no medium state in the run) does not stop the
+        others: the failures are raised together at the end (``DatasetError``)."""
         refs = sorted(set(refs), key=lambda r: (r.env_id, r.small,
                                                 r.kind != "expert", KINDS.index(r.kind)))
-        built = []
+        built, failed = [], []
         for ref in refs:
-            final = minari_io.dataset_dir(self.root, ref.id)
-            if os.path.exists(final) and not self.overwrite:
-                raise DatasetError(f"{final} exists; verify it with `pamdp-bench datasets "
-                                   "verify`, or pass --overwrite to rebuild it")
-            anchor = self._anchor(ref.env_id)
-            if anchor is None and not (ref.kind == "expert" and not ref.small):
-                raise DatasetError(
-                    f"{ref.id}: its ref_max_score is the mean return of "
-                    f"pamdp/{ref.env_id}/expert-v0, which the manifest "
-                    f"({self.manifest_path}) does not have yet: build that first")
-            t0 = time.perf_counter()
-            data, info = self._data(ref)
-            stats = episode_stats(data)
-            if anchor is None:  # the full-size expert sets the env's anchors
-                anchor = {"ref_min_score": RANDOM[ref.env_id].return_mean,
-                          "ref_min_from": SRC_RANDOM,
-                          "ref_max_score": stats["return_mean"],
-                          "ref_max_from": f"mean episode return of pamdp/{ref.env_id}/"
-                                          "expert-v0"}
-                self.manifest["anchors"][ref.env_id] = anchor
-            extra = {"env_id": ref.env_id, "kind": ref.kind, "small": ref.small,
-                     "requested_transitions": ref.transitions, "suite_version": __version__,
-                     **info, **stats}
-            self._write(ref, data, anchor, extra)
-            entry = {**extra, "files": file_digests(final), "anchors": anchor,
-                     "build": {"seconds": round(time.perf_counter() - t0, 1),
-                               "jax_version": jax.__version__,
-                               "device_kind": jax.devices()[0].device_kind}}
-            self.manifest["datasets"][ref.id] = entry
-            save_manifest(self.manifest_path, self.manifest)
-            self.log(f"{ref.id}: {stats['episodes']} episodes, return "
-                     f"{stats['return_mean']:.3f}, success {stats['success_rate']:.3f}")
-            built.append(ref.id)
+            try:
+                self._build_one(ref)
+                built.append(ref.id)
+            except (DatasetError, ValueError) as err:
+                self.log(f"{ref.id}: FAILED: {err}")
+                failed.append(f"{ref.id}: {err}")
+        if failed:
+            raise DatasetError(f"built {len(built)} of {len(refs)} dataset(s); failed:\n  "
+                               + "\n  ".join(failed))
         return built
+
+    def _build_one(self, ref: DatasetRef) -> None:
+        final = minari_io.dataset_dir(self.root, ref.id)
+        if os.path.exists(final) and not self.overwrite:
+            raise DatasetError(f"{final} exists; verify it with `pamdp-bench datasets "
+                               "verify`, or pass --overwrite to rebuild it")
+        anchor = self._anchor(ref.env_id)
+        if anchor is None and not (ref.kind == "expert" and not ref.small):
+            raise DatasetError(
+                f"its ref_max_score is the mean return of pamdp/{ref.env_id}/expert-v0, "
+                f"which the manifest ({self.manifest_path}) does not have yet: build that "
+                "first")
+        t0 = time.perf_counter()
+        data, info = self._data(ref)
+        stats = episode_stats(data)
+        if anchor is None:  # the full-size expert sets the env's anchors
+            anchor = {"ref_min_score": RANDOM[ref.env_id].return_mean,
+                      "ref_min_from": SRC_RANDOM,
+                      "ref_max_score": stats["return_mean"],
+                      "ref_max_from": f"mean episode return of pamdp/{ref.env_id}/expert-v0"}
+            self.manifest["anchors"][ref.env_id] = anchor
+        extra = {"env_id": ref.env_id, "kind": ref.kind, "small": ref.small,
+                 "requested_transitions": ref.transitions, "suite_version": __version__,
+                 **info, **stats}
+        self._write(ref, data, anchor, extra)
+        entry = {**extra, "files": file_digests(final), "anchors": anchor,
+                 "build": {"seconds": round(time.perf_counter() - t0, 1),
+                           "jax_version": jax.__version__,
+                           "device_kind": jax.devices()[0].device_kind}}
+        self.manifest["datasets"][ref.id] = entry
+        save_manifest(self.manifest_path, self.manifest)
+        self.log(f"{ref.id}: {stats['episodes']} episodes, return "
+                 f"{stats['return_mean']:.3f}, success {stats['success_rate']:.3f}")
 
     def _write(self, ref: DatasetRef, data: dict[str, np.ndarray], anchor: dict[str, Any],
                extra: dict[str, Any]) -> None:
