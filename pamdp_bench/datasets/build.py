@@ -135,6 +135,7 @@ class Builder:
             sources_dir, overwrite, log, progress)
         self.manifest = load_manifest(manifest_path)
         self._runs: dict[str, sources.SourceRun] = {}
+        self._generate_s: float | None = None  # the last collection's wall time
 
     # ------------------------------------------------------------------ policies
     def _source(self, env_id: str) -> tuple[sources.SourceRun, dict[str, Any]]:
@@ -202,6 +203,7 @@ class Builder:
         wall = time.perf_counter() - t0
         info.update(lanes=int(data.pop("lanes")), salt=ref.salt, policy_seed=_POLICY_SEED,
                     block_steps=collect.BLOCK_STEPS)
+        self._generate_s = wall
         self.log(f"{ref.id}: {len(data['episode'])} transitions in {wall:.1f} s "
                  f"({len(data['episode']) / wall:,.0f} transitions/s incl. compilation)")
         return data, info
@@ -240,6 +242,7 @@ class Builder:
                 f"which the manifest ({self.manifest_path}) does not have yet: build that "
                 "first")
         t0 = time.perf_counter()
+        self._generate_s = None
         data, info = self._data(ref)
         stats = episode_stats(data)
         if anchor is None:  # the full-size expert sets the env's anchors
@@ -251,9 +254,15 @@ class Builder:
         extra = {"env_id": ref.env_id, "kind": ref.kind, "small": ref.small,
                  "requested_transitions": ref.transitions, "suite_version": __version__,
                  **info, **stats}
+        t_write = time.perf_counter()
         self._write(ref, data, anchor, extra)
+        gen = self._generate_s
         entry = {**extra, "files": file_digests(final), "anchors": anchor,
                  "build": {"seconds": round(time.perf_counter() - t0, 1),
+                           "write_seconds": round(time.perf_counter() - t_write, 1),
+                           "generate_seconds": None if gen is None else round(gen, 2),
+                           "transitions_per_s": None if gen is None else round(
+                               stats["transitions"] / gen),
                            "jax_version": jax.__version__,
                            "device_kind": jax.devices()[0].device_kind}}
         self.manifest["datasets"][ref.id] = entry
