@@ -23,8 +23,8 @@ HyAR protocol's training settings, so the policy sees the observation view and e
 data is stored with (HyAR's Catch Point agents see a 4-dim view; its Platform cap is 250). The
 agent and its config are still HyAR's reading of P-DQN (``agent_readings`` of
 ``experiments/hyar.toml``), the suite baseline with the best HyAR-protocol results on record
-when the datasets were built. [choice] Budgets are cut to what one CPU core trains in a quarter of an
-hour (60k-150k env steps); each is stated below and in every dataset's metadata.
+when the datasets were built. [choice] Budgets are cut to what one CPU core trains in a
+quarter of an hour (60k-150k env steps); each is stated below and in every dataset's metadata.
 """
 
 from __future__ import annotations
