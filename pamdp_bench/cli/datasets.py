@@ -37,10 +37,6 @@ def _selection(a: argparse.Namespace) -> list:
     return resolve_ids(a.env, a.kind, small, a.ids)
 
 
-def _mb(entry: dict) -> float:
-    return sum(f["bytes"] for f in entry["files"].values()) / 1e6
-
-
 def cmd_datasets(a: argparse.Namespace) -> int:
     import os
 
@@ -62,17 +58,7 @@ def cmd_datasets(a: argparse.Namespace) -> int:
         return 0
     refs = _selection(a)
     if a.action == "list":
-        print("| id | transitions | episodes | return mean ± std | success | MB | local |")
-        print("|---|---|---|---|---|---|---|")
-        for ref in refs:
-            e = manifest["datasets"].get(ref.id)
-            local = "yes" if os.path.isdir(minari_io.dataset_dir(root, ref.id)) else "no"
-            if e is None:
-                print(f"| {ref.id} | not built | | | | | {local} |")
-                continue
-            print(f"| {ref.id} | {e['transitions']:,} | {e['episodes']:,} | "
-                  f"{e['return_mean']:.3f} ± {e['return_std']:.3f} | {e['success_rate']:.3f} "
-                  f"| {_mb(e):.1f} | {local} |")
+        print(build.table_markdown(manifest, refs, root))
         return 0
     if a.action == "build":
         builder = build.Builder(root, manifest_path, overwrite=a.overwrite,

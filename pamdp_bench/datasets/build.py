@@ -322,6 +322,40 @@ def _bar(label: str, total: int, enabled: bool) -> _Bar:
     return _Bar(label, total, enabled)
 
 
+# ----------------------------------------------------------------------------- reports
+def table_markdown(manifest: dict[str, Any], refs: Iterable[DatasetRef],
+                   root: str | None = None) -> str:
+    """The datasets of ``refs`` as a markdown table from the manifest (with a ``local``
+    column when ``root`` is given: is a copy under it)."""
+    head = ("| id | transitions | episodes | return mean ± std | success | policy "
+            "(eval return / success) | MB |")
+    lines = [head + (" local |" if root else ""), "|---" * (7 + bool(root)) + "|"]
+    for ref in refs:
+        e = manifest["datasets"].get(ref.id)
+        local = ""
+        if root:
+            local = " yes |" if os.path.isdir(minari_io.dataset_dir(root, ref.id)) else " no |"
+        if e is None:
+            lines.append(f"| {ref.id} | not built | | | | | |{local}")
+            continue
+        pol = e.get("policy", "")
+        if "policy_eval_return" in e:
+            pol += f" ({e['policy_eval_return']:.3f} / {e['policy_eval_success']:.2f})"
+        mb = sum(f["bytes"] for f in e["files"].values()) / 1e6
+        lines.append(f"| {ref.id} | {e['transitions']:,} | {e['episodes']:,} | "
+                     f"{e['return_mean']:.3f} ± {e['return_std']:.3f} | "
+                     f"{e['success_rate']:.3f} | {pol} | {mb:.1f} |{local}")
+    return "\n".join(lines)
+
+
+def anchors_markdown(manifest: dict[str, Any]) -> str:
+    """The per-env normalisation anchors of the manifest."""
+    lines = ["| env | ref_min_score (random) | ref_max_score (expert) |", "|---|---|---|"]
+    for env_id, a in sorted(manifest["anchors"].items()):
+        lines.append(f"| {env_id} | {a['ref_min_score']:.3f} | {a['ref_max_score']:.3f} |")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- verify
 def verify(root: str, ids: Iterable[str], manifest: dict[str, Any]) -> list[str]:
     """Problems of the local copies of ``ids`` against ``manifest`` (empty: all match)."""
