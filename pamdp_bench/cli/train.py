@@ -93,18 +93,62 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def _eval_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--agent", default="random", metavar="NAME",
-                   help="a non-learning agent: random or scripted (default: %(default)s)")
-    add_env(p, "env id(s) (default: all eight)")
-    p.add_argument("--episodes", type=int, default=1000, metavar="N",
-                   help="episodes per env (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed (default: %(default)s)")
+    p.add_argument("run", nargs="?", metavar="RUN_DIR",
+                   help="a run directory of `pamdp-bench train`: evaluate its trained agent "
+                   "(every env and seed in it) from its newest checkpoint or --step")
+    p.add_argument("--agent", metavar="NAME",
+                   help="without RUN_DIR: a non-learning agent, random or scripted "
+                   "(default: random)")
+    add_env(p, "env id(s) (default: all eight, or every env of RUN_DIR)")
+    p.add_argument("--step", type=int, metavar="N",
+                   help="with RUN_DIR: the checkpoint at N env steps (default: the newest)")
+    p.add_argument("--episodes", type=int, metavar="N",
+                   help="episodes per env and seed (default: the run's protocol; 1000 for "
+                   "random / scripted)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="without RUN_DIR: PRNG seed (default: %(default)s)")
+
+
+def _eval_run(a: argparse.Namespace) -> int:
+    import numpy as np
+
+    from pamdp_bench.harness.restore import checkpoint_dirs, load_trained
+
+    envs = a.env or list(checkpoint_dirs(a.run))
+    runs = [load_trained(a.run, env_id, a.step) for env_id in envs]  # errors before output
+    lines = ["| env | agent | env steps | seed | return mean ± std (episodes) | success | "
+             "run's record |", "|---|---|---|---|---|---|---|"]
+    for env_id, run in zip(envs, runs, strict=True):
+        rows = run.evaluate(a.episodes)
+        for r in rows:
+            rec = run.recorded(r["seed"])
+            same = "—"
+            if rec is not None and r["episodes"] == rec["eval_episodes"]:
+                same = ("same" if rec["return_mean"] == r["return_mean"]
+                        else f"{rec['return_mean']:.4g} (differs)")
+            lines.append(f"| {env_id} | {run.meta['agent']} | {run.step} | {r['seed']} | "
+                         f"{r['return_mean']:.3f} ± {r['return_std']:.3f} ({r['episodes']}) | "
+                         f"{r['success_rate']:.3f} | {same} |")
+        if len(rows) > 1:
+            ret = np.asarray([r["return_mean"] for r in rows])
+            succ = np.asarray([r["success_rate"] for r in rows])
+            lines.append(f"| {env_id} | mean over {len(rows)} seeds | {run.step} | | "
+                         f"{ret.mean():.3f} ± {ret.std(ddof=1):.3f} | {succ.mean():.3f} | |")
+    print("\n".join(lines))
+    return 0
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
     from pamdp_bench.harness.evaluate import evaluate_agent, format_table
 
-    rows = evaluate_agent(a.agent, env_ids(a.env), a.episodes, a.seed, log=logging.info)
+    if a.run is not None:
+        if a.agent is not None:
+            raise ValueError("eval takes RUN_DIR or --agent, not both (the run names its agent)")
+        return _eval_run(a)
+    if a.step is not None:
+        raise ValueError("--step needs RUN_DIR")
+    rows = evaluate_agent(a.agent or "random", env_ids(a.env), a.episodes or 1000, a.seed,
+                          log=logging.info)
     print(format_table(rows))
     return 0
 
@@ -113,6 +157,7 @@ COMMANDS = (
     Command("train", "train an agent on a protocol; records -> --out/results.jsonl",
             _train_arguments, cmd_train,
             "--agent=SPEC --out=DIR [--protocol=quick] [--env=ID[,ID]] [--seeds=N] [--resume]"),
-    Command("eval", "evaluate a non-learning agent (random, scripted) on envs; prints a table",
-            _eval_arguments, cmd_eval, "[--agent=random] [--env=ID[,ID]] [--episodes=N]"),
+    Command("eval", "evaluate a trained run (RUN_DIR, from its checkpoints) or a non-learning "
+            "agent (random, scripted); prints a table", _eval_arguments, cmd_eval,
+            "[RUN_DIR [--step=N]] [--agent=random] [--env=ID[,ID]] [--episodes=N]"),
 )

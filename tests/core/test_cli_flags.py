@@ -153,6 +153,8 @@ DOCUMENTED = [
     "verify results/leaderboard/entries/dlpa__myagent.json",
     "verify ENTRY.json --env=Platform-v0",
     "conformance DIR --only=goal,platform --x64 --verbose",
+    "eval runs/r --episodes=100",
+    "eval runs/r --step=1000 --env=Platform-v0",
     "datasets build --env=Platform-v0,Goal-v0 --size=small --root=/tmp/d",
     "datasets list --env=Platform-v0 --size=full",
     "datasets list --size=both",
