@@ -194,12 +194,16 @@ def rollout(
     return episode
 
 
-def _status(episode: Episode, index: int) -> str:
-    """Status text for frame ``index``: the last action, and how the episode ended."""
+def _status(episode: Episode, index: int, space: Any = None) -> str:
+    """Status text for frame ``index``: the last action (k and, given the action ``space``,
+    the parameters of k that the env read), and how the episode ended."""
     if index == 0:
         return ""
     k, z = episode.actions[index - 1]
     bits = [f"k={int(k)}"]
+    if space is not None and space.param_dims[int(k)]:
+        chosen = np.asarray(z)[space.param_slices[int(k)]]
+        bits.append("z=(" + ", ".join(f"{v:+.2f}" for v in chosen) + ")")
     if index == len(episode.states) - 1:
         if episode.terminated:
             bits.append("terminated")
@@ -222,7 +226,7 @@ def episode_frames(env: Any, params: Any, episode: Episode, title: str | None = 
             params,
             episode_return=returns[i],
             title=title,
-            status=_status(episode, i),
+            status=_status(episode, i, env.pamdp_space),
             figsize=figsize,
             dpi=DPI,
         )
@@ -240,13 +244,18 @@ def save_episode(
     fmt: str = "both",
     max_steps: int | None = None,
     fps: float = 5.0,
+    env_params: tuple[Any, Any] | None = None,
+    tries: int = 1,
     **overrides: Any,
 ) -> list[str]:
     """Roll out one episode of ``env_id`` and write it to ``out_dir``; return the paths written.
 
     ``fmt``: ``"png"`` (one PNG per state), ``"gif"`` (one animated GIF) or ``"both"``. Files
     are named ``<env_id>_seed<seed>_<step>.png`` and ``<env_id>_seed<seed>.gif``; PNG paths come
-    first, in step order. ``overrides`` replace env params (as in ``pamdp_bench.make``).
+    first, in step order. ``overrides`` replace env params (as in ``pamdp_bench.make``);
+    ``env_params``: an ``(env, params)`` pair to use instead (a trained run's evaluation env).
+    ``tries > 1``: episodes with keys ``seed, seed + 1, ...`` are played until one succeeds,
+    and the first success is saved (else the last episode tried).
     """
     from PIL import Image
 
@@ -256,8 +265,14 @@ def save_episode(
         raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    env, params = make(env_id, **overrides)
-    episode = rollout(env, params, jax.random.PRNGKey(seed), policy=policy, max_steps=max_steps)
+    if tries < 1:
+        raise ValueError(f"tries must be >= 1, got {tries}")
+    env, params = env_params if env_params is not None else make(env_id, **overrides)
+    for attempt in range(tries):
+        episode = rollout(env, params, jax.random.PRNGKey(seed + attempt), policy=policy,
+                          max_steps=max_steps)
+        if episode.success:
+            break
     frames = episode_frames(env, params, episode, title=env_id)
     os.makedirs(out_dir, exist_ok=True)
     stem = os.path.join(out_dir, f"{env_id}_seed{seed}")
@@ -281,10 +296,24 @@ def save_episode(
     return paths
 
 
-def render_episode_cli(env_id: str, out_dir: str, seed: int, max_steps: int) -> list[str]:
-    """Entry point of ``pamdp-bench render``: random-policy episode to PNG frames + GIF.
+def render_episode_cli(env_id: str, out_dir: str, seed: int, max_steps: int,
+                       run: str | None = None, step: int | None = None,
+                       tries: int = 1) -> list[str]:
+    """Entry point of ``pamdp-bench render``: an episode to PNG frames + GIF, of the random
+    policy or (``run``: a run directory) of seed ``seed``'s trained agent from the run's newest
+    checkpoint (or ``step``), acting deterministically in the run's evaluation env.
 
     ``max_steps <= 0`` means the env's own episode cap.
     """
     steps = max_steps if max_steps > 0 else None
-    return save_episode(env_id, out_dir, seed=seed, fmt="both", max_steps=steps)
+    if run is None:
+        return save_episode(env_id, out_dir, seed=seed, fmt="both", max_steps=steps,
+                            tries=tries)
+    from pamdp_bench.harness.restore import load_trained
+
+    trained = load_trained(run, env_id, step)
+    state = trained.state_of(seed)
+    agent = trained.agent
+    act = jax.jit(lambda key, obs: agent.act(state, obs, key, True))
+    return save_episode(env_id, out_dir, seed=seed, policy=act, fmt="both", max_steps=steps,
+                        env_params=trained.ep.env_params(training=False), tries=tries)

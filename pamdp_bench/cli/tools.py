@@ -141,9 +141,19 @@ def _render_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", default="Platform-v0", metavar="ID",
                    help="the env (default: %(default)s)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: renders/ENV)")
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="PRNG seed of the episode; with --run also the run's seed index whose "
+                   "agent acts (default: %(default)s)")
     p.add_argument("--max_steps", type=int, default=0, metavar="N",
                    help="step limit (default 0: the env's own cap)")
+    p.add_argument("--run", metavar="RUN_DIR",
+                   help="render the trained agent of this run (`pamdp-bench train --out`), "
+                   "from its newest checkpoint or --step, acting deterministically")
+    p.add_argument("--step", type=int, metavar="N", help="with --run: the checkpoint at N env "
+                   "steps")
+    p.add_argument("--tries", type=int, default=1, metavar="N",
+                   help="play up to N episodes (keys seed, seed+1, ...) and keep the first that "
+                   "succeeds, e.g. a scoring Goal episode (default: %(default)s)")
 
 
 def cmd_render(a: argparse.Namespace) -> int:
@@ -151,8 +161,11 @@ def cmd_render(a: argparse.Namespace) -> int:
         raise ValueError(f"render takes one env, not {a.env!r}")
     from pamdp_bench.envs.rendering import render_episode_cli
 
+    if a.step is not None and a.run is None:
+        raise ValueError("--step needs --run")
     out = a.out or os.path.join("renders", a.env)
-    paths = render_episode_cli(a.env, out, a.seed, a.max_steps)
+    paths = render_episode_cli(a.env, out, a.seed, a.max_steps, run=a.run, step=a.step,
+                               tries=a.tries)
     print(f"wrote {len(paths)} files under {out} (GIF: {paths[-1]})")
     return 0
 
@@ -178,7 +191,8 @@ COMMANDS = (
     Command("bench", "env throughput (steps/s per batch size); --agent: that agent's training "
             "speed", _bench_arguments, cmd_bench,
             "[--suite=envs|dlpa|modelfree|qmle] [--agent=SPEC] [--env=ID] [--out=DIR]"),
-    Command("render", "one random-policy episode of --env to PNG frames and a GIF",
-            _render_arguments, cmd_render, "[--env=ID] [--out=DIR] [--max_steps=N]"),
+    Command("render", "one episode of --env (random policy, or --run's trained agent) to PNG "
+            "frames and a GIF", _render_arguments, cmd_render,
+            "[--env=ID] [--run=RUN_DIR [--step=N]] [--seed=S] [--tries=N] [--out=DIR]"),
     Command("envs", "list the registered env ids with their spaces", lambda p: None, cmd_envs),
 )

@@ -154,6 +154,7 @@ DOCUMENTED = [
     "verify ENTRY.json --env=Platform-v0",
     "conformance DIR --only=goal,platform --x64 --verbose",
     "eval runs/r --episodes=100",
+    "render --env=Goal-v0 --run=runs/demo/pdqn --seed=2 --tries=20",
     "eval runs/r --step=1000 --env=Platform-v0",
     "datasets build --env=Platform-v0,Goal-v0 --size=small --root=/tmp/d",
     "datasets list --env=Platform-v0 --size=full",

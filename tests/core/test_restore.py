@@ -69,3 +69,15 @@ def test_a_config_that_changed_since_the_run_is_refused(run_dir: str) -> None:
     meta["hash_inputs"]["agent_config"]["gamma"] = 0.5
     with pytest.raises(restore.RestoreError, match="gamma: 0.5 ->"):
         restore._agent_for({**meta, "step": 60}, d)
+
+
+def test_render_a_trained_agent(run_dir: str, tmp_path, capsys) -> None:
+    out = str(tmp_path / "frames")
+    assert main(["pamdp-bench", "render", "--env=CatchPoint-v0", f"--run={run_dir}",
+                 "--seed=1", "--step=30", "--tries=2", f"--out={out}"]) == 0
+    assert os.path.exists(os.path.join(out, "CatchPoint-v0_seed1.gif"))
+    assert main(["pamdp-bench", "render", "--env=CatchPoint-v0", f"--run={run_dir}",
+                 "--seed=5", f"--out={out}"]) == 2
+    assert "seed 5 is not in this run (seeds [0, 1])" in capsys.readouterr().err
+    assert main(["pamdp-bench", "render", "--step=30"]) == 2
+    assert "--step needs --run" in capsys.readouterr().err

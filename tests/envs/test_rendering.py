@@ -191,3 +191,14 @@ def test_real_env_draws_something(env_id: str) -> None:
     assert len(colours) >= 4
     non_white = np.any(frame < 200, axis=-1).mean()
     assert 0.01 < non_white < 0.95
+
+
+def test_status_names_the_action_and_its_parameters() -> None:
+    from pamdp_bench.envs.rendering import Episode, _status
+    from pamdp_bench.registry import make
+
+    env, _ = make("Platform-v0")  # K=3, one parameter each
+    ep = Episode(states=[None, None], actions=[(np.int32(1), np.array([0.1, -0.25, 0.9]))],
+                 rewards=[0.5], infos=[{"success": True}], terminated=True)
+    assert _status(ep, 1, env.pamdp_space) == "k=1, z=(-0.25), terminated, SUCCESS"
+    assert _status(ep, 1) == "k=1, terminated, SUCCESS"
