@@ -26,6 +26,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", metavar="FILE",
                    help="manifest (default: results/datasets/manifest.json of the checkout)")
     add_bool(p, "overwrite", "build: replace datasets that exist under --root")
+    p.add_argument("--out", metavar="FILE",
+                   help="list: write the manifest's datasets and anchors as a markdown document "
+                   "(results/datasets/README.md) instead of printing the table")
     add_bool(p, "progress", "progress bars while generating (default: on)", default=True,
              negation_shown=True)
 
@@ -58,6 +61,11 @@ def cmd_datasets(a: argparse.Namespace) -> int:
         return 0
     refs = _selection(a)
     if a.action == "list":
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(build.readme_markdown(manifest))
+            print(f"wrote {a.out}")
+            return 0
         print(build.table_markdown(manifest, refs, root))
         return 0
     if a.action == "build":

@@ -254,3 +254,12 @@ def test_train_recorded_is_train_plus_its_transitions():
     np.testing.assert_allclose(rec["obs"][1:][inside], rec["next_obs"][:-1][inside],
                                rtol=1e-6, atol=1e-7)
     assert ends.any() and float(rec["reward"].sum()) != 0.0
+
+
+def test_committed_readme_is_the_manifests():
+    """results/datasets/README.md is what `datasets list --out` makes of the manifest."""
+    path = os.path.join(build.REPO, "results", "datasets", "README.md")
+    if not os.path.exists(build.DEFAULT_MANIFEST):
+        pytest.skip("no committed manifest")
+    with open(path) as f:
+        assert f.read() == build.readme_markdown(build.load_manifest(build.DEFAULT_MANIFEST))
