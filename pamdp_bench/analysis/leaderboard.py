@@ -46,6 +46,7 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -90,7 +91,23 @@ def entry_digest(entry: dict[str, Any]) -> str:
 
 
 def _class_path(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
+    """``module:Class`` of an agent class, when that path imports back to it; else its
+    registered name (a preset such as ``mpdqn`` is a class made at registration, with no
+    importable path, and its name is how ``get_agent`` finds it)."""
+    module = sys.modules.get(cls.__module__)
+    obj = module
+    for part in cls.__qualname__.split("."):
+        obj = getattr(obj, part, None)
+    if obj is cls:
+        return f"{cls.__module__}:{cls.__qualname__}"
+    name = getattr(cls, "name", "")
+    try:
+        if name and get_agent(name) is cls:
+            return name
+    except ValueError:
+        pass
+    raise EntryError(f"{cls.__module__}:{cls.__qualname__} can neither be imported by that "
+                     "path nor found by its registered name: a verifier could not rebuild it")
 
 
 def _config_dict(config: Any) -> Any:

@@ -123,3 +123,18 @@ def test_a_forged_verdict_is_not_shown_as_verified(honest: str, tmp_path, monkey
     monkeypatch.delenv(lb.VERDICT_KEY_ENV)
     assert "✓ bitwise" not in lb.render_board(str(entries), board)
     assert "✓ bitwise (cpu)" in lb.render_board(str(entries), board, reverify=True)
+
+
+def test_a_preset_agent_is_sourced_by_its_registered_name() -> None:
+    """``mpdqn`` (a preset: a class made at registration) has no importable ``module:Class``
+    path; its entry names it by its registered name, which ``get_agent`` finds (submitting it
+    failed with "'mpdqn' is not field=value")."""
+    from pamdp_bench.agents import get_agent, parse_agent_spec
+    from pamdp_bench.analysis.leaderboard import _class_path
+
+    for name in ("mpdqn", "pdqn", "patd3", "random"):
+        cls = get_agent(name)
+        source = _class_path(cls)
+        assert get_agent(parse_agent_spec(source)[0]) is cls
+    assert _class_path(get_agent("mpdqn")) == "mpdqn"
+    assert _class_path(get_agent("pdqn")) == "pamdp_bench.baselines.pdqn.agent:PDQNAgent"
