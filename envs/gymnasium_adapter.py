@@ -24,11 +24,12 @@ Semantics:
   arguments, so changing their values does not recompile either.
 * ``render_mode="rgb_array"``: ``render()`` returns ``uint8[H, W, 3]`` (``envs/rendering.py``).
 
-Gymnasium ids: importing this module registers ``pamdp_bench/<id>`` for every published id
-(``pamdp_bench/Platform-v0`` ...). ``import pamdp_bench`` does not import this module, so use
-``gymnasium.make("pamdp_bench.envs.gymnasium_adapter:pamdp_bench/Platform-v0")`` (gymnasium
-imports the module first) or import this module before ``gymnasium.make``. Keyword arguments of
-``gymnasium.make`` other than ``render_mode`` are param overrides, as in ``pamdp_bench.make``.
+Gymnasium ids: ``import pamdp_bench`` registers ``pamdp_bench/<id>`` for every published id
+(``pamdp_bench/Platform-v0`` ...; ``registry.register_with_gymnasium``), so
+``gymnasium.make("pamdp_bench/Platform-v0")`` works after it; without that import,
+``gymnasium.make("pamdp_bench:pamdp_bench/Platform-v0")`` has gymnasium import it first.
+Keyword arguments of ``gymnasium.make`` other than ``render_mode`` are param overrides, as in
+``pamdp_bench.make``.
 
 For Hard Move with many actuators the Tuple-of-Boxes space has 2^n entries; ``flat_params=True``
 uses ``Tuple(Discrete(K), Box(-1, 1, (P,)))`` with the flat parameter vector instead.
@@ -45,10 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces
 
-from pamdp_bench.registry import BENCHMARK_IDS, env_and_params
-
-GYMNASIUM_NAMESPACE = "pamdp_bench"
-_ENTRY_POINT = "pamdp_bench.envs.gymnasium_adapter:GymnasiumPAMDPEnv"
+from pamdp_bench.registry import env_and_params
 
 
 def _seed_key(seed: int) -> jax.Array:
@@ -323,20 +321,3 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
         """Nothing to release (safe to call repeatedly)."""
         self._state = None
         self._done = False
-
-
-def register_gymnasium_envs(namespace: str = GYMNASIUM_NAMESPACE) -> list[str]:
-    """Register ``<namespace>/<id>`` with gymnasium for every published id (idempotent).
-
-    Returns the gymnasium ids. No ``max_episode_steps``: the env truncates itself.
-    """
-    ids = []
-    for env_id in BENCHMARK_IDS:
-        gym_id = f"{namespace}/{env_id}"
-        if gym_id not in gymnasium.registry:
-            gymnasium.register(id=gym_id, entry_point=_ENTRY_POINT, kwargs={"env_id": env_id})
-        ids.append(gym_id)
-    return ids
-
-
-register_gymnasium_envs()

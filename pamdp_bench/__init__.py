@@ -11,6 +11,7 @@ from pamdp_bench.registry import (  # noqa: E402
     EnvSpec,
     env_spec,
     make,
+    register_with_gymnasium,
     register_with_gymnax,
     registered_ids,
 )
@@ -25,8 +26,10 @@ __all__ = [
     "__version__",
     "env_spec",
     "make",
+    "register_with_gymnasium",
     "register_with_gymnax",
     "registered_ids",
 ]
 
 register_with_gymnax()
+register_with_gymnasium()  # gymnasium.make("pamdp_bench/<id>") after `import pamdp_bench`

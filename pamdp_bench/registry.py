@@ -202,3 +202,27 @@ def register_with_gymnax() -> None:
     for spec in ENV_SPECS:
         if spec.id not in gymnax.registered_envs:
             gymnax.register(spec.id, spec.build)
+
+
+#: gymnasium namespace of the adapter's ids (``pamdp_bench/Platform-v0``) and its entry point.
+GYMNASIUM_NAMESPACE = "pamdp_bench"
+GYMNASIUM_ENTRY_POINT = "pamdp_bench.envs.gymnasium_adapter:GymnasiumPAMDPEnv"
+
+
+def register_with_gymnasium(namespace: str = GYMNASIUM_NAMESPACE) -> list[str]:
+    """Register ``<namespace>/<id>`` with gymnasium for every published id (idempotent) and
+    return the gymnasium ids. The entry point is a string, so the adapter module is imported
+    only when an env is made; ``import pamdp_bench`` runs this, so
+    ``gymnasium.make("pamdp_bench/Platform-v0")`` works after it (gymnasium 1.x has no plugin
+    discovery that could do it without the import). No ``max_episode_steps``: the env truncates
+    itself."""
+    import gymnasium
+
+    ids = []
+    for env_id in BENCHMARK_IDS:
+        gym_id = f"{namespace}/{env_id}"
+        if gym_id not in gymnasium.registry:
+            gymnasium.register(id=gym_id, entry_point=GYMNASIUM_ENTRY_POINT,
+                               kwargs={"env_id": env_id})
+        ids.append(gym_id)
+    return ids

@@ -72,9 +72,7 @@ def dataset_dir(root: str, dataset_id: str) -> str:
 
 def gym_env(env_id: str) -> Any:
     """The adapter env the datasets are stored for (flat parameters, default cap)."""
-    import gymnasium
-
-    import pamdp_bench.envs.gymnasium_adapter  # noqa: F401  (registers the ids)
+    import gymnasium  # the ids are registered by `import pamdp_bench`
 
     return gymnasium.make(f"pamdp_bench/{env_id}", flat_params=True)
 

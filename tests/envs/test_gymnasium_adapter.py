@@ -33,8 +33,8 @@ from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 from toy_env import ToyEnv
 
-from pamdp_bench.envs.gymnasium_adapter import GymnasiumPAMDPEnv, register_gymnasium_envs
-from pamdp_bench.registry import BENCHMARK_IDS
+from pamdp_bench.envs.gymnasium_adapter import GymnasiumPAMDPEnv
+from pamdp_bench.registry import BENCHMARK_IDS, register_with_gymnasium
 
 
 def _f32(*values: float) -> np.ndarray:
@@ -237,17 +237,19 @@ def test_render_rgb_array() -> None:
         _toy(render_mode="human")
 
 
-def test_registration_is_opt_in() -> None:
-    """Importing pamdp_bench registers nothing with gymnasium; importing the adapter does."""
+def test_import_pamdp_bench_registers_the_gymnasium_ids() -> None:
+    """Issue 16: ``gymnasium.make("pamdp_bench/Platform-v0")`` works after ``import
+    pamdp_bench``, which does not import the adapter module itself (a string entry point)."""
     code = (
-        "import sys, gymnasium, pamdp_bench\n"
-        "assert 'pamdp_bench.envs.gymnasium_adapter' not in sys.modules\n"
+        "import sys, gymnasium\n"
         "assert 'pamdp_bench/Platform-v0' not in gymnasium.registry\n"
-        "import pamdp_bench.envs.gymnasium_adapter\n"
-        "assert 'pamdp_bench/Platform-v0' in gymnasium.registry\n"
+        "import pamdp_bench\n"
+        "assert 'pamdp_bench.envs.gymnasium_adapter' not in sys.modules\n"
+        "env = gymnasium.make('pamdp_bench/Platform-v0')\n"
+        "assert env.reset(seed=0)[0].shape == (9,)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
-    ids = register_gymnasium_envs()
+    ids = register_with_gymnasium()  # idempotent
     assert ids == [f"pamdp_bench/{i}" for i in BENCHMARK_IDS]
     assert all(i in gymnasium.registry for i in ids)
 
