@@ -265,7 +265,7 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
         self._done = False
         self._episode_return = 0.0
         self._last_k = None
-        return np.asarray(obs, np.float32), {}
+        return np.array(obs, np.float32), {}  # writable copies: torch warns on read-only arrays
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """One agent step (no auto-reset). Raises on an invalid action or a finished episode."""
@@ -285,7 +285,7 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
             jnp.asarray(z),
             self._params,
         )
-        obs_np = np.asarray(obs, np.float32)
+        obs_np = np.array(obs, np.float32)
         reward_f = float(reward)
         term, trunc = bool(terminated), bool(truncated)
         info_np = _to_host(info)

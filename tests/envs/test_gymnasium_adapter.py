@@ -281,3 +281,15 @@ def test_observation_space_follows_the_params_view() -> None:
     obs, _ = env.reset(seed=0)
     assert env.observation_space.contains(obs)
     assert GymnasiumPAMDPEnv("CatchPoint-v0").observation_space.shape == (6,)
+
+
+def test_observations_are_writable() -> None:
+    """Issue 16: torch warns on read-only numpy arrays (``np.asarray`` of a jax array)."""
+    env = gymnasium.make("pamdp_bench/CatchPoint-v0")
+    obs, _ = env.reset(seed=1)
+    assert obs.flags.writeable
+    obs2, *_ = env.step((0, (np.zeros(1, np.float32), np.zeros(0, np.float32))))
+    assert obs2.flags.writeable
+    obs2[0] = 123.0  # the env's own state is not aliased
+    obs3, *_ = env.step((0, (np.zeros(1, np.float32), np.zeros(0, np.float32))))
+    assert obs3[0] != 123.0
