@@ -3,7 +3,7 @@
 ``build(refs, root)`` generates the datasets (``collect`` for the episodes, ``sources`` for the
 trained policies), writes each as a Minari dataset under ``root`` and records in the manifest
 its files' sizes and sha256, its episode statistics, the generating policy and the recipe.
-A dataset is written to ``<root>/.pamdp_bench-tmp`` first and moved into place complete, so a
+A dataset is written to ``<root>/.pamdp_bench-tmp-<pid>`` first and moved into place whole, so a
 failed or interrupted build leaves no half dataset and never touches existing ones (an
 existing dataset is refused unless ``overwrite``). The files are a function of the code, the
 platform and the recipe only (no times, no commit ids in them), so a rebuild on the same
@@ -272,7 +272,7 @@ class Builder:
 
     def _write(self, ref: DatasetRef, data: dict[str, np.ndarray], anchor: dict[str, Any],
                extra: dict[str, Any]) -> None:
-        tmp_root = os.path.join(self.root, _TMP)
+        tmp_root = os.path.join(self.root, f"{_TMP}-{os.getpid()}")  # per builder process
         shutil.rmtree(tmp_root, ignore_errors=True)
         description = (f"pamdp_bench offline dataset, {ref.kind} policy on {ref.env_id} "
                        f"(env defaults); algorithms.md §6.3. Metadata key "
