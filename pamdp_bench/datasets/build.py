@@ -81,6 +81,23 @@ def save_manifest(path: str, manifest: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def update_manifest(path: str, dataset_id: str, entry: dict[str, Any], env_id: str,
+                    anchor: dict[str, Any]) -> dict[str, Any]:
+    """Add one dataset (and its env's anchors) to the manifest on disk under a file lock:
+    read, update, write atomically. Two builds of different envs into one manifest keep each
+    other's entries. Returns the manifest as written."""
+    import fcntl
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = load_manifest(path)
+        manifest["anchors"].setdefault(env_id, anchor)
+        manifest["datasets"][dataset_id] = entry
+        save_manifest(path, manifest)
+    return manifest
+
+
 def file_digests(directory: str) -> dict[str, dict[str, Any]]:
     """``{relative path: {sha256, bytes}}`` of every file under a dataset directory."""
     out = {}
@@ -266,7 +283,8 @@ class Builder:
                            "jax_version": jax.__version__,
                            "device_kind": jax.devices()[0].device_kind}}
         self.manifest["datasets"][ref.id] = entry
-        save_manifest(self.manifest_path, self.manifest)
+        self.manifest = update_manifest(self.manifest_path, ref.id, entry,
+                                        ref.env_id, self.manifest["anchors"][ref.env_id])
         self.log(f"{ref.id}: {stats['episodes']} episodes, return "
                  f"{stats['return_mean']:.3f}, success {stats['success_rate']:.3f}")
 

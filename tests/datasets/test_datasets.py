@@ -263,3 +263,16 @@ def test_committed_readme_is_the_manifests():
         pytest.skip("no committed manifest")
     with open(path) as f:
         assert f.read() == build.readme_markdown(build.load_manifest(build.DEFAULT_MANIFEST))
+
+
+def test_manifest_updates_keep_other_builders_entries(tmp_path):
+    path = str(tmp_path / "m.json")
+    a = {"ref_min_score": 0.0, "ref_max_score": 1.0}
+    build.update_manifest(path, "pamdp/Goal-v0/random-v0", {"x": 1}, "Goal-v0", a)
+    stale = build.load_manifest(path)  # another builder's view from before the next write
+    build.update_manifest(path, "pamdp/Platform-v0/random-v0", {"x": 2}, "Platform-v0", a)
+    stale["datasets"]["pamdp/Goal-v0/expert-v0"] = {"x": 3}
+    merged = build.update_manifest(path, "pamdp/Goal-v0/expert-v0", {"x": 3}, "Goal-v0", a)
+    assert sorted(merged["datasets"]) == ["pamdp/Goal-v0/expert-v0", "pamdp/Goal-v0/random-v0",
+                                          "pamdp/Platform-v0/random-v0"]
+    assert build.load_manifest(path) == merged
