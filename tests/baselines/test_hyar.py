@@ -184,6 +184,8 @@ def test_learns_one_step_bandit() -> None:
     assert np.isfinite(float(metrics["loss_critic"]))
 
 
+@pytest.mark.long  # 22 s; the shared off-policy loop's determinism is pinned in CI (P-DQN,
+# PA-DDPG, QMLE); HyAR's own warm-up and VAE path only here
 def test_deterministic_under_fixed_key() -> None:
     env = Bandit()
     cfg = tiny_config(warmup_episodes=20, vae_pretrain_steps=5, lsc_samples=100,

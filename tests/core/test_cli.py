@@ -98,8 +98,7 @@ def test_bench_and_render(tmp_path) -> None:
 
 
 def test_agent_spec_and_config_flags(tmp_path) -> None:
-    """``--config`` folds into the agent spec; records carry the canonical spec; the agent
-    bench prints JSON on its last line."""
+    """``--config`` folds into the agent spec; records carry the canonical spec."""
     run = str(tmp_path / "run")
     proc = cli("train", "--agent=pdqn[hidden_q=[8]]", "--config=hidden_param=[8]",
                "--config=batch_size=8", "--config=initial_memory=8", f"--out={run}",
@@ -112,6 +111,10 @@ def test_agent_spec_and_config_flags(tmp_path) -> None:
     proc = cli("train", "--agent=pdqn[hidden_q=[8]]", "--config=hidden_q=[4]", f"--out={run}2",
                "--protocol=quick", "--env=Platform-v0")
     assert proc.returncode == 2 and "both in the agent spec and in --config" in proc.stderr
+
+
+@pytest.mark.long  # a 12 s subprocess; `make bench` runs this path
+def test_agent_bench_prints_json_last() -> None:
     proc = cli("bench", "--agent=pdqn", "--config=hidden_q=[8]", "--config=hidden_param=[8]",
                "--env=Platform-v0", "--seeds=2")
     assert proc.returncode == 0, proc.stderr

@@ -27,6 +27,18 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_every_golden_trajectory_replays(golden: str) -> None:
+    """Every golden episode of every benchmark replays (noise off). CI runs this part; the
+    statistics (noise on) are checked per env by tests/envs (test_*_stats, against the same
+    stats.json), and all together by the long test below."""
+    proc = _cli("conformance", golden, "--nostats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(("ok", "FAIL"))]
+    assert len([ln for ln in lines if "episodes matched" in ln]) == 8
+    assert "conformance: PASS" in proc.stdout
+
+
+@pytest.mark.long  # 90 s, 80 of them stats.json, which the per-env tests check in CI
 def test_full_conformance_on_golden(golden: str) -> None:
     """Every golden episode of every benchmark replays, and stats.json agrees (noise on)."""
     proc = _cli("conformance", golden)
