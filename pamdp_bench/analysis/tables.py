@@ -345,31 +345,97 @@ def _colors(agents: Sequence[str]) -> dict[str, Any]:
     return {a: cmap(i % cmap.N) for i, a in enumerate(_agent_order(agents))}
 
 
+#: Longest agent name shown as it is in a plot; longer specs get ``plot_label``'s short form.
+LABEL_MAX = 28
+#: More agents than this in one env's curves: small multiples (one panel per agent).
+SMALL_MULTIPLES_OVER = 6
+
+
+def plot_label(agent: str) -> str:
+    """An agent's name in plots: as it is up to ``LABEL_MAX`` characters, else its base name
+    with the first 8 hex digits of the spec's sha256 (``paddpg[…]#1a2b3c4d``); ``labels.csv``
+    beside the plots maps every short label back to the full spec."""
+    if len(agent) <= LABEL_MAX:
+        return agent
+    import hashlib
+
+    base, bracket, _ = agent.partition("[")
+    digest = hashlib.sha256(agent.encode()).hexdigest()[:8]
+    return f"{base[:LABEL_MAX - 13]}{'[…]' if bracket else '…'}#{digest}"
+
+
+def _curve_lines(ax: Any, curves: Sequence[S.Curve], colors: Mapping[str, Any],
+                 label: str, highlight: str | None = None) -> None:
+    """Curves with their CI bands on ``ax`` (``highlight``: that agent in colour, the others
+    thin and grey behind it)."""
+    metric = "return" if label == "return" else "success"
+    for c in curves:
+        col = colors[c.agent]
+        if highlight is not None and c.agent != highlight:
+            ax.plot(c.steps, c.mean, color="0.8", linewidth=0.8, zorder=1)
+            continue
+        style = "--" if c.agent in REFERENCE_AGENTS else "-"
+        ax.plot(c.steps, c.mean, style, color=col, zorder=3,
+                label=f"{plot_label(c.agent)} (n={int(c.n.max())})",
+                marker="o" if c.steps.size < 3 else None)
+        ax.fill_between(c.steps, c.lo, c.hi, color=col, alpha=0.2, linewidth=0, zorder=2)
+        # published number of the same protocol, where there is one in this unit
+        for p in A.published_for(c.env_id, c.agent):
+            if p.protocol == c.protocol and p.metric == metric:
+                ax.axhline(p.mean, color=col, linestyle=":", linewidth=1)
+    ax.grid(alpha=0.3)
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(4))  # env steps as 50k, 1.5M: ticks that fit
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _: f"{x / 1e6:g}M" if abs(x) >= 1e6 else f"{x / 1e3:g}k" if x else "0"))
+
+
+def curves_figure(curves_ret: Sequence[S.Curve], curves_succ: Sequence[S.Curve],
+                  title: str) -> Any:
+    """One env's learning curves: return and success side by side with the legend below the
+    axes; with more than ``SMALL_MULTIPLES_OVER`` agents, one small panel per agent and metric
+    (the agent in colour over the others in grey)."""
+    agents = _agent_order({c.agent for c in curves_ret})
+    colors = _colors(agents)
+    note = "mean over seeds, 95% bootstrap CI; dotted = published, same protocol"
+    if len(agents) <= SMALL_MULTIPLES_OVER:
+        fig, axes = _figure(1, 2, (11.0, 4.6))
+        for ax, curves, label in ((axes[0, 0], curves_ret, "return"),
+                                  (axes[0, 1], curves_succ, "success rate")):
+            _curve_lines(ax, curves, colors, label)
+            ax.set_xlabel("env steps (counted toward the budget)")
+            ax.set_ylabel(label)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", fontsize=7,
+                   ncol=min(len(labels), 3), frameon=False)
+        fig.suptitle(f"{title}  ({note})", fontsize=9)
+        return fig
+    ncols = 4
+    nrows = -(-len(agents) // ncols)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.0 * ncols, 2.3 * 2 * nrows + 0.6), dpi=110, layout="constrained")
+    for sub, curves, label in zip(fig.subfigures(2, 1), (curves_ret, curves_succ),
+                                  ("return", "success rate"), strict=True):
+        axes = sub.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+        for i, ax in enumerate(axes.flat):
+            if i >= len(agents):
+                ax.set_visible(False)
+                continue
+            _curve_lines(ax, curves, colors, label, highlight=agents[i])
+            n = max((int(c.n.max()) for c in curves if c.agent == agents[i]), default=0)
+            ax.set_title(f"{plot_label(agents[i])} (n={n})", fontsize=8)
+            ax.tick_params(labelsize=7)
+        sub.supylabel(label, fontsize=9)
+        sub.supxlabel("env steps (counted toward the budget)", fontsize=8)
+    fig.suptitle(f"{title}  ({note}; one panel per agent, the others in grey)", fontsize=9)
+    return fig
+
+
 def plot_curves(curves_ret: Sequence[S.Curve], curves_succ: Sequence[S.Curve], path: str,
                 title: str) -> str:
-    agents = sorted({c.agent for c in curves_ret})
-    colors = _colors(agents)
-    fig, axes = _figure(1, 2, (11.0, 4.0))
-    for ax, curves, label in ((axes[0, 0], curves_ret, "return"),
-                              (axes[0, 1], curves_succ, "success rate")):
-        for c in curves:
-            col = colors[c.agent]
-            style = "--" if c.agent in REFERENCE_AGENTS else "-"
-            ax.plot(c.steps, c.mean, style, color=col, label=f"{c.agent} (n={int(c.n.max())})",
-                    marker="o" if c.steps.size < 3 else None)
-            ax.fill_between(c.steps, c.lo, c.hi, color=col, alpha=0.2, linewidth=0)
-            # published number of the same protocol, where there is one in this unit
-            metric = "return" if label == "return" else "success"
-            for p in A.published_for(c.env_id, c.agent):
-                if p.protocol == c.protocol and p.metric == metric:
-                    ax.axhline(p.mean, color=col, linestyle=":", linewidth=1)
-        ax.set_xlabel("env steps (counted toward the budget)")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{title}  (mean over seeds, 95% bootstrap CI; dotted = published, same "
-                 "protocol)", fontsize=9)
-    fig.savefig(path)
+    curves_figure(curves_ret, curves_succ, title).savefig(path)
     return path
 
 
@@ -379,13 +445,14 @@ def plot_profiles(profiles: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarra
     fig, axes = _figure(1, 1, (6.5, 4.2))
     ax = axes[0, 0]
     for agent, (point, lo, hi) in profiles.items():
-        ax.plot(taus, point, color=colors[agent], label=agent)
+        ax.plot(taus, point, color=colors[agent], label=plot_label(agent))
         ax.fill_between(taus, lo, hi, color=colors[agent], alpha=0.2, linewidth=0)
     ax.set_xlabel("normalized return τ")
     ax.set_ylabel("fraction of runs with score > τ")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=7,
+               frameon=False)
     ax.set_title(title, fontsize=9)
     fig.savefig(path)
     return path
@@ -396,7 +463,7 @@ def plot_aggregates(rows: Sequence[AggregateResult], path: str, title: str,
     agents = [a.agent for a in rows]
     colors = _colors(agents)
     full = set(all_envs)
-    labels = [a.agent + ("*" if full and set(a.envs) != full else "") for a in rows]
+    labels = [plot_label(a.agent) + ("*" if full and set(a.envs) != full else "") for a in rows]
     fig, axes = _figure(1, len(St.AGGREGATES), (3.0 * len(St.AGGREGATES), 0.5 * len(rows) + 1.6))
     for j, metric in enumerate(St.AGGREGATES):
         ax = axes[0, j]
@@ -497,6 +564,10 @@ def build_tables(records: Sequence[Mapping[str, Any]], out_dir: str,
                     f"{A.display_name(env_id)}, protocol {protocol}"))
     files.append(_write_csv(p("profiles.csv"),
                             ["protocol", "agent", "tau", "fraction", "lo", "hi"], profile_rows))
+    short = sorted({s.agent for s in summaries if plot_label(s.agent) != s.agent})
+    if short:  # the plots' short labels -> full agent specs
+        files.append(_write_csv(p("labels.csv"), ["label", "agent"],
+                                ({"label": plot_label(a), "agent": a} for a in short)))
     files.append(A.write_anchors_md(p("ANCHORS.md"), records))
     return TableOutput(markdown=scores_md + "\n" + agg_md, files=files)
 

@@ -232,3 +232,49 @@ def test_committed_tables_regenerate_from_committed_records(name: str, tmp_path)
             committed = f.read()
         with open(tmp_path / csv_name) as f:
             assert f.read() == committed, f"{name}/{csv_name} differs from its regeneration"
+
+
+def _curve(agent, metric, scale=1.0):
+    from pamdp_bench.analysis.scoring import Curve
+
+    steps = np.arange(1, 21) * 1000
+    mean = scale * np.linspace(0.1, 0.9, 20)
+    return Curve("hyar", "Platform-v0", agent, metric, steps, np.full(20, 3), mean,
+                 mean - 0.1, mean + 0.1)
+
+
+def _axes_fraction(fig) -> float:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()  # constrained layout places the axes at draw time
+    return sum(ax.get_position().width * ax.get_position().height
+               for ax in fig.get_axes() if ax.get_visible())
+
+
+@pytest.mark.parametrize("n_agents", [2, 9])
+def test_a_long_agent_spec_leaves_the_axes_most_of_the_figure(n_agents):
+    """Issue 16: a 200-character variant spec in the legend squeezed both axes to slivers."""
+    long_spec = "paddpg[" + ",".join(f"field_{i:02d}=0.{i:04d}" for i in range(12)) + "]"
+    long_spec = long_spec[:199] + "]"
+    assert len(long_spec) == 200
+    agents = [long_spec] + [f"agent{i}" for i in range(n_agents - 1)]
+    ret = [_curve(a, "return", 1 + i) for i, a in enumerate(agents)]
+    succ = [_curve(a, "success") for a in agents]
+    fig = tables.curves_figure(ret, succ, "Platform, protocol hyar")
+    assert _axes_fraction(fig) > 0.5
+    labels = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))]
+    assert not any(long_spec in t for t in labels)
+    short = tables.plot_label(long_spec)
+    assert len(short) <= tables.LABEL_MAX and short.startswith("paddpg[…]#")
+    assert any(short in t for t in labels)
+
+
+def test_labels_csv_maps_short_labels_back(tmp_path):
+    long_spec = "paddpg[" + "x" * 60 + "=1]"
+    recs = [rec("hyar", "Platform-v0", agent, s, st, 0.5, 0.1, st == 1000)
+            for agent in (long_spec, "pdqn") for s in range(2) for st in (500, 1000)]
+    append_records(str(tmp_path / "r" / "results.jsonl"), recs)
+    assert tables.table_cli([str(tmp_path / "r")], str(tmp_path / "o")) == 0
+    with open(tmp_path / "o" / "labels.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows == [{"label": tables.plot_label(long_spec), "agent": long_spec}]
