@@ -86,6 +86,29 @@ def _step_jit(
 
 
 
+class _ParamsTuple(spaces.Tuple):
+    """``Tuple(Box(low, high, (d_k,)) for each k)`` that stays fast for large K (Hard Move
+    n=16: 65,536 boxes took 3.5 s to build, 4-9 s per ``sample()`` and 1.7 s per ``seed()``):
+    one ``Box`` instance per distinct size, ``sample`` draws every parameter in one call and
+    splits it, ``seed`` seeds one generator. Same distribution as the plain ``Tuple``."""
+
+    def __init__(self, dims: tuple[int, ...], low: np.float32, high: np.float32) -> None:
+        boxes = {d: spaces.Box(low, high, (d,), np.float32) for d in sorted(set(dims))}
+        super().__init__(tuple(boxes[d] for d in dims))
+        self._low, self._high = low, high
+        self._splits = np.cumsum(dims)[:-1]
+        self._total = int(sum(dims))
+
+    def sample(self, mask: Any = None, probability: Any = None) -> tuple[np.ndarray, ...]:
+        if mask is not None or probability is not None:
+            return super().sample(mask=mask, probability=probability)
+        flat = self.np_random.uniform(self._low, self._high, self._total).astype(np.float32)
+        return tuple(np.split(flat, self._splits))
+
+    def seed(self, seed: Any = None) -> list[int]:
+        return spaces.Space.seed(self, seed)
+
+
 #: One env instance per id, so adapters built from the same id (vector envs, check_env's
 #: re-creations) share compiled functions. Env objects are stateless; params are not cached.
 _ENV_CACHE: dict[str, Any] = {}
@@ -134,9 +157,7 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
         if self.flat_params:
             param_space: spaces.Space = spaces.Box(low, high, (self._total,), np.float32)
         else:
-            param_space = spaces.Tuple(
-                tuple(spaces.Box(low, high, (d,), np.float32) for d in self._param_dims)
-            )
+            param_space = _ParamsTuple(self._param_dims, low, high)
         self.action_space = spaces.Tuple((spaces.Discrete(self._num_actions), param_space))
         obs_dim = int(env.observation_space(params).shape[0])
         self.observation_space = spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)

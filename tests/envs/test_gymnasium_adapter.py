@@ -293,3 +293,25 @@ def test_observations_are_writable() -> None:
     obs2[0] = 123.0  # the env's own state is not aliased
     obs3, *_ = env.step((0, (np.zeros(1, np.float32), np.zeros(0, np.float32))))
     assert obs3[0] != 123.0
+
+
+@pytest.mark.parametrize("env_id", ["Platform-v0", "Goal-v0", "HardMove-n16-v0"])
+def test_nested_parameter_space_samples_and_seeds_like_a_tuple(env_id: str) -> None:
+    """Issue 16: the nested Tuple of K boxes (K = 65,536 for Hard Move n=16) builds, samples
+    and seeds at once (one draw split per action), with the plain Tuple's structure."""
+    env = GymnasiumPAMDPEnv(env_id)
+    space = env.action_space
+    dims = env.pamdp_env.pamdp_space.param_dims
+    space.seed(3)
+    a = space.sample()
+    space.seed(3)
+    b = space.sample()
+    assert [p.shape for p in a[1]] == [(d,) for d in dims]
+    assert all(np.array_equal(x, y) for x, y in zip(a[1], b[1], strict=True))
+    assert space.contains(a) and all(p.dtype == np.float32 for p in a[1])
+    flat = np.concatenate(a[1])
+    assert flat.min() >= -1.0 and flat.max() <= 1.0
+    assert np.unique(flat).size > 0.99 * flat.size  # independent draws (float32 ties aside)
+    if len(dims) <= 16:
+        env.reset(seed=0)
+        env.step(a)  # the adapter accepts its own samples
