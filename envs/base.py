@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from gymnax.environments import environment
 from gymnax.environments import spaces as gspaces
 
@@ -130,6 +131,14 @@ class PAMDPEnvironment(environment.Environment[TState, TParams], Generic[TState,
 
     def is_truncated(self, state: TState, params: TParams) -> jax.Array:
         return state.time >= params.max_steps_in_episode
+
+    def raw_param_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(low[P], high[P])``: the env units the agent-side ``[-1, 1]`` of each flat
+        parameter maps to, affinely (the original gym envs' raw Boxes, which MP-DQN's
+        ``ScaledParameterisedActionWrapper`` rescaled; agents that initialise from them need
+        them). None where the parameters are the original's own ``[-1, 1]`` (Catch Point, Hard
+        Move) or the map is not affine (Hard Goal's shoot bands)."""
+        return None
 
     def observes_time(self, params: TParams) -> bool:
         """Does the observation carry the step count (a clock)? Static per params.

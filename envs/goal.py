@@ -643,6 +643,12 @@ class Goal(PAMDPEnvironment[GoalState, GoalParams]):
 
     obs_dim = 17
 
+    def raw_param_bounds(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """kick-to (x, y) on the pitch, each shoot's y across the goal mouth (gym-goal's
+        Boxes)."""
+        idx = [0, 1, 2, 2]
+        return _PARAM_LOW[idx].copy(), _PARAM_HIGH[idx].copy()
+
     def __init__(self, dtype: Any = jnp.float32) -> None:
         super().__init__()
         self.dtype = jnp.dtype(dtype)
@@ -757,6 +763,10 @@ class Goal(PAMDPEnvironment[GoalState, GoalParams]):
 
 class HardGoal(Goal):
     """HardGoal-v0 (HyAR): kick-to plus ten shoot actions, each limited to a band of the goal."""
+
+    def raw_param_bounds(self) -> None:
+        """None: the shoot actions go through HyAR's bands before the affine map."""
+        return None
 
     def __init__(self, dtype: Any = jnp.float32) -> None:
         super().__init__(dtype=dtype)

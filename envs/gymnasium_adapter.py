@@ -159,6 +159,16 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
         else:
             param_space = _ParamsTuple(self._param_dims, low, high)
         self.action_space = spaces.Tuple((spaces.Discrete(self._num_actions), param_space))
+        #: The parameters' env units (``PAMDPEnvironment.raw_param_bounds``), shaped like the
+        #: action's parameter space, or None where the env has none (agents on [-1, 1]).
+        self.raw_param_space: spaces.Space | None = None
+        raw = env.raw_param_bounds()
+        if raw is not None:
+            rlow, rhigh = raw
+            self.raw_param_space = (
+                spaces.Box(rlow, rhigh, (self._total,), np.float32) if self.flat_params else
+                spaces.Tuple(tuple(spaces.Box(rlow[sl], rhigh[sl], (rlow[sl].size,), np.float32)
+                                   for sl in space.param_slices)))
         obs_dim = int(env.observation_space(params).shape[0])
         self.observation_space = spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)
 

@@ -64,6 +64,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from pamdp_bench.envs.base import PAMDPEnvironment
@@ -416,6 +417,10 @@ class Platform(PAMDPEnvironment[PlatformState, PlatformParams]):
     """Platform-v0: run / hop / leap along three platforms past two patrolling enemies."""
 
     obs_dim = 9
+
+    def raw_param_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """run, hop, leap in ``[0, PARAMETERS_MAX]`` (gym-platform's Boxes)."""
+        return np.zeros(3, np.float32), np.asarray(PARAMETERS_MAX, np.float32)
 
     def __init__(self) -> None:
         super().__init__()

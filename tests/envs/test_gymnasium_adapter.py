@@ -315,3 +315,26 @@ def test_nested_parameter_space_samples_and_seeds_like_a_tuple(env_id: str) -> N
     if len(dims) <= 16:
         env.reset(seed=0)
         env.step(a)  # the adapter accepts its own samples
+
+
+@pytest.mark.parametrize("env_id", ["Platform-v0", "Goal-v0"])
+def test_raw_param_space_is_where_the_agent_range_lands(env_id: str) -> None:
+    """Issue 16: the raw bounds agents initialise from (Platform's 30 / 720 / 430) are on the
+    adapter; agent-side z and ``raw_params=True`` with ``low + (z + 1) / 2 * (high - low)``
+    step to the same state."""
+    from pamdp_bench.registry import make
+
+    adapter = GymnasiumPAMDPEnv(env_id, flat_params=True)
+    low, high = adapter.raw_param_space.low, adapter.raw_param_space.high
+    env, params = make(env_id)
+    _, raw_params = make(env_id, raw_params=True)
+    key = jax.random.key(0)
+    _, state = env.reset_env(key, params)
+    z = np.linspace(-0.8, 0.9, low.size).astype(np.float32)
+    raw = (low + (z + 1.0) / 2.0 * (high - low)).astype(np.float32)
+    for k in range(env.pamdp_space.num_actions):
+        a = env.step_env(key, state, (jnp.int32(k), jnp.asarray(z)), params)[1]
+        b = env.step_env(key, state, (jnp.int32(k), jnp.asarray(raw)), raw_params)[1]
+        for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+            np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-4)
+    assert GymnasiumPAMDPEnv("HardGoal-v0").raw_param_space is None
