@@ -178,7 +178,7 @@ render: $(STAMP)
 	$(BIN)/pamdp-bench render --env=$(ENV) --out=renders/$(ENV)
 
 lint: $(STAMP)
-	$(BIN)/ruff check pamdp_bench envs baselines tests
+	$(BIN)/ruff check pamdp_bench envs baselines tests examples
 
 clean-venv:
 	rm -rf $(VENV)
