@@ -28,7 +28,8 @@ Checkpoints saved before checksums existed (no ``sha256`` in their specs) restor
 
 Saving is asynchronous (orbax writes in a background thread after a synchronous host copy);
 ``wait``/``close`` block until the last save is committed, and orbax's atomic rename means a
-killed save leaves no step behind. ``check_compatible`` refuses a checkpoint whose format
+killed save leaves no step behind (its temporary directory is removed when the run is next
+opened). ``check_compatible`` refuses a checkpoint whose format
 version, config hash or run identity differs from the current run, naming both values.
 
 Flattening to named leaves (rather than handing orbax the agent's pytree) keeps the format
@@ -148,6 +149,7 @@ class RunCheckpointer:
             handlers = {"state": ocp.StandardCheckpointHandler(multiprocessing_options=mp),
                         "meta": ocp.JsonCheckpointHandler(multiprocessing_options=mp)}
         os.makedirs(self.directory, exist_ok=True)
+        self._remove_killed_saves()
         options = ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep, create=False, cleanup_tmp_directories=True,
             enable_async_checkpointing=True, **extra,
@@ -160,6 +162,17 @@ class RunCheckpointer:
             self._manager = ocp.CheckpointManager(
                 self.directory, options=options, item_handlers=handlers
             )
+
+    def _remove_killed_saves(self) -> None:
+        """Delete the temporary directories of saves a kill interrupted
+        (``<step>.orbax-checkpoint-tmp*``: never committed, so never a checkpoint), with one
+        warning line. orbax's own cleanup of them printed a ~40-line traceback after one
+        ``kill -9`` resume in three (issue 13)."""
+        for name in sorted(os.listdir(self.directory)):
+            if ".orbax-checkpoint-tmp" in name:
+                logging.warning("%s: removing %s, a save interrupted before it was committed",
+                                self.directory, name)
+                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
 
     # ----------------------------------------------------------------- reading
     def latest_step(self) -> int | None:

@@ -441,6 +441,24 @@ def test_checkpoint_roundtrip(tmp_path) -> None:
             ck.restore(10, bad)
 
 
+def test_a_killed_saves_temporary_directory_is_removed_quietly(tmp_path, caplog) -> None:
+    """Issue 13: after a kill -9 mid-save, the save's ``<step>.orbax-checkpoint-tmp*``
+    directory is removed with one warning when the run is reopened (orbax's own cleanup printed
+    a long traceback), and the committed steps restore."""
+    state = {"x": jnp.arange(3, dtype=jnp.float32)}
+    d = tmp_path / "ck"
+    with checkpoints.RunCheckpointer(str(d)) as ck:
+        ck.save(10, state, {})
+    killed = d / "20.orbax-checkpoint-tmp-1733"
+    (killed / "state").mkdir(parents=True)
+    (killed / "state" / "half_written").write_bytes(b"\0" * 100)
+    with caplog.at_level("WARNING"), checkpoints.RunCheckpointer(str(d)) as ck:
+        assert not killed.exists() and ck.all_steps() == [10]
+        restored, _ = ck.restore(10, jax.eval_shape(lambda: state))
+        np.testing.assert_array_equal(restored["x"], state["x"])
+    assert "interrupted before it was committed" in caplog.text
+
+
 @struct.dataclass
 class _OnlineFirst:
     q_params: jax.Array
