@@ -332,9 +332,10 @@ def test_raw_param_space_is_where_the_agent_range_lands(env_id: str) -> None:
     _, state = env.reset_env(key, params)
     z = np.linspace(-0.8, 0.9, low.size).astype(np.float32)
     raw = (low + (z + 1.0) / 2.0 * (high - low)).astype(np.float32)
+    step = jax.jit(lambda k, z, p: env.step_env(key, state, (k, z), p)[1])  # params traced
     for k in range(env.pamdp_space.num_actions):
-        a = env.step_env(key, state, (jnp.int32(k), jnp.asarray(z)), params)[1]
-        b = env.step_env(key, state, (jnp.int32(k), jnp.asarray(raw)), raw_params)[1]
+        a = step(jnp.int32(k), jnp.asarray(z), params)
+        b = step(jnp.int32(k), jnp.asarray(raw), raw_params)
         for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
             np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-4)
     assert GymnasiumPAMDPEnv("HardGoal-v0").raw_param_space is None
