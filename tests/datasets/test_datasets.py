@@ -276,3 +276,36 @@ def test_manifest_updates_keep_other_builders_entries(tmp_path):
     assert sorted(merged["datasets"]) == ["pamdp/Goal-v0/expert-v0", "pamdp/Goal-v0/random-v0",
                                           "pamdp/Platform-v0/random-v0"]
     assert build.load_manifest(path) == merged
+
+
+@pytest.mark.long  # 1-2 min: two trainings and collections; CI rebuilds the random dataset
+def test_trained_datasets_rebuild_bit_for_bit_from_the_committed_source_records(
+        tmp_path, monkeypatch):
+    """The expert / medium-replay data come from a re-trained source run: a second build
+    re-trains it, finds the same records as the first (committed) ones, and writes files with
+    the same sha256; a different committed record is refused."""
+    tiny = catalog.Source(agent="pdqn", reading="hyar", budget=200, eval_interval=100,
+                          eval_episodes=4, expert_from="final")
+    monkeypatch.setitem(catalog.SOURCES, "Platform-v0", tiny)
+    ids = ["pamdp/Platform-v0/expert-small-v0", "pamdp/Platform-v0/medium-replay-small-v0"]
+    digests = []
+    for name in ("a", "b"):
+        os.makedirs(tmp_path / name)
+        manifest = _manifest(tmp_path / name, "Platform-v0")
+        builder = build.Builder(str(tmp_path / name / "root"), manifest, str(tmp_path / "src"),
+                                log=lambda s: None, progress=False)
+        builder.build([catalog.parse_id(i) for i in ids])
+        m = build.load_manifest(manifest)["datasets"]
+        digests.append({i: m[i]["files"] for i in ids})
+        assert m[ids[1]]["transitions"] <= 100  # the stream up to the medium state
+    assert digests[0] == digests[1]
+    path = sources.records_path(str(tmp_path / "src"), "Platform-v0")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    lines[0] = lines[0].replace('"seed": 0', '"seed": 7')
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    builder = build.Builder(str(tmp_path / "c"), _manifest(tmp_path, "Platform-v0"),
+                            str(tmp_path / "src"), log=lambda s: None, progress=False)
+    with pytest.raises(sources.SourceMismatchError, match="differs from"):
+        builder.build([catalog.parse_id(ids[0])])
