@@ -70,11 +70,11 @@ SOURCES: dict[str, Source] = {
                             expert_from="scripted",
                             why="scripted reference: success 0.96 vs P-DQN's 0.88-0.98 "
                                 "after 250k steps (results/runs/hyar_catch_raw)"),
-    "HardMove-n4-v0": Source(**_PDQN, budget=150_000, eval_interval=5_000,
+    "HardMove-n4-v0": Source(**_PDQN, budget=150_000, eval_interval=2_500,
                              expert_from="scripted",
                              why="scripted reference: success 0.84 vs P-DQN's 0.44 at 100k and "
                                  "0.66 after 260k steps (results/runs/hyar_move4)"),
-    **{e: Source(**_PDQN, budget=100_000, eval_interval=5_000, expert_from="scripted",
+    **{e: Source(**_PDQN, budget=100_000, eval_interval=2_500, expert_from="scripted",
                  why="scripted reference: success 0.92-0.96; P-DQN is the medium source "
                      "(HyAR Table 2: P-DQN success 0.41 / 0.04 / 0.06 for n = 6 / 8 / 10)")
        for e in ("HardMove-n6-v0", "HardMove-n8-v0", "HardMove-n10-v0")},
