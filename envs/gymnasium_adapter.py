@@ -342,3 +342,104 @@ class GymnasiumPAMDPEnv(gymnasium.Env):
         """Nothing to release (safe to call repeatedly)."""
         self._state = None
         self._done = False
+
+
+@partial(jax.jit, static_argnums=0)
+def _vector_reset(env: Any, keys: jax.Array, params: Any) -> tuple[jax.Array, jax.Array, Any]:
+    """``_reset_jit`` over a batch of key chains."""
+    return jax.vmap(lambda k: _reset_jit.__wrapped__(env, k, params))(keys)
+
+
+@partial(jax.jit, static_argnums=0)
+def _vector_step(env: Any, keys: jax.Array, states: Any, k: jax.Array, z: jax.Array,
+                 params: Any) -> tuple[jax.Array, Any, Any]:
+    """One step of every env, then a reset (``key, reset_key = split(key)``) of those that
+    ended: the single adapter's ``step`` followed by ``reset()``, batched."""
+
+    def one(key: jax.Array, state: Any, k1: jax.Array, z1: jax.Array) -> Any:
+        key, state, (obs, reward, term, trunc, info) = _step_jit.__wrapped__(
+            env, key, state, k1, z1, params)
+        done = term | trunc
+        r_key, r_obs, r_state = _reset_jit.__wrapped__(env, key, params)
+        keep = lambda a, b: jax.tree.map(lambda u, v: jnp.where(done, u, v), a, b)  # noqa: E731
+        key, next_obs, state = keep((r_key, r_obs, r_state), (key, obs, state))
+        return key, state, (next_obs, reward, term, trunc, obs, info)
+
+    return jax.vmap(one)(keys, states, k, z)
+
+
+class PAMDPVectorEnv(gymnasium.vector.VectorEnv):
+    """``num_envs`` copies of one env stepped together: one jitted, ``vmap``ped call per step,
+    with gymnasium's same-step auto-reset (an env that ends is reset in the same ``step``; its
+    last observation is ``infos["final_obs"][i]``, masked by ``infos["_final_obs"]``).
+
+    Actions are batched flat-parameter pairs ``(k[N], z[N, P])``. Env ``i``'s key chain
+    starts at ``reset(seed=seed + i)`` of the single adapter and continues as its ``reset()``
+    does, so env ``i`` plays exactly the episodes of a ``GymnasiumPAMDPEnv`` seeded ``seed + i``
+    and reset without a seed after each episode. ``infos`` carry the step's ``success`` and
+    ``invalid_action`` (with all-True masks).
+    """
+
+    metadata = {"autoreset_mode": gymnasium.vector.AutoresetMode.SAME_STEP}
+
+    def __init__(self, env_id: str | None = None, num_envs: int = 1, *, env: Any = None,
+                 params: Any = None, **overrides: Any) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        single = GymnasiumPAMDPEnv(env_id, env=env, params=params, flat_params=True,
+                                   **overrides)
+        self.num_envs = num_envs
+        self.pamdp_env, self._params = single.pamdp_env, single.params
+        self.single_action_space = single.action_space
+        self.single_observation_space = single.observation_space
+        self.action_space = gymnasium.vector.utils.batch_space(self.single_action_space,
+                                                               num_envs)
+        self.observation_space = gymnasium.vector.utils.batch_space(
+            self.single_observation_space, num_envs)
+        self._keys: jax.Array | None = None
+        self._states: Any = None
+        self._total = single.pamdp_env.pamdp_space.total_param_dim
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset every env; ``seed`` starts env ``i``'s chain at ``seed + i``."""
+        if options:
+            raise ValueError(f"reset options are not supported, got keys {sorted(options)}")
+        if seed is None and self._keys is not None:
+            keys = self._keys  # continue the chains
+        else:
+            if seed is None:
+                seed = int(np.random.default_rng().integers(0, 2**32))
+            keys = jnp.stack([_seed_key(int(seed) + i) for i in range(self.num_envs)])
+        self._keys, obs, self._states = _vector_reset(self.pamdp_env, keys, self._params)
+        return np.array(obs, np.float32), {}
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                          dict[str, Any]]:
+        if self._states is None:
+            raise RuntimeError("call reset() before step()")
+        if not isinstance(actions, (tuple, list)) or len(actions) != 2:
+            raise TypeError(f"actions must be a pair (k[{self.num_envs}], "
+                            f"z[{self.num_envs}, {self._total}])")
+        k = np.asarray(actions[0])
+        z = np.asarray(actions[1], np.float32)
+        if k.shape != (self.num_envs,) or not np.issubdtype(k.dtype, np.integer):
+            raise ValueError(f"k must be integers of shape ({self.num_envs},), got "
+                             f"{k.dtype} {k.shape}")
+        if z.shape != (self.num_envs, self._total):
+            raise ValueError(f"z must have shape ({self.num_envs}, {self._total}), got "
+                             f"{z.shape}")
+        keys, states, out = _vector_step(self.pamdp_env, self._keys, self._states,
+                                         k.astype(np.int32), z, self._params)
+        obs, reward, term, trunc, last_obs, info = jax.device_get(out)
+        self._keys, self._states = keys, states
+        done = np.asarray(term | trunc)
+        final = np.full(self.num_envs, None, dtype=object)
+        for i in np.flatnonzero(done):
+            final[i] = np.array(last_obs[i], np.float32)
+        infos: dict[str, Any] = {"final_obs": final, "_final_obs": done}
+        for name in ("success", "invalid_action"):
+            infos[name] = np.asarray(info[name])
+            infos[f"_{name}"] = np.ones(self.num_envs, bool)
+        return (np.array(obs, np.float32), np.asarray(reward, np.float32), np.asarray(term),
+                np.asarray(trunc), infos)

@@ -339,3 +339,40 @@ def test_raw_param_space_is_where_the_agent_range_lands(env_id: str) -> None:
         for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
             np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-4)
     assert GymnasiumPAMDPEnv("HardGoal-v0").raw_param_space is None
+
+
+def test_vector_env_plays_the_single_adapters_episodes() -> None:
+    """Issue 16: a batched VectorEnv (one jitted vmap per step, same-step auto-reset). Env i
+    plays the episodes of a single adapter seeded seed + i and reset without a seed after
+    each episode; final observations and masks follow gymnasium's convention."""
+    from pamdp_bench.envs.gymnasium_adapter import PAMDPVectorEnv
+
+    n, seed = 3, 11
+    venv = PAMDPVectorEnv("CatchPoint-v0", num_envs=n)
+    singles = [GymnasiumPAMDPEnv("CatchPoint-v0", flat_params=True) for _ in range(n)]
+    obs, _ = venv.reset(seed=seed)
+    assert obs.shape == (n, 6) and venv.action_space[1].shape == (n, 1)
+    for i, env in enumerate(singles):
+        np.testing.assert_allclose(obs[i], env.reset(seed=seed + i)[0], rtol=1e-6, atol=1e-6)
+    rng = np.random.default_rng(0)
+    ended = 0
+    for _ in range(60):
+        k = rng.integers(0, 2, n)
+        z = rng.uniform(-1, 1, (n, 1)).astype(np.float32)
+        obs, reward, term, trunc, infos = venv.step((k, z))
+        for i, env in enumerate(singles):
+            o, r, te, tr, info = env.step((int(k[i]), z[i]))
+            assert (te, tr) == (bool(term[i]), bool(trunc[i]))
+            assert abs(r - reward[i]) <= 1e-4 * max(1.0, abs(r))
+            assert info["success"] == bool(infos["success"][i])
+            if te or tr:
+                ended += 1
+                assert infos["_final_obs"][i]
+                np.testing.assert_allclose(infos["final_obs"][i], o, rtol=1e-5, atol=1e-5)
+                o, _ = env.reset()
+            else:
+                assert not infos["_final_obs"][i] and infos["final_obs"][i] is None
+            np.testing.assert_allclose(obs[i], o, rtol=1e-5, atol=1e-5)
+    assert ended >= n  # every env went through at least one auto-reset
+    with pytest.raises(ValueError, match="z must have shape"):
+        venv.step((np.zeros(n, np.int64), np.zeros((n, 2), np.float32)))
