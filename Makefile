@@ -5,7 +5,7 @@ GOLDEN ?= ../shared/golden
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-dlpa bench-modelfree bench-qmle bench-flexplore lint envs \
+.PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore lint envs \
 	render clean-venv leaderboard datasets datasets-small table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
 
 $(STAMP): pyproject.toml
@@ -151,10 +151,13 @@ conformance: $(STAMP)
 ## bench: env throughput (results/bench/envs.*, README table), DLPA per planned step
 ## (results/bench/dlpa.*), model-free training throughput (results/bench/modelfree.*) and QMLE's
 ## (results/bench/qmle.*). Run it on an otherwise idle machine: the numbers are wall times.
-bench: bench-envs bench-dlpa bench-modelfree bench-qmle bench-flexplore
+bench: bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore
 
 bench-envs: $(STAMP)
 	$(BIN)/pamdp-bench bench --out=results/bench --readme=README.md
+
+bench-adapter: $(STAMP)
+	$(BIN)/pamdp-bench bench --suite=adapter --out=results/bench
 
 bench-dlpa: $(STAMP)
 	$(BIN)/pamdp-bench bench --suite=dlpa --out=results/bench

@@ -70,6 +70,7 @@ def cmd_conformance(a: argparse.Namespace) -> int:
 # bench has three modes; each flag below is read by the modes listed (the others refuse it
 # rather than ignore it). Defaults are applied in cmd_bench, so "given" is "not None".
 _BENCH_MODES = {
+    "with --suite=adapter": ("env", "batches", "repeats", "out"),
     "with --suite=dlpa|modelfree|qmle": ("agent", "out"),
     "with --agent": ("agent", "config", "env", "seeds"),
     "without --agent": ("env", "batches", "bench_budget", "repeats", "out", "readme"),
@@ -81,7 +82,8 @@ _BENCH_OPTIONAL = ("agent", "config", "env", "seeds", "batches", "bench_budget",
 def _bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", default="envs", metavar="NAME",
                    help="envs: env throughput (steps/s at several batch sizes) -> "
-                   "--out/envs.{json,md}; dlpa, modelfree or qmle: the agent benches of "
+                   "--out/envs.{json,md}; adapter: the gymnasium adapters' steps/s -> "
+                   "--out/adapter.{json,md}; dlpa, modelfree or qmle: the agent benches of "
                    "`make bench` -> --out/SUITE.json (default: %(default)s)")
     p.add_argument("--agent", metavar="SPEC",
                    help="envs suite: time this agent's training/planning instead (last line "
@@ -102,7 +104,9 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    if a.suite != "envs":
+    if a.suite == "adapter":
+        mode = "with --suite=adapter"
+    elif a.suite != "envs":
         mode = "with --suite=dlpa|modelfree|qmle"
     elif a.agent is not None:
         mode = "with --agent"
@@ -113,6 +117,15 @@ def cmd_bench(a: argparse.Namespace) -> int:
     if unused:
         raise ValueError(f"bench {mode} does not use {', '.join(unused)}")
     out = a.out or os.path.join("results", "bench")
+    if a.suite == "adapter":  # the gymnasium adapters, one env and N envs per call
+        from pamdp_bench.tools import bench_adapter
+
+        record = bench_adapter.run(a.env or ["Platform-v0", "CatchPoint-v0"],
+                                   a.batches or [1, 64, 1024], a.repeats or 5)
+        paths = bench_adapter.write(record, out)
+        print(bench_adapter.markdown(record))
+        print(f"wrote {paths[0]} and {paths[1]}")
+        return 0
     if a.suite != "envs":  # the agent suites of `make bench`
         from pamdp_bench.tools.bench_agents import run_suite
 

@@ -141,6 +141,7 @@ DOCUMENTED = [
     "bench --suite=modelfree --out=results/bench",
     "bench --suite=qmle --out=results/bench",
     "bench --suite=flexplore --out=results/bench",
+    "bench --suite=adapter --out=results/bench",
     "train --agent=flexplore --config=smoothing=always --protocol=flexplore_ablation --resume "
     "--out=results/runs/flexplore_ablation/smoothing_always",
     "table results/runs/flexplore_ablation --out=results/tables/flexplore_ablation",

@@ -376,3 +376,17 @@ def test_vector_env_plays_the_single_adapters_episodes() -> None:
     assert ended >= n  # every env went through at least one auto-reset
     with pytest.raises(ValueError, match="z must have shape"):
         venv.step((np.zeros(n, np.int64), np.zeros((n, 2), np.float32)))
+
+
+def test_adapter_bench_writes_its_rows(tmp_path) -> None:
+    """The `make bench-adapter` code path (tiny windows: a smoke test, not a measurement)."""
+    from pamdp_bench.tools import bench_adapter
+
+    rec = {"schema": "x", "repeats": 1, "async_dispatch": True, "provenance": {},
+           "rows": [{"env_id": "CatchPoint-v0", "api": "GymnasiumPAMDPEnv", "num_envs": 1,
+                     "env_steps_per_s": bench_adapter.bench_single("CatchPoint-v0", 20, 1)},
+                    {"env_id": "CatchPoint-v0", "api": "PAMDPVectorEnv", "num_envs": 4,
+                     "env_steps_per_s": bench_adapter.bench_vector("CatchPoint-v0", 4, 5, 1)}]}
+    assert all(r["env_steps_per_s"] > 0 for r in rec["rows"])
+    json_path, md_path = bench_adapter.write(rec, str(tmp_path))
+    assert "| CatchPoint-v0 | `PAMDPVectorEnv` | 4 |" in open(md_path).read()

@@ -1,0 +1,104 @@
+"""Speed of the gymnasium adapters (``make bench-adapter`` -> results/bench/adapter.{json,md}).
+
+What PyTorch-style code pays per env step: ``GymnasiumPAMDPEnv.step`` one env at a time (host
+validation, one jitted step, one transfer; resets included when episodes end), and
+``PAMDPVectorEnv.step`` for N envs in one call. A fixed action sequence (seeded uniform random
+actions, drawn before timing) so every row does the same work; median of ``repeats`` timed
+windows of ``steps`` calls each, after a warm-up call that compiles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from pamdp_bench.harness.records import provenance
+
+
+def _actions(space: Any, n: int, steps: int, seed: int) -> list[tuple[Any, Any]]:
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, space.num_actions, (steps, n))
+    z = rng.uniform(-1, 1, (steps, n, space.total_param_dim)).astype(np.float32)
+    return [(k[t], z[t]) for t in range(steps)]
+
+
+def bench_single(env_id: str, steps: int = 2000, repeats: int = 5) -> float:
+    """Median env steps/s of ``GymnasiumPAMDPEnv.step`` (flat parameters), one env."""
+    from pamdp_bench.envs.gymnasium_adapter import GymnasiumPAMDPEnv
+
+    env = GymnasiumPAMDPEnv(env_id, flat_params=True)
+    acts = [(int(k[0]), z[0]) for k, z in _actions(env.pamdp_env.pamdp_space, 1, steps, 0)]
+    env.reset(seed=0)
+    env.step(acts[0])
+    rates = []
+    for _ in range(repeats):
+        env.reset(seed=0)
+        t0 = time.perf_counter()
+        for a in acts:
+            _, _, term, trunc, _ = env.step(a)
+            if term or trunc:
+                env.reset()
+        rates.append(steps / (time.perf_counter() - t0))
+    return float(np.median(rates))
+
+
+def bench_vector(env_id: str, num_envs: int, steps: int = 200, repeats: int = 5) -> float:
+    """Median env steps/s of ``PAMDPVectorEnv.step`` with ``num_envs`` envs."""
+    from pamdp_bench.envs.gymnasium_adapter import PAMDPVectorEnv
+
+    venv = PAMDPVectorEnv(env_id, num_envs=num_envs)
+    acts = _actions(venv.pamdp_env.pamdp_space, num_envs, steps, 0)
+    venv.reset(seed=0)
+    venv.step(acts[0])
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for a in acts:
+            venv.step(a)
+        rates.append(steps * num_envs / (time.perf_counter() - t0))
+    return float(np.median(rates))
+
+
+def run(env_ids: Sequence[str], batches: Sequence[int] = (1, 64, 1024),
+        repeats: int = 5) -> dict[str, Any]:
+    rows = []
+    for env_id in env_ids:
+        rows.append({"env_id": env_id, "api": "GymnasiumPAMDPEnv", "num_envs": 1,
+                     "env_steps_per_s": bench_single(env_id, repeats=repeats)})
+        for n in batches:
+            rows.append({"env_id": env_id, "api": "PAMDPVectorEnv", "num_envs": n,
+                         "env_steps_per_s": bench_vector(env_id, n, repeats=repeats)})
+    return {"schema": "pamdp_bench.bench_adapter/1", "rows": rows, "repeats": repeats,
+            "async_dispatch": bool(jax.config.jax_cpu_enable_async_dispatch),
+            "provenance": provenance()}
+
+
+def markdown(record: dict[str, Any]) -> str:
+    lines = ["| env | API | envs per call | env steps/s (median) |", "|---|---|---|---|"]
+    for r in record["rows"]:
+        lines.append(f"| {r['env_id']} | `{r['api']}` | {r['num_envs']} | "
+                     f"{r['env_steps_per_s']:,.0f} |")
+    return "\n".join(lines)
+
+
+def write(record: dict[str, Any], out_dir: str) -> tuple[str, str]:
+    os.makedirs(out_dir, exist_ok=True)
+    json_path, md_path = os.path.join(out_dir, "adapter.json"), os.path.join(out_dir,
+                                                                             "adapter.md")
+    with open(json_path, "w") as f:
+        json.dump(record, f, indent=1)
+    prov = record["provenance"]
+    with open(md_path, "w") as f:
+        f.write("# Gymnasium adapter speed\n\n`make bench-adapter` "
+                "(`pamdp_bench/tools/bench_adapter.py`): one env through `GymnasiumPAMDPEnv` "
+                "(resets included), N envs through `PAMDPVectorEnv`; median of "
+                f"{record['repeats']} timed windows. jax {prov.get('jax_version')}, "
+                f"{prov.get('device_kind')}, commit {prov.get('git_commit', '')[:10]}.\n\n")
+        f.write(markdown(record) + "\n")
+    return json_path, md_path
