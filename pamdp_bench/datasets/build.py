@@ -6,8 +6,10 @@ its files' sizes and sha256, its episode statistics, the generating policy and t
 A dataset is written to ``<root>/.pamdp_bench-tmp-<pid>`` first and moved into place whole, so a
 failed or interrupted build leaves no half dataset and never touches existing ones (an
 existing dataset is refused unless ``overwrite``). The files are a function of the code, the
-platform and the recipe only (no times, no commit ids in them), so a rebuild on the same
-platform gives identical sha256; ``verify`` re-hashes a local copy against the manifest.
+platform, the recipe and the Minari / h5py versions only (no times, no commit ids in them;
+Minari is pinned, as its version is in the metadata, and both are in the manifest), so a
+rebuild on the same platform gives identical sha256; ``verify`` re-hashes a local copy
+against the manifest.
 
 Normalisation anchors (per env, in the manifest and every dataset's ``ref_min_score`` /
 ``ref_max_score``): envs §8.1's random return, and the mean episode return of the env's
@@ -280,7 +282,7 @@ class Builder:
                            "generate_seconds": None if gen is None else round(gen, 2),
                            "transitions_per_s": None if gen is None else round(
                                stats["transitions"] / gen),
-                           "jax_version": jax.__version__,
+                           **_library_versions(),
                            "device_kind": jax.devices()[0].device_kind}}
         self.manifest["datasets"][ref.id] = entry
         self.manifest = update_manifest(self.manifest_path, ref.id, entry,
@@ -307,6 +309,15 @@ class Builder:
         os.replace(minari_io.dataset_dir(tmp_root, ref.id), final)
         _ensure_namespaces(self.root, ref.id)
         shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def _library_versions() -> dict[str, str]:
+    """What the files' bytes depend on besides the code (the manifest records them)."""
+    import h5py
+    import minari
+
+    return {"jax_version": jax.__version__, "minari_version": minari.__version__,
+            "h5py_version": h5py.version.version, "hdf5_version": h5py.version.hdf5_version}
 
 
 def _ensure_namespaces(root: str, dataset_id: str) -> None:
