@@ -120,9 +120,16 @@ def test_minari_reads_the_dataset_and_the_env_replays_it(built):
     assert steps == ds.total_steps
 
 
-def test_loader_returns_agent_ready_arrays(built):
+def test_loader_returns_agent_ready_arrays(built, tmp_path, monkeypatch):
     root, manifest = built[0]
+    monkeypatch.setenv("PAMDP_BENCH_CACHE", str(tmp_path / "cache"))
     x = minari_io.load_arrays(SMALL_RANDOM, root)
+    (cached,) = os.listdir(tmp_path / "cache")  # one file, named by the data's sha256
+    again = minari_io.load_arrays(SMALL_RANDOM, root)
+    assert all(np.array_equal(np.asarray(x[k]), np.asarray(again[k])) for k in x)
+    fresh = minari_io.load_arrays(SMALL_RANDOM, root, cache=False)
+    assert all(np.array_equal(np.asarray(x[k]), np.asarray(fresh[k])) for k in x)
+    assert cached.endswith(".npz")
     entry = build.load_manifest(manifest)["datasets"][SMALL_RANDOM]
     n = entry["transitions"]
     assert {k: v.shape[0] for k, v in x.items()} == {k: n for k in x}
