@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import jax
 import numpy as np
 
 from pamdp_bench.harness.records import provenance
@@ -75,7 +74,6 @@ def run(env_ids: Sequence[str], batches: Sequence[int] = (1, 64, 1024),
             rows.append({"env_id": env_id, "api": "PAMDPVectorEnv", "num_envs": n,
                          "env_steps_per_s": bench_vector(env_id, n, repeats=repeats)})
     return {"schema": "pamdp_bench.bench_adapter/1", "rows": rows, "repeats": repeats,
-            "async_dispatch": bool(jax.config.jax_cpu_enable_async_dispatch),
             "provenance": provenance()}
 
 
