@@ -53,8 +53,9 @@ def _small(name: str, cfg: Any) -> Any:
                                lsc_samples=50, learning_starts=8)
 
 
-@pytest.mark.parametrize(("name", "obs_view"), [("pdqn", "dlpa"), ("pdqn", "hyar"),
-                                               ("paddpg", "dlpa"), ("hyar_td3", "dlpa")])
+@pytest.mark.parametrize(("name", "obs_view"), [
+    pytest.param("pdqn", "dlpa", marks=pytest.mark.long), ("pdqn", "hyar"), ("paddpg", "dlpa"),
+    pytest.param("hyar_td3", "dlpa", marks=pytest.mark.long)])  # CI time: 15-27 s each
 def test_stored_cap_transitions(name: str, obs_view: str) -> None:
     """Over 60 training steps the replay marks a transition "terminated" exactly when the env
     terminated it (a catch) or, with the DLPA clock, when it hit the 25-step cap. An unlimited

@@ -405,7 +405,7 @@ def test_d4_cut_writes_the_official_fake_terminal() -> None:
     assert float(rp.obs[0, 7, 0]) == 1.0 and bool(jnp.all(rp.obs[0, 8] == 0.0))
 
 
-@pytest.mark.parametrize("cut", [False, True])
+@pytest.mark.parametrize("cut", [False, pytest.param(True, marks=pytest.mark.long)])  # CI: 18 s
 def test_d4_training_episodes_cut_every_n_steps(cut: bool) -> None:
     """Random play on Hard Move (no terminals here): with truncate_every=30 the first episode
     ends at its 25-step cap, the second is cut after 5 steps and gets the fake terminal."""

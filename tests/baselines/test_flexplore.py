@@ -64,6 +64,8 @@ def _strip(rec: dict) -> dict:
             if k not in ("agent", "config", "config_hash", "provenance", "wall_time_s")}
 
 
+@pytest.mark.long  # CI time (65 s on a slow day): both agents through the harness; CI keeps
+# FLEXplore's mechanism, gradient and contract tests and DLPA's determinism test
 def test_dlpa_is_the_special_case(tmp_path) -> None:
     """All mechanisms off and DLPA's horizon: the result records equal DLPA's, bit for bit
     (returns, success, every training metric), through the harness under one seed."""

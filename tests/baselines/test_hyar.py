@@ -167,6 +167,7 @@ def test_actor_loss_inverting_gradients() -> None:
     np.testing.assert_allclose(g, [-2.0 * 0.25, 3.0 * 0.6], rtol=1e-6)
 
 
+@pytest.mark.long  # CI time (35 s): HyAR learning; CI keeps its schedule and contract tests
 # ---------------------------------------------------------------- learning, determinism
 def test_learns_one_step_bandit() -> None:
     env = Bandit()
@@ -207,7 +208,7 @@ def test_deterministic_under_fixed_key() -> None:
 
 @pytest.mark.parametrize(("sync", "runs_at"), [
     pytest.param(1, {10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 1}, marks=pytest.mark.long),
-    (16, {16: 1, 32: 2, 48: 1})])
+    pytest.param(16, {16: 1, 32: 2, 48: 1}, marks=pytest.mark.long)])  # CI time: 20 s each
 def test_online_vae_calls_run_at_sync_steps(sync: int, runs_at: dict[int, int]) -> None:
     """One-step episodes, a call due every 10th: with ``vae_sync_steps=1`` each runs at its
     episode's step (the original); with 16 the due calls run together at steps 16, 32, 48

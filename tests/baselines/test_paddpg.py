@@ -228,6 +228,7 @@ def test_default_configs_and_flags() -> None:
             assert agent.action_dim == e.pamdp_space.num_actions + e.pamdp_space.total_param_dim
 
 
+@pytest.mark.long  # CI time (28 s); the harness path runs in CI with pdqn and hppo
 # --------------------------------------------------------------------------- harness
 def test_short_run_under_harness(tmp_path: Any) -> None:
     from pamdp_bench.harness import runner

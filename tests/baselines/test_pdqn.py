@@ -161,6 +161,7 @@ def test_deterministic_under_fixed_key(name: str) -> None:
                               np.asarray(c[0].learner.actor.params[0]["w"]))
 
 
+@pytest.mark.long  # as PA-DDPG's and HyAR's K=1024 checks: CI covers K<=16
 @pytest.mark.parametrize("name", ["pdqn", "mpdqn"])
 def test_shapes_hard_move_k1024(name: str) -> None:
     env, params = make("HardMove-n10-v0")

@@ -33,6 +33,7 @@ def test_usage_and_unknown_command() -> None:
     assert proc.returncode == 2 and "unknown command 'fly'" in proc.stderr
 
 
+@pytest.mark.long  # CI time (27 s of subprocesses); eval is tested in-process (test_restore)
 def test_envs_and_eval() -> None:
     proc = cli("envs")
     assert proc.returncode == 0 and "HardMove-n10-v0 | 4 | 1024" in proc.stdout
@@ -85,6 +86,8 @@ def test_train_table_submit_verify_leaderboard(tmp_path) -> None:
     assert proc.returncode == 2 and "digest" in proc.stderr
 
 
+@pytest.mark.long  # CI time (23 s of subprocesses); render is tested in-process (test_restore,
+# test_rendering), the bench by make bench
 def test_bench_and_render(tmp_path) -> None:
     proc = cli("bench", "--env=CatchPoint-v0", "--batches=1,8", "--bench_budget=200",
                "--repeats=1", f"--out={tmp_path}")
@@ -97,6 +100,8 @@ def test_bench_and_render(tmp_path) -> None:
     assert any(f.endswith(".gif") for f in os.listdir(tmp_path / "r"))
 
 
+@pytest.mark.long  # CI time (30 s of subprocesses); spec folding is tested in-process
+# (test_cli_flags, test_agents)
 def test_agent_spec_and_config_flags(tmp_path) -> None:
     """``--config`` folds into the agent spec; records carry the canonical spec."""
     run = str(tmp_path / "run")
