@@ -176,18 +176,21 @@ class Builder:
             space = env.pamdp_space
             return (lambda obs, key: space.sample_rand_action(key),
                     {"policy": "uniform random hybrid policy (DLPA rand_action)"})
-        run, picks = self._source(ref.env_id)
-        src = run.source
+        src = SOURCES[ref.env_id]
         info = {"source_agent": src.agent, "source_reading": src.reading,
-                "source_config_hash": run.config_hash, "source_seed": src.seed,
-                "source_budget": src.budget, "source_eval_interval": src.eval_interval,
+                "source_config_hash": sources.source_agent(ref.env_id, src)[2],
+                "source_seed": src.seed, "source_budget": src.budget,
+                "source_eval_interval": src.eval_interval,
                 "source_eval_episodes": src.eval_episodes, "source_why": src.why}
-        if ref.kind == "expert" and src.expert_from == "scripted":
+        if ref.kind == "expert" and src.expert_from == "scripted":  # no training run needed
             agent = get_agent("scripted")(env, params, None)
             state = agent.init(jax.random.key(0))
-            pick = picks["expert"]
+            pick = sources.scripted_expert_record(ref.env_id, src)
             info.update(policy="scripted reference (envs §8.2)")
         else:
+            run, picks = self._source(ref.env_id)
+            if ref.kind == "medium" and picks["medium"] is None:
+                raise DatasetError(picks["medium_error"])
             pick = picks["expert" if ref.kind == "expert" else "medium"]
             agent, state = run.agent, run.states[pick["env_steps"]]
             info.update(policy=f"{src.agent} checkpoint at {pick['env_steps']} env steps, "
@@ -203,6 +206,8 @@ class Builder:
     def _data(self, ref: DatasetRef) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         if ref.kind == "medium-replay":
             run, picks = self._source(ref.env_id)
+            if picks["medium"] is None:
+                raise DatasetError(picks["medium_error"])
             step = picks["medium"]["env_steps"]
             upto = min(step, ref.transitions)
             data = _stream_episodes(run.stream, upto)

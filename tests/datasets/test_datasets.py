@@ -228,6 +228,16 @@ def test_medium_is_the_first_state_reaching_half_the_expert():
     assert picks["medium"]["env_steps"] == 20  # (-9 + 28.07) / (10 + 28.07) = 0.50
     run.records = [recs[0], {**recs[1], "return_mean": -27.9}, recs[2]]
     assert sources.pick_policies(run)["medium"]["env_steps"] == 30  # the final state itself
+    run.records = recs[:1]
+    run.source = dataclasses.replace(src, expert_from="final")
+    assert sources.pick_policies(run)["medium"]["env_steps"] == 10
+    run.records = [{**recs[0], "return_mean": -20.0}, {**recs[1], "return_mean": -27.0}]
+    picks = sources.pick_policies(run)  # final -27 is the expert: -20 scores above 0.5 ...
+    assert picks["medium"]["env_steps"] == 10
+    run.records = [{**recs[0], "return_mean": -28.0}, {**recs[1], "return_mean": -27.0}]
+    run.source = dataclasses.replace(src, expert_from="final", budget=20)
+    picks = sources.pick_policies(run)
+    assert picks["medium"]["env_steps"] == 20
     run.source = dataclasses.replace(src, expert_from="best")
     with pytest.raises(ValueError, match="expert_from must be"):
         sources.pick_policies(run)
@@ -316,3 +326,17 @@ def test_trained_datasets_rebuild_bit_for_bit_from_the_committed_source_records(
                             str(tmp_path / "src"), log=lambda s: None, progress=False)
     with pytest.raises(sources.SourceMismatchError, match="differs from"):
         builder.build([catalog.parse_id(ids[0])])
+
+
+def test_a_run_without_a_medium_state_still_gives_its_expert(monkeypatch):
+    """Hard Move n=6's P-DQN run never reached half the scripted expert: its medium datasets
+    fail with the reason, the scripted expert (and so the anchor and random) do not."""
+    src = catalog.Source(agent="pdqn", reading="hyar", budget=20, eval_interval=10,
+                         expert_from="scripted")
+    monkeypatch.setattr(sources, "scripted_expert_record", lambda env_id, s: {
+        "env_steps": None, "return_mean": 8.0, "success_rate": 0.9, "eval_episodes": 5})
+    recs = [{"env_steps": s, "return_mean": r, "success_rate": 0.0, "eval_episodes": 5}
+            for s, r in ((10, -27.0), (20, -20.0))]
+    picks = sources.pick_policies(sources.SourceRun(CATCH, src, None, "h", {}, recs, {}, 0.0))
+    assert picks["medium"] is None and picks["expert"]["return_mean"] == 8.0
+    assert "no evaluated state of the pdqn run reaches" in picks["medium_error"]
