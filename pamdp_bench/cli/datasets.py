@@ -74,9 +74,8 @@ def cmd_datasets(a: argparse.Namespace) -> int:
         built = builder.build(refs)
         print(f"built {len(built)} dataset(s) under {root}; manifest {manifest_path}")
         return 0
-    problems = build.verify(root, [r.id for r in refs if r.id in manifest["datasets"]
-                                   or a.ids], manifest)
     checked = [r.id for r in refs if r.id in manifest["datasets"] or a.ids]
+    problems = build.verify(root, checked, manifest)
     for p in problems:
         print(f"FAILED: {p}")
     print(f"verified {len(checked) - len({p.split(':')[0] for p in problems})}/{len(checked)} "

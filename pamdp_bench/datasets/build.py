@@ -153,21 +153,19 @@ class Builder:
         self.sources_dir, self.overwrite, self.log, self.progress = (
             sources_dir, overwrite, log, progress)
         self.manifest = load_manifest(manifest_path)
-        self._runs: dict[str, sources.SourceRun] = {}
-        self._generate_s: float | None = None  # the last collection's wall time
+        self._runs: dict[str, tuple[sources.SourceRun, dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ policies
     def _source(self, env_id: str) -> tuple[sources.SourceRun, dict[str, Any]]:
-        """The env's generating run (trained once per builder) and its expert / medium picks
-        (``ValueError`` if the run has no medium state; the run is kept either way)."""
+        """The env's generating run and its expert / medium picks, each computed once per
+        builder (``picks["medium"]`` is None when the run has no medium state)."""
         if env_id not in self._runs:
             self.log(f"{env_id}: training the generating run ({SOURCES[env_id]})")
             run = sources.generate_source(env_id, log=self.log)
             what = sources.check_or_write_records(run, self.sources_dir)
             self.log(f"{env_id}: source records {what}")
-            self._runs[env_id] = run
-        run = self._runs[env_id]
-        return run, sources.pick_policies(run)
+            self._runs[env_id] = (run, sources.pick_policies(run))
+        return self._runs[env_id]
 
     def _policy(self, ref: DatasetRef) -> tuple[Any, dict[str, Any]]:
         """(``policy(obs, key)``, its provenance) for a random / expert / medium dataset."""
@@ -203,7 +201,10 @@ class Builder:
         return sources.agent_policy(agent, state), info
 
     # ------------------------------------------------------------------ data
-    def _data(self, ref: DatasetRef) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def _data(self, ref: DatasetRef
+              ) -> tuple[dict[str, np.ndarray], dict[str, Any], float | None]:
+        """The dataset's transitions, their provenance, and the collection's wall time (None
+        for medium-replay, which is cut from the recorded stream)."""
         if ref.kind == "medium-replay":
             run, picks = self._source(ref.env_id)
             if picks["medium"] is None:
@@ -214,10 +215,10 @@ class Builder:
             return data, {"policy": f"the {run.source.agent} run's own transitions, env steps "
                                     f"1..{upto} of {step} (the medium checkpoint)",
                           "medium_checkpoint_step": step, "source_agent": run.source.agent,
-                          "source_config_hash": run.config_hash}
+                          "source_config_hash": run.config_hash}, None
         policy, info = self._policy(ref)
         env, params = make(ref.env_id)
-        bar = _bar(ref.id, ref.transitions, self.progress)
+        bar = _Bar(ref.id, ref.transitions, self.progress)
         t0 = time.perf_counter()
         data = collect.collect_episodes(
             env, params, policy, num_transitions=ref.transitions, salt=ref.salt,
@@ -227,10 +228,9 @@ class Builder:
         wall = time.perf_counter() - t0
         info.update(lanes=int(data.pop("lanes")), salt=ref.salt, policy_seed=_POLICY_SEED,
                     block_steps=collect.BLOCK_STEPS)
-        self._generate_s = wall
         self.log(f"{ref.id}: {len(data['episode'])} transitions in {wall:.1f} s "
                  f"({len(data['episode']) / wall:,.0f} transitions/s incl. compilation)")
-        return data, info
+        return data, info, wall
 
     def _anchor(self, env_id: str) -> dict[str, Any] | None:
         return self.manifest["anchors"].get(env_id)
@@ -266,8 +266,7 @@ class Builder:
                 f"which the manifest ({self.manifest_path}) does not have yet: build that "
                 "first")
         t0 = time.perf_counter()
-        self._generate_s = None
-        data, info = self._data(ref)
+        data, info, gen = self._data(ref)
         stats = episode_stats(data)
         if anchor is None:  # the full-size expert sets the env's anchors
             anchor = {"ref_min_score": RANDOM[ref.env_id].return_mean,
@@ -280,7 +279,6 @@ class Builder:
                  **info, **stats}
         t_write = time.perf_counter()
         self._write(ref, data, anchor, extra)
-        gen = self._generate_s
         entry = {**extra, "files": file_digests(final), "anchors": anchor,
                  "build": {"seconds": round(time.perf_counter() - t0, 1),
                            "write_seconds": round(time.perf_counter() - t_write, 1),
@@ -350,10 +348,6 @@ class _Bar:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-def _bar(label: str, total: int, enabled: bool) -> _Bar:
-    return _Bar(label, total, enabled)
 
 
 # ----------------------------------------------------------------------------- reports

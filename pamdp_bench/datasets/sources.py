@@ -67,14 +67,17 @@ def source_agent(env_id: str, source: Source | None = None) -> tuple[Any, Any, s
     return cls(env, params, cfg), cfg, config_hash(cfg)
 
 
-def evaluate_states(agent: Any, env_id: str, states: Any, seed: int, point: int,
-                    episodes: int) -> dict[str, float]:
-    """Deterministic evaluation of one state (harness keys of ``(seed, point)``)."""
+def evaluator(agent: Any, env_id: str) -> Callable[[Any, int, int, int], dict[str, float]]:
+    """``evaluate(state, seed, point, episodes)``: deterministic evaluation of one state with
+    the harness keys of ``(seed, point)``, compiled once for the agent (not per call)."""
     env, params = make(env_id)
-    keys = eval_keys(seed, point, episodes)[None]
-    out = jax.jit(lambda s, k: agent_episodes(agent, env, params, s, k, True))(
-        jax.tree.map(lambda x: x[None], states), keys)
-    return summarize_episodes({k: np.asarray(v)[0] for k, v in out.items()})
+    run = jax.jit(lambda s, k: agent_episodes(agent, env, params, s, k, True))
+
+    def evaluate(state: Any, seed: int, point: int, episodes: int) -> dict[str, float]:
+        out = run(jax.tree.map(lambda x: x[None], state), eval_keys(seed, point, episodes)[None])
+        return summarize_episodes({k: np.asarray(v)[0] for k, v in out.items()})
+
+    return evaluate
 
 
 def generate_source(env_id: str, source: Source | None = None,
@@ -87,13 +90,14 @@ def generate_source(env_id: str, source: Source | None = None,
                          f"interval {source.eval_interval}")
     chunk = jax.jit(lambda s: agent.train_recorded(s, source.eval_interval))
     state = jax.jit(agent.init)(init_key(source.seed))
+    evaluate = evaluator(agent, env_id)
     states, records, parts = {}, [], []
     t0 = time.perf_counter()
     for point in range(source.eval_interval, source.budget + 1, source.eval_interval):
         state, metrics, rec = chunk(state)
         parts.append({k: np.asarray(v) for k, v in rec.items()})
         states[point] = jax.device_get(state)
-        ev = evaluate_states(agent, env_id, state, source.seed, point, source.eval_episodes)
+        ev = evaluate(state, source.seed, point, source.eval_episodes)
         records.append({"env_id": env_id, "agent": source.agent, "reading": source.reading,
                         "config_hash": chash, "seed": source.seed, "env_steps": point,
                         "eval_episodes": source.eval_episodes, **ev})
@@ -110,8 +114,8 @@ def scripted_expert_record(env_id: str, source: Source) -> dict[str, Any]:
     cls = get_agent("scripted")
     env, params = make(env_id)
     agent = cls(env, params, None)
-    ev = evaluate_states(agent, env_id, agent.init(jax.random.key(0)), source.seed,
-                         source.budget, source.eval_episodes)
+    ev = evaluator(agent, env_id)(agent.init(jax.random.key(0)), source.seed, source.budget,
+                                  source.eval_episodes)
     return {"env_id": env_id, "agent": "scripted", "env_steps": None,
             "eval_episodes": source.eval_episodes, **ev}
 
