@@ -1,5 +1,7 @@
 """Baseline agents, importable as ``pamdp_bench.baselines`` (one subpackage per family)."""
 from pamdp_bench.baselines import (
+    bc,  # noqa: F401  (registers "bc")
+    clap,  # noqa: F401  (registers "clap")
     dlpa,  # noqa: F401  (registers "dlpa")
     flexplore,  # noqa: F401  (registers "flexplore")
     hppo,  # noqa: F401  (registers "hppo")

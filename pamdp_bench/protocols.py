@@ -23,6 +23,13 @@ of an agent runs under this protocol (``agents.reading_config``; e.g. HyAR's cod
 P-DQN under the HyAR protocol: ``agent_readings = {pdqn = "hyar"}``). The facts of a reading
 live in the agent's config module; the protocol only names it. Agents not listed run their
 own defaults. Unknown agents and readings an agent does not offer fail at load time.
+
+Offline protocols. A protocol with ``datasets`` (a list of dataset kinds, ``datasets.catalog``:
+``expert``, ``medium``, ``medium-replay``, ``random``) and ``dataset_size`` (``"full"``, the
+default, or ``"small"``) trains offline agents: each env x kind is one *task*
+(``Protocol.tasks``), the ``EnvProtocol`` carries its dataset id, and ``budget`` /
+``eval_interval`` count gradient steps instead of env steps (no env interaction happens while
+training; evaluation uses the env as online).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -60,6 +68,13 @@ class EnvProtocol:
     warmup_counted: bool
     #: env param overrides (sorted ``(name, value)`` pairs), applied before the caps
     env_overrides: tuple[tuple[str, Any], ...] = ()
+    #: offline protocols: the dataset this task trains on (budget counts gradient steps)
+    dataset: str | None = None
+
+    @property
+    def task(self) -> str:
+        """What a row of a table is: the env id, or the dataset id of an offline task."""
+        return self.dataset or self.env_id
 
     def eval_points(self) -> list[int]:
         """Env-step counts at which evaluations happen (always including the budget)."""
@@ -91,7 +106,8 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "env_overrides": (dict,),
 }
 _TOP_ONLY = {"name": (str,), "description": (str,), "envs": (list,), "env": (dict,),
-             "agent_readings": (dict,)}
+             "agent_readings": (dict,), "datasets": (list,), "dataset_size": (str,)}
+DATASET_SIZES = ("full", "small")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +121,24 @@ class Protocol:
     per_env: dict[str, dict[str, Any]]
     path: str
     agent_readings: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: offline protocols: dataset kinds trained on for every env (empty: an online protocol)
+    datasets: tuple[str, ...] = ()
+    dataset_size: str = "full"
+
+    @property
+    def offline(self) -> bool:
+        return bool(self.datasets)
+
+    def tasks(self, env_ids: Sequence[str] | None = None) -> list[EnvProtocol]:
+        """One ``EnvProtocol`` per env (online) or per env x dataset kind (offline)."""
+        eps = [self.for_env(e) for e in (env_ids or self.envs)]
+        if not self.offline:
+            return eps
+        from pamdp_bench.datasets.catalog import DatasetRef
+
+        return [dataclasses.replace(ep, dataset=DatasetRef(ep.env_id, kind,
+                                                           self.dataset_size == "small").id)
+                for ep in eps for kind in self.datasets]
 
     def reading_for(self, agent_name: str | None) -> str | None:
         """The config reading ``agent_name`` runs under this protocol (None: its defaults)."""
@@ -220,6 +254,20 @@ def load_protocol(name_or_path: str) -> Protocol:
         _check_fields(f"{path} [env.{env_id!r}]", table, _FIELDS)
     readings = top.get("agent_readings", {})
     _check_readings(path, readings)
+    kinds = tuple(top.get("datasets", ()))
+    size = top.get("dataset_size", "full")
+    if size not in DATASET_SIZES:
+        raise ValueError(f"{path}: field 'dataset_size' must be one of {DATASET_SIZES}, got "
+                         f"{size!r}")
+    if "dataset_size" in top and not kinds:
+        raise ValueError(f"{path}: 'dataset_size' without 'datasets' (an online protocol)")
+    if kinds:
+        from pamdp_bench.datasets.catalog import KINDS
+
+        bad = [k for k in kinds if k not in KINDS]
+        if bad or len(set(kinds)) != len(kinds):
+            raise ValueError(f"{path}: field 'datasets' must list distinct dataset kinds of "
+                             f"{', '.join(KINDS)}; got {list(kinds)}")
     proto = Protocol(
         name=top["name"],
         description=top.get("description", ""),
@@ -228,6 +276,8 @@ def load_protocol(name_or_path: str) -> Protocol:
         per_env=per_env,
         path=path,
         agent_readings=dict(readings),
+        datasets=kinds,
+        dataset_size=size,
     )
     for env_id in envs:  # env_overrides must name fields of every env they apply to
         ep = proto.for_env(env_id)

@@ -15,7 +15,10 @@ The contracts (``pamdp_bench.agents`` and ``envs.base`` describe them):
 * agent: ``train`` returns a state with exactly the avals (structure, shapes, dtypes, weak
   types) of the state it was given, so the harness's later chunks and resumed runs reuse the
   first compilation; its metrics are scalars; ``act`` returns ``(k: int32[], z: float32[P])``
-  for one observation, deterministic or not.
+  for one observation, deterministic or not; a recurrent agent's ``act_step`` returns the same
+  action and a carry with the avals of ``act_carry``'s.
+* offline agent (``offline = True``): the same, with ``init(key, data)`` and ``train(state, n,
+  data)`` traced on a dataset of the loader's shapes (``dataset_avals``).
 """
 
 from __future__ import annotations
@@ -96,6 +99,21 @@ def check_env(env: Any, params: Any = None, steps: int = 50, key: int = 0) -> No
     _require(bool(np.all(np.isfinite(a))), f"{name}: non-finite observation or reward")
 
 
+def dataset_avals(env: Any, params: Any, transitions: int = 256) -> dict[str, Any]:
+    """Shapes and dtypes of a dataset as ``datasets.minari_io.load_arrays`` returns it."""
+    space = env.pamdp_space
+    obs = env.observation_space(params).shape
+    f32, i32 = jnp.float32, jnp.int32
+
+    def a(shape: tuple[int, ...], dtype: Any) -> jax.ShapeDtypeStruct:
+        return jax.ShapeDtypeStruct((transitions, *shape), dtype)
+
+    return {"obs": a(obs, f32), "next_obs": a(obs, f32), "k": a((), i32),
+            "z": a((space.total_param_dim,), f32), "z_pad": a((space.max_param_dim,), f32),
+            "reward": a((), f32), "terminated": a((), jnp.bool_), "truncated": a((), jnp.bool_),
+            "success": a((), jnp.bool_), "episode": a((), i32), "step": a((), i32)}
+
+
 def check_agent(agent: str | type, env_id: str, *, config: Any = None, chunk: int = 7,
                 env_params: tuple[Any, Any] | None = None) -> None:
     """Check an agent's contracts on ``env_id`` by tracing only (nothing is compiled).
@@ -115,13 +133,19 @@ def check_agent(agent: str | type, env_id: str, *, config: Any = None, chunk: in
     obj = cls(env, params, cfg)
     where = f"{label} on {env_id}"
 
-    state = jax.eval_shape(obj.init, jax.random.key(0))
-    out, metrics = jax.eval_shape(lambda s: obj.train(s, chunk), state)
+    if getattr(cls, "offline", False):
+        data = dataset_avals(env, params)
+        state = jax.eval_shape(obj.init, jax.random.key(0), data)
+        train = lambda s: jax.eval_shape(lambda x, d: obj.train(x, chunk, d), s, data)  # noqa: E731
+    else:
+        state = jax.eval_shape(obj.init, jax.random.key(0))
+        train = lambda s: jax.eval_shape(lambda x: obj.train(x, chunk), s)  # noqa: E731
+    out, metrics = train(state)
     _require(avals(out) == avals(state),
              f"{where}: train returns a state whose structure/shapes/dtypes/weak types differ "
              "from its input, so every chunk would re-trace (check dtypes of counters and "
              "python scalars stored in the state)")
-    again, _ = jax.eval_shape(lambda s: obj.train(s, chunk), out)
+    again, _ = train(out)
     _require(avals(again) == avals(out), f"{where}: a second train chunk changes the avals")
     _require(isinstance(metrics, dict), f"{where}: train metrics must be a dict")
     for name, value in metrics.items():
@@ -138,6 +162,17 @@ def check_agent(agent: str | type, env_id: str, *, config: Any = None, chunk: in
         _require(tuple(z.shape) == (num_params,) and z.dtype == jnp.float32,
                  f"{where}: act must return z as float32[{num_params}] (every action's "
                  f"parameters side by side), got {z.dtype}{z.shape}")
+    if hasattr(obj, "act_carry"):
+        carry = jax.eval_shape(obj.act_carry, out)
+        for deterministic in (True, False):
+            (k2, z2), carry2 = jax.eval_shape(
+                lambda s, c, o, kk, d=deterministic: obj.act_step(s, c, o, kk, d),
+                out, carry, obs, jax.random.key(0))
+            _require(avals(carry2) == avals(carry),
+                     f"{where}: act_step returns a carry whose avals differ from act_carry's")
+            _require(avals((k2, z2)) == avals((k, z)),
+                     f"{where}: act_step's action differs in shape/dtype from act's")
 
 
-__all__ = ["ContractError", "avals", "check_agent", "check_env", "random_rollout"]
+__all__ = ["ContractError", "avals", "check_agent", "check_env", "dataset_avals",
+           "random_rollout"]

@@ -33,6 +33,7 @@ def train_cli(
     budget: int | None = None,
     eval_interval: int | None = None,
     eval_episodes: int | None = None,
+    dataset_root: str | None = None,
 ) -> int:
     """``pamdp-bench train``: run and report; returns the exit code (2: refused/bad input)."""
     from pamdp_bench.harness import runner
@@ -42,14 +43,14 @@ def train_cli(
     try:
         records = runner.train(agent, protocol, out_dir, envs=envs, seeds=seeds, resume=resume,
                         seed_offset=seed_offset, budget=budget, eval_interval=eval_interval,
-                        eval_episodes=eval_episodes)
+                        eval_episodes=eval_episodes, dataset_root=dataset_root)
     except (runner.RunError, CheckpointError, ResultFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     final = [r for r in records if r["final"]]
     by_env: dict[str, list[dict[str, Any]]] = {}
     for r in final:
-        by_env.setdefault(r["env_id"], []).append(r)
+        by_env.setdefault(r.get("dataset") or r["env_id"], []).append(r)
     for env_id, rs in by_env.items():
         ret = np.asarray([r["return_mean"] for r in rs])
         succ = np.asarray([r["success_rate"] for r in rs])
@@ -72,6 +73,9 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed_offset", type=int, default=0, metavar="I",
                    help="index of the first seed (default: %(default)s)")
     add_bool(p, "resume", "continue from the last checkpoint in --out", negation_shown=True)
+    p.add_argument("--dataset_root", default=None, metavar="DIR",
+                   help="offline protocols: where the datasets live (default: Minari's "
+                        "MINARI_DATASETS_PATH or ~/.minari/datasets)")
     add_bool(p, "supported_only",
              "skip the protocol's envs the agent cannot handle (e.g. scripted)")
 
@@ -89,7 +93,7 @@ def cmd_train(a: argparse.Namespace) -> int:
             return 0
     return train_cli(agent, a.protocol, envs, a.seeds, a.out, a.resume, a.seed_offset,
                      budget=a.budget, eval_interval=a.eval_interval,
-                     eval_episodes=a.eval_episodes)
+                     eval_episodes=a.eval_episodes, dataset_root=a.dataset_root)
 
 
 def _eval_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,10 @@ lane is exactly one episode and a finished lane is never reset). A policy is any
 * ``agent_episodes``: an agent's ``act`` (deterministic for evaluation), ``vmap``ped over a
   leading seed axis of train states and episode keys; the runner's evaluation.
 
+Recurrent acting: an agent with ``act_carry(state) -> carry`` (C-LAP filters a latent state
+along the episode) acts through ``act_step(state, carry, obs, key, deterministic) -> (action,
+carry)``; ``policy_episode`` threads the carry when given ``carry``.
+
 ``summarize_episodes`` turns per-episode outputs into the result-record metrics (return mean
 and std, success rate, mean length): return and success rate always both.
 """
@@ -31,8 +35,12 @@ from pamdp_bench.registry import make
 Policy = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
 
 
-def policy_episode(env: Any, params: Any, policy: Policy, key: jax.Array) -> dict[str, jax.Array]:
+def policy_episode(env: Any, params: Any, policy: Policy, key: jax.Array,
+                   carry: Any = None) -> dict[str, jax.Array]:
     """One episode of ``policy`` from a fresh reset (traceable; ``vmap`` it over keys).
+
+    ``carry``: a recurrent policy's initial carry; the policy is then
+    ``policy(obs, key, carry) -> (action, carry)``.
 
     The episode stops at its first ``terminated`` or ``truncated``. Returns the episode's
     return ``ret``, length ``len``, ``success`` (some step had ``info["success"]``), the end
@@ -42,7 +50,7 @@ def policy_episode(env: Any, params: Any, policy: Policy, key: jax.Array) -> dic
     reset_key, key = jax.random.split(key)
     obs, state = env.reset_env(reset_key, params)
     zero = jnp.float32(0.0)
-    carry = {
+    loop = {
         "key": key,
         "obs": obs,
         "state": state,
@@ -54,11 +62,15 @@ def policy_episode(env: Any, params: Any, policy: Policy, key: jax.Array) -> dic
         "last_reward": zero,
         "sub_sum": zero,
         "sub_sq": zero,
+        "pcarry": carry,
     }
 
     def body(c: dict[str, Any]) -> dict[str, Any]:
         key, act_key, step_key = jax.random.split(c["key"], 3)
-        action = policy(c["obs"], act_key)
+        if carry is None:
+            action, pcarry = policy(c["obs"], act_key), None
+        else:
+            action, pcarry = policy(c["obs"], act_key, c["pcarry"])
         obs, state, reward, terminated, info = env.step_env(step_key, c["state"], action, params)
         truncated = env.is_truncated(state, params)
         sub = info.get("substeps", jnp.int32(0)).astype(jnp.float32)
@@ -74,18 +86,21 @@ def policy_episode(env: Any, params: Any, policy: Policy, key: jax.Array) -> dic
             "last_reward": reward,
             "sub_sum": c["sub_sum"] + sub,
             "sub_sq": c["sub_sq"] + sub * sub,
+            "pcarry": pcarry,
         }
 
-    out = jax.lax.while_loop(lambda c: ~c["done"], body, carry)
-    del out["key"], out["obs"], out["state"]
+    out = jax.lax.while_loop(lambda c: ~c["done"], body, loop)
+    del out["key"], out["obs"], out["state"], out["pcarry"]
     return out
 
 
 def policy_episodes(
-    env: Any, params: Any, policy: Policy, keys: jax.Array
+    env: Any, params: Any, policy: Policy, keys: jax.Array, carry: Any = None
 ) -> dict[str, jax.Array]:
-    """``policy_episode`` for every key of ``keys[N]`` in parallel (traceable): arrays ``[N]``."""
-    return jax.vmap(lambda k: policy_episode(env, params, policy, k))(keys)
+    """``policy_episode`` for every key of ``keys[N]`` in parallel (traceable): arrays ``[N]``.
+
+    ``carry``: a recurrent policy's initial carry, the same for every episode."""
+    return jax.vmap(lambda k: policy_episode(env, params, policy, k, carry))(keys)
 
 
 def random_policy_episodes(
@@ -119,6 +134,12 @@ def agent_episodes(
     """
 
     def one_seed(state: Any, seed_keys: jax.Array) -> dict[str, jax.Array]:
+        if hasattr(agent, "act_carry"):  # a recurrent agent (module docstring)
+            def step(obs: jax.Array, key: jax.Array, carry: Any) -> tuple[Any, Any]:
+                return agent.act_step(state, carry, obs, key, deterministic)
+
+            return policy_episodes(env, params, step, seed_keys, agent.act_carry(state))
+
         def policy(obs: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
             return agent.act(state, obs, key, deterministic)
 

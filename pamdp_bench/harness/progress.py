@@ -24,8 +24,10 @@ def fmt_duration(seconds: float) -> str:
 class Progress:
     """Env steps, steps/s, ETA and the last evaluation: tqdm on a terminal, else absl logs."""
 
-    def __init__(self, label: str, total: int, start: int, num_seeds: int, enabled: bool):
+    def __init__(self, label: str, total: int, start: int, num_seeds: int, enabled: bool,
+                 unit: str = "env"):
         self.label, self.total, self.start, self.num_seeds = label, total, start, num_seeds
+        self.unit = unit  # "env" steps, or "gradient" steps (offline runs)
         self.t0 = time.perf_counter()
         self.bar = None
         self.enabled = enabled
@@ -48,8 +50,8 @@ class Progress:
         elapsed = time.perf_counter() - self.t0
         rate = (env_steps - self.start) / elapsed if elapsed > 0 else float("nan")
         eta = (self.total - env_steps) / rate if rate > 0 else float("nan")
-        logging.info("%s: %d/%d env steps (%.0f%%) | %.0f steps/s per seed x %d seeds | "
-                     "ETA %s | eval: %s", self.label, env_steps, self.total,
+        logging.info("%s: %d/%d %s steps (%.0f%%) | %.0f steps/s per seed x %d seeds | "
+                     "ETA %s | eval: %s", self.label, env_steps, self.total, self.unit,
                      100.0 * env_steps / self.total, rate, self.num_seeds,
                      fmt_duration(eta), last_eval)
 

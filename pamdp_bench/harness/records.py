@@ -41,6 +41,8 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "agent": ((str,), True),
     "seed": ((int,), True),
     "env_steps": ((int,), True),  # training env steps counted toward the budget so far
+    # (offline records, those with a dataset: gradient steps; no env step is taken)
+    "dataset": ((str,), False),  # offline protocols: the dataset id trained on
     "warmup_steps": ((int,), False),  # uncounted warm-up env steps (HyAR), if any
     "eval_episodes": ((int,), True),
     "return_mean": ((int, float), True),
@@ -154,9 +156,9 @@ def validate(record: Any, where: str = "record") -> dict[str, Any]:
 
 
 def record_key(record: dict[str, Any]) -> tuple[Any, ...]:
-    """Identity of a record: one per (protocol, env, agent, seed, evaluation point)."""
-    return (record["protocol"], record["env_id"], record["agent"], record["seed"],
-            record["env_steps"])
+    """Identity of a record: one per (protocol, env, dataset, agent, seed, evaluation point)."""
+    return (record["protocol"], record["env_id"], record.get("dataset"), record["agent"],
+            record["seed"], record["env_steps"])
 
 
 def append_records(path: str, records: Iterable[dict[str, Any]]) -> int:
@@ -263,6 +265,8 @@ def run_hash_inputs(agent_name: str, config: Any, ep: EnvProtocol, *,
         proto.pop("budget")
     if not proto["env_overrides"]:  # keeps the hashes of runs from before the field existed
         proto.pop("env_overrides")
+    if proto["dataset"] is None:  # likewise (online runs)
+        proto.pop("dataset")
     return {"agent": agent_name, "agent_config": config_dict(config), "protocol": proto,
             "base_seed": BASE_SEED}
 
@@ -372,6 +376,7 @@ def build_record(ep: EnvProtocol, agent: str, seed: int, env_steps: int,
         "schema": SCHEMA,
         "protocol": ep.protocol,
         "env_id": ep.env_id,
+        **({"dataset": ep.dataset} if ep.dataset else {}),
         "agent": agent,
         "seed": int(seed),
         "env_steps": int(env_steps),

@@ -45,6 +45,14 @@ record of a seed). Runs started before the budget left the hash carry the older 
 one run never mixes two hashes. Checkpoints store the hash's inputs, and a mismatch names the
 fields that differ.
 
+Offline protocols (``protocols``: ``datasets``). Each env x dataset kind is one run: the
+dataset (``datasets.minari_io.load_arrays``) is put on the devices once, replicated, and
+passed to the agent's ``init(key, data)`` and ``train(state, num_steps, data)`` as an
+unbatched argument (never part of the train state, so checkpoints stay small and seeds share
+one copy); ``budget`` and the evaluation points count gradient steps; records carry the dataset
+id; checkpoints live under ``OUT/checkpoints/<env_id>/<kind>[-small]``. An offline agent
+(``offline = True``) refuses an online protocol and vice versa.
+
 Several hosts. When ``jax.distributed`` is initialised, process ``i`` of ``n`` owns a
 contiguous slice of the seeds (``numpy.array_split``), shards it over its local devices,
 writes its records to ``OUT/results.process-<i>-of-<n>.jsonl`` and its checkpoints under
@@ -98,9 +106,11 @@ class RunError(ValueError):
     """A run that cannot start or continue (the message says why and what to do)."""
 
 
-def _paths(out_dir: str, env_id: str, placement: SeedPlacement) -> tuple[str, str]:
-    """(results file, checkpoint directory) of this process for ``env_id``."""
-    ckpt = os.path.join(out_dir, "checkpoints", env_id)
+def _paths(out_dir: str, ep: EnvProtocol, placement: SeedPlacement) -> tuple[str, str]:
+    """(results file, checkpoint directory) of this process for the task ``ep``."""
+    ckpt = os.path.join(out_dir, "checkpoints", ep.env_id)
+    if ep.dataset:
+        ckpt = os.path.join(ckpt, ep.dataset.split("/")[-1])
     if placement.process_count == 1:
         return os.path.join(out_dir, "results.jsonl"), ckpt
     tag = f"process-{placement.process_index}-of-{placement.process_count}"
@@ -133,6 +143,7 @@ class EnvRun:
             "config_hash": self.config_hash,
             "agent": self.agent_name,
             "env_id": self.ep.env_id,
+            **({"dataset": self.ep.dataset} if self.ep.dataset else {}),
             "protocol": self.ep.protocol,
             "seeds": list(self.placement.seeds),
             "process_count": self.placement.process_count,
@@ -141,6 +152,7 @@ class EnvRun:
     def owns(self, record: dict[str, Any]) -> bool:
         """Is ``record`` one of this run's (same protocol, env, agent, one of our seeds)?"""
         return (record["protocol"] == self.ep.protocol and record["env_id"] == self.ep.env_id
+                and record.get("dataset") == self.ep.dataset
                 and record["agent"] == self.agent_name and record["seed"] in self.placement.seeds)
 
     def existing_records(self) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -161,11 +173,11 @@ def _preflight(run: EnvRun, resume: bool) -> None:
     if not resume:
         if os.path.exists(run.results_path):
             for r in results_lib.iter_records(run.results_path):
-                if (r["protocol"], r["env_id"], r["agent"]) == (ep.protocol, ep.env_id,
-                                                                run.agent_name):
+                if (r["protocol"], r["env_id"], r.get("dataset"), r["agent"]) == (
+                        ep.protocol, ep.env_id, ep.dataset, run.agent_name):
                     raise RunError(
                         f"{run.results_path} already holds records of {run.agent_name} on "
-                        f"{ep.env_id} ({ep.protocol}); pass --resume to continue that run, or "
+                        f"{ep.task} ({ep.protocol}); pass --resume to continue that run, or "
                         "choose another --out directory (results are never overwritten)")
         if _has_files(run.ckpt_dir):
             raise RunError(f"{run.ckpt_dir} already holds checkpoints of a run; pass --resume "
@@ -252,20 +264,48 @@ def _make_records(run: EnvRun, env_steps: int, episodes: dict[str, np.ndarray],
     return out
 
 
-def run_env(run: EnvRun, *, resume: bool, progress: bool = True) -> list[dict[str, Any]]:
-    """Train and evaluate one env for this process's seeds; returns its records (all points)."""
+def _load_data(ep: EnvProtocol, root: str | None, sharding: Any) -> Any:
+    """An offline task's dataset on the devices, replicated (None for an online task)."""
+    if not ep.dataset:
+        return None
+    from pamdp_bench.datasets.minari_io import load_arrays
+
+    try:
+        data = load_arrays(ep.dataset, root)
+    except FileNotFoundError as err:
+        raise RunError(f"{ep.dataset}: dataset not found ({err}); build it with `pamdp-bench "
+                       f"datasets build --env={ep.env_id}` or pass --dataset_root") from err
+    replicated = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+    return jax.device_put(data, replicated)
+
+
+def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
+            dataset_root: str | None = None) -> list[dict[str, Any]]:
+    """Train and evaluate one task for this process's seeds; returns its records (all points).
+
+    ``dataset_root``: where offline tasks' datasets live (default: Minari's directory).
+    """
     ep, placement, agent = run.ep, run.placement, run.agent
     eval_env, eval_params = ep.env_params(training=False)
     sharding = placement.sharding
     lane_seeds = jnp.asarray(placement.lane_seeds)
     num_real = len(placement.seeds)
+    data = _load_data(ep, dataset_root, sharding)
+    if data is None:
+        init_one, train_one = agent.init, agent.train
+    else:  # the dataset is an unbatched argument of every seed lane (module docstring)
+        def init_one(key: jax.Array) -> Any:
+            return agent.init(key, data)
 
-    init_fn = jax.jit(jax.vmap(agent.init), in_shardings=sharding, out_shardings=sharding)
+        def train_one(s: Any, n: int) -> Any:
+            return agent.train(s, n, data)
+
+    init_fn = jax.jit(jax.vmap(init_one), in_shardings=sharding, out_shardings=sharding)
     train_fns: dict[int, Callable[[Any], Any]] = {}
 
     def train_fn(n: int) -> Callable[[Any], Any]:
         if n not in train_fns:  # one compilation per distinct chunk length
-            train_fns[n] = jax.jit(jax.vmap(lambda s: agent.train(s, n)),
+            train_fns[n] = jax.jit(jax.vmap(lambda s: train_one(s, n)),
                                    in_shardings=sharding, out_shardings=sharding,
                                    donate_argnums=0)
         return train_fns[n]
@@ -280,12 +320,12 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True) -> list[dict[st
     existing = run.existing_records() if resume else {}
     process_local = placement.process_count > 1
     ck = ckpt_lib.RunCheckpointer(run.ckpt_dir, process_local=process_local)
-    label = f"{ep.env_id} {run.agent_name} ({ep.protocol})"
+    label = f"{ep.task} {run.agent_name} ({ep.protocol})"
     try:
         found = None
         wall_before = 0.0
         if resume and ck.latest_step() is not None:
-            template = jax.eval_shape(jax.vmap(agent.init),
+            template = jax.eval_shape(jax.vmap(init_one),
                                       jax.vmap(init_key)(jnp.asarray(placement.seeds)))
             found = ck.restore_latest(template, lambda m: ckpt_lib.check_compatible(
                 m, run.identity, run.ckpt_dir))
@@ -311,7 +351,8 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True) -> list[dict[st
         if not points:
             logging.info("%s: already finished (%d env steps)", label, start)
         prov = results_lib.provenance()
-        bar = Progress(label, ep.budget, start, num_real, enabled=progress and bool(points))
+        bar = Progress(label, ep.budget, start, num_real, enabled=progress and bool(points),
+                       unit="gradient" if ep.dataset else "env")
         t0 = time.perf_counter()
         done = start
         for point in points:
@@ -369,6 +410,7 @@ def train(
     config: Any = None,
     devices: Sequence[Any] | None = None,
     progress: bool = True,
+    dataset_root: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``agent`` on ``protocol`` (all its envs, or ``envs``) and return the records.
 
@@ -380,8 +422,9 @@ def train(
     ``eval_episodes`` override the protocol (smoke tests); ``config`` replaces the agent's
     defaults (``default_config(env_id)``, or the config reading the protocol names for the
     agent, ``agent_readings``; an object, or a callable ``env_id -> config``); ``devices``
-    defaults to ``jax.local_devices()``. Raises ``RunError``/``CheckpointError`` for runs that
-    must not start (see the module docstring).
+    defaults to ``jax.local_devices()``; ``dataset_root``: where an offline protocol's datasets
+    live (default: Minari's ``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``). Raises
+    ``RunError``/``CheckpointError`` for runs that must not start (module docstring).
     """
     try:
         overrides: dict[str, Any] = {}
@@ -396,8 +439,14 @@ def train(
         if twice:
             raise RunError(f"env(s) {', '.join(twice)} given more than once; each env is one "
                            "run of every seed")
-        eps = [_resolve_protocol(proto.for_env(e), seeds, budget, eval_interval, eval_episodes)
-               for e in env_ids]
+        offline = bool(getattr(agent_cls, "offline", False))
+        if offline != proto.offline:
+            raise RunError(
+                f"{getattr(agent_cls, 'name', agent_cls)} is an {'off' if offline else 'on'}line "
+                f"agent and protocol {proto.name!r} is an {'off' if proto.offline else 'on'}line "
+                "protocol (offline protocols list 'datasets'; offline agents train on them)")
+        eps = [_resolve_protocol(ep, seeds, budget, eval_interval, eval_episodes)
+               for ep in proto.tasks(env_ids)]
         base_cfgs = [config(ep.env_id) if callable(config) else config for ep in eps]
         reading = proto.reading_for(getattr(agent_cls, "name", None))
         base_cfgs = [reading_config(agent_cls, ep.env_id, reading) if c is None else c
@@ -421,7 +470,7 @@ def train(
             agent_obj = agent_cls(env, params, cfg)
         except ValueError as err:
             raise RunError(f"{agent_name} on {ep.env_id}: {err}") from err
-        results_path, ckpt_dir = _paths(out_dir, ep.env_id, placement)
+        results_path, ckpt_dir = _paths(out_dir, ep, placement)
         runs.append(EnvRun(agent_cls, agent_name, agent_obj, ep, cfg,
                            run_config_hash(agent_name, cfg, ep), placement, results_path,
                            ckpt_dir, legacy_run_config_hash(agent_name, cfg, ep),
@@ -435,11 +484,13 @@ def train(
             if not run.placement.seeds:
                 logging.info("%s: process %d owns no seeds", run.ep.env_id, jax.process_index())
                 continue
-            logging.info("%s: %s on %d seed(s) %s, %d env steps, seed axis over %d device(s); "
-                         "config hash %s; results -> %s", run.ep.env_id, agent_name,
+            logging.info("%s: %s on %d seed(s) %s, %d %s steps, seed axis over %d device(s); "
+                         "config hash %s; results -> %s", run.ep.task, agent_name,
                          len(run.placement.seeds), list(run.placement.seeds), run.ep.budget,
-                         run.placement.num_devices, run.config_hash, run.results_path)
-            records += run_env(run, resume=resume, progress=progress)
+                         "gradient" if run.ep.dataset else "env", run.placement.num_devices,
+                         run.config_hash, run.results_path)
+            records += run_env(run, resume=resume, progress=progress,
+                               dataset_root=dataset_root)
     return records
 
 

@@ -1,0 +1,66 @@
+"""A distribution over hybrid actions: categorical k, Gaussian parameters of every action.
+
+Shared by the offline agents (BC's policy, C-LAP's action decoder): a head emits ``K`` logits
+and ``P`` means (tanh-bounded to [-1, 1]) and log-stds over the flat parameter vector (all
+actions' parameters side by side, the suite's action form). The likelihood of ``(k, z)`` is the
+categorical term plus the Gaussian terms of k's own slice only (``owner[P]`` names the action
+each parameter belongs to); actions without parameters contribute only the categorical term.
+"""
+
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+
+def param_owner(space: object) -> jax.Array:
+    """``int32[P]``: the action index each flat parameter belongs to."""
+    dims = np.asarray(space.param_dims, np.int64)
+    return jnp.asarray(np.repeat(np.arange(len(dims)), dims).astype(np.int32))
+
+
+class HybridHead(nn.Module):
+    """``features -> (logits [K], mean [P], log_std [P])``."""
+
+    num_actions: int
+    num_params: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        logits = nn.Dense(self.num_actions, name="logits")(x)
+        p = max(self.num_params, 1)  # a zero-width Dense is not allowed; sliced off below
+        mean = jnp.tanh(nn.Dense(p, name="mean")(x))[..., : self.num_params]
+        log_std = nn.Dense(p, name="log_std")(x)[..., : self.num_params]
+        log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (jnp.tanh(log_std) + 1.0)
+        return logits, mean, log_std
+
+
+def log_prob(logits: jax.Array, mean: jax.Array, log_std: jax.Array, k: jax.Array,
+             z: jax.Array, owner: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(log p(k, z), log p(k), log p(z_k | k))`` per batch element."""
+    logp_k = jnp.take_along_axis(jax.nn.log_softmax(logits), k[..., None], axis=-1)[..., 0]
+    mask = owner == k[..., None]
+    gauss = -0.5 * jnp.square((z - mean) / jnp.exp(log_std)) - log_std - 0.5 * math.log(
+        2 * math.pi)
+    logp_z = jnp.sum(jnp.where(mask, gauss, 0.0), axis=-1)
+    return logp_k + logp_z, logp_k, logp_z
+
+
+def mode(logits: jax.Array, mean: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The deterministic action: ``k = argmax`` logits, ``z`` = the means (every slice)."""
+    return jnp.argmax(logits, axis=-1).astype(jnp.int32), mean
+
+
+def sample(key: jax.Array, logits: jax.Array, mean: jax.Array,
+           log_std: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """A drawn action: ``k ~ Cat(logits)``, ``z ~ N(mean, std)`` clipped to [-1, 1]."""
+    k_key, z_key = jax.random.split(key)
+    k = jax.random.categorical(k_key, logits).astype(jnp.int32)
+    z = mean + jnp.exp(log_std) * jax.random.normal(z_key, mean.shape, mean.dtype)
+    return k, jnp.clip(z, -1.0, 1.0)
