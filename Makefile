@@ -5,8 +5,8 @@ GOLDEN ?= ../shared/golden
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore lint envs \
-	render clean-venv leaderboard datasets datasets-small table-dlpa table-hyar table-quick ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
+.PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline lint envs \
+	render clean-venv leaderboard datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
@@ -34,6 +34,22 @@ table-dlpa table-hyar table-quick: table-%: $(STAMP)
 	    --out=results/runs/$*/$$a || exit 1; \
 	done
 	$(BIN)/pamdp-bench table results/runs/$* --out=results/tables/$*
+
+## table-offline: the offline table (issue 15): every offline agent x dataset x 3 seeds
+## (resumable). OFFLINE_PROTOCOL=offline is the full one (200k gradient steps, §6.3 sizes; an
+## accelerator's job); the default offline_cpu is what a 2-core CPU allows. The datasets come
+## from `make datasets` (DATASET_ROOT, default Minari's directory).
+OFFLINE_PROTOCOL ?= offline_cpu
+OFFLINE_AGENTS   ?= clap clap[constraint=false] clap[latent_actions=false] bc
+DATASET_ROOT     ?=
+table-offline: $(STAMP)
+	@for a in $(OFFLINE_AGENTS); do \
+	  $(BIN)/pamdp-bench train --agent="$$a" --protocol=$(OFFLINE_PROTOCOL) --resume \
+	    $(if $(DATASET_ROOT),--dataset_root=$(DATASET_ROOT)) \
+	    --out="results/runs/$(OFFLINE_PROTOCOL)/$$a" || exit 1; \
+	done
+	$(BIN)/pamdp-bench table results/runs/$(OFFLINE_PROTOCOL) \
+	  --out=results/tables/$(OFFLINE_PROTOCOL)
 
 ## leaderboard: re-verify every entry of results/leaderboard/entries (re-runs them) and write
 ## results/leaderboard.md
@@ -150,8 +166,9 @@ conformance: $(STAMP)
 
 ## bench: env throughput (results/bench/envs.*, README table), DLPA per planned step
 ## (results/bench/dlpa.*), model-free training throughput (results/bench/modelfree.*) and QMLE's
-## (results/bench/qmle.*). Run it on an otherwise idle machine: the numbers are wall times.
-bench: bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore
+## (results/bench/qmle.*), offline gradient steps/s (results/bench/offline.*). Run it on an
+## otherwise idle machine: the numbers are wall times.
+bench: bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline
 
 bench-envs: $(STAMP)
 	$(BIN)/pamdp-bench bench --out=results/bench --readme=README.md
@@ -170,6 +187,9 @@ bench-qmle: $(STAMP)
 
 bench-flexplore: $(STAMP)
 	$(BIN)/pamdp-bench bench --suite=flexplore --out=results/bench
+
+bench-offline: $(STAMP)
+	$(BIN)/pamdp-bench bench --suite=offline --out=results/bench
 
 ## envs: table of registered env ids and spaces
 envs: $(STAMP)

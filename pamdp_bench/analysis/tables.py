@@ -584,9 +584,14 @@ def _find_undecodable(paths: Sequence[str]) -> str:
 
 
 def table_cli(paths: list[str], out_dir: str, protocol: str | None = None, *,
-              reps: int = St.DEFAULT_REPS, seed: int = St.DEFAULT_SEED) -> int:
+              reps: int = St.DEFAULT_REPS, seed: int = St.DEFAULT_SEED,
+              manifest: str | None = None) -> int:
     """``pamdp-bench table PATHS... --out DIR [--filter_protocol P]``: print the markdown, write
-    the files; exit 0, or 2 on unreadable / malformed input (the message names file:line)."""
+    the files; exit 0, or 2 on unreadable / malformed input (the message names file:line).
+
+    Records of offline protocols (with a ``dataset``) get the offline table
+    (``analysis.offline``, normalised with the anchors of the datasets ``manifest``); online
+    and offline records cannot share one table."""
     if not paths:
         print("error: give result files or directories", file=sys.stderr)
         return 2
@@ -614,6 +619,25 @@ def table_cli(paths: list[str], out_dir: str, protocol: str | None = None, *,
         print(f"error: no result records in {', '.join(paths)} "
               f"({len(sources)} .jsonl file(s) found)", file=sys.stderr)
         return 2
+    offline = sum(1 for r in records if r.get("dataset"))
+    if offline:
+        if offline != len(records):
+            print(f"error: {offline} of {len(records)} records are offline (they name a dataset)"
+                  "; tabulate online and offline runs separately (--filter_protocol)",
+                  file=sys.stderr)
+            return 2
+        from pamdp_bench.analysis.offline import build_offline_tables
+        from pamdp_bench.datasets.build import DEFAULT_MANIFEST, load_manifest
+
+        try:
+            md, files = build_offline_tables(records, load_manifest(manifest or DEFAULT_MANIFEST),
+                                             out_dir, reps=reps, seed=seed)
+        except (ValueError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(md)
+        print(f"wrote {len(files)} files under {out_dir}", file=sys.stderr)
+        return 0
     out = build_tables(records, out_dir, reps=reps, seed=seed, sources=sources)
     print(out.markdown)
     print(f"wrote {len(out.files)} files under {out_dir}", file=sys.stderr)

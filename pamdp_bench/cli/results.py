@@ -20,12 +20,16 @@ def _table_arguments(p: argparse.ArgumentParser) -> None:
                    help="bootstrap replicates (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0,
                    help="PRNG seed of the bootstrap (default: %(default)s)")
+    p.add_argument("--manifest", default=None, metavar="FILE",
+                   help="offline records: the datasets manifest holding the normalisation "
+                        "anchors (default: results/datasets/manifest.json)")
 
 
 def cmd_table(a: argparse.Namespace) -> int:
     from pamdp_bench.analysis.tables import table_cli
 
-    return table_cli(a.paths, a.out, a.filter_protocol, reps=a.reps, seed=a.seed)
+    return table_cli(a.paths, a.out, a.filter_protocol, reps=a.reps, seed=a.seed,
+                     manifest=a.manifest)
 
 
 def _scale_arguments(p: argparse.ArgumentParser) -> None:

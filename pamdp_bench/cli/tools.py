@@ -83,8 +83,9 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", default="envs", metavar="NAME",
                    help="envs: env throughput (steps/s at several batch sizes) -> "
                    "--out/envs.{json,md}; adapter: the gymnasium adapters' steps/s -> "
-                   "--out/adapter.{json,md}; dlpa, modelfree or qmle: the agent benches of "
-                   "`make bench` -> --out/SUITE.json (default: %(default)s)")
+                   "--out/adapter.{json,md}; dlpa, flexplore, modelfree, qmle, offline or "
+                   "scale: the agent benches of `make bench` -> --out/SUITE.json (default: "
+                   "%(default)s)")
     p.add_argument("--agent", metavar="SPEC",
                    help="envs suite: time this agent's training/planning instead (last line "
                    "JSON); dlpa/modelfree/qmle suites: only these agents, 'a;b'")
@@ -203,7 +204,8 @@ COMMANDS = (
             "DIR [--only=a,b] [--nostats] [--x64] [--verbose]"),
     Command("bench", "env throughput (steps/s per batch size); --agent: that agent's training "
             "speed", _bench_arguments, cmd_bench,
-            "[--suite=envs|dlpa|modelfree|qmle] [--agent=SPEC] [--env=ID] [--out=DIR]"),
+            "[--suite=envs|adapter|dlpa|modelfree|qmle|offline] [--agent=SPEC] [--env=ID] "
+            "[--out=DIR]"),
     Command("render", "one episode of --env (random policy, or --run's trained agent) to PNG "
             "frames and a GIF", _render_arguments, cmd_render,
             "[--env=ID] [--run=RUN_DIR [--step=N]] [--seed=S] [--tries=N] [--out=DIR]"),

@@ -1,5 +1,6 @@
 """Agent speed benches: seconds per planned env step for model-based agents (through the
-agent's bench hooks, so this module imports no baseline), training env steps/s for others.
+agent's bench hooks, so this module imports no baseline), training env steps/s for others,
+gradient steps/s for offline agents (on a dataset of random episodes).
 
 ``bench_agent_cli(agent, env_id, seeds)`` prints progress lines and, as its last line, one JSON
 object: ``seconds_per_planned_step`` (a full training env step after the seed phase: plan,
@@ -185,8 +186,14 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
     agent = cls(env, params, agent_config(spec, env_id))
     log(f"bench {spec} on {env_id}: seeds={seeds} chunk={chunk} devices={jax.device_count()}")
     keys = jax.random.split(jax.random.key(0), seeds)
-    states = jax.jit(jax.vmap(agent.init))(keys)
-    train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, chunk)), donate_argnums=0)
+    offline = bool(getattr(cls, "offline", False))
+    if offline:  # gradient steps on a dataset of random episodes
+        data = random_dataset(env, params, OFFLINE_BENCH_TRANSITIONS)
+        states = jax.jit(jax.vmap(lambda k: agent.init(k, data)))(keys)
+        train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, chunk, data)), donate_argnums=0)
+    else:
+        states = jax.jit(jax.vmap(agent.init))(keys)
+        train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, chunk)), donate_argnums=0)
     t0 = time.perf_counter()
     compiled = train_fn.lower(states).compile()
     compile_s = time.perf_counter() - t0
@@ -201,7 +208,8 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
         times.append(time.perf_counter() - t0)
     call_s = float(np.median(times))
     sps = seeds * chunk / call_s
-    log(f"  {sps:,.0f} env steps/s (seeds summed), {call_s:.2f} s per chunk of {chunk}")
+    unit = "gradient" if offline else "env"
+    log(f"  {sps:,.1f} {unit} steps/s (seeds summed), {call_s:.2f} s per chunk of {chunk}")
     warmup = metrics.get("warmup_steps")
     return {
         "agent": spec, "env": env_id, "seeds": seeds, "chunk": chunk, "repeats": repeats,
@@ -211,7 +219,29 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
         "warmup_steps": int(np.max(np.asarray(warmup))) if warmup is not None else 0,
         "load_average_1min": os.getloadavg()[0], "cpu_count": os.cpu_count(),
         "backend": jax.default_backend(), **_vs_official(spec, env_id, sps),
+        # offline agents: the steps above are gradient steps (no env is stepped)
+        **({"gradient_steps_per_second": sps, "gradient_steps_per_second_per_seed": sps / seeds,
+            "dataset_transitions": OFFLINE_BENCH_TRANSITIONS} if offline else {}),
     }
+
+
+#: Offline benches train on this many transitions of the uniform random policy (the speed of a
+#: gradient step does not depend on the dataset's size: batches are gathered by index).
+OFFLINE_BENCH_TRANSITIONS = 20_000
+
+
+def random_dataset(env: Any, params: Any, transitions: int) -> dict[str, jax.Array]:
+    """Random-policy episodes in the offline agents' dataset form (``load_arrays``'s keys)."""
+    from pamdp_bench.datasets.collect import collect_episodes
+
+    space = env.pamdp_space
+    data = collect_episodes(env, params, lambda obs, key: space.sample_rand_action(key),
+                            num_transitions=transitions, salt=1, policy_key=jax.random.key(0))
+    keys = ("obs", "next_obs", "k", "z", "reward", "terminated", "truncated", "success",
+            "episode", "step")
+    out = {k: jnp.asarray(data[k]) for k in keys}
+    out["z_pad"] = jax.vmap(lambda k, z: space.to_padded((k, z))[1])(out["k"], out["z"])
+    return out
 
 
 def _vs_official(spec: str, env_id: str, sps: float) -> dict[str, float]:
@@ -252,6 +282,8 @@ SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
                    "hyar_ddpg"), ("Platform-v0",), (1, 8)),
     "qmle": (("qmle",), ("Platform-v0", "HardMove-n4-v0", "HardMove-n10-v0",
                          "HardMove-n16-v0"), (1, 8)),
+    # offline agents: gradient steps per second (issue 15), 1 and 4 seeds vmapped
+    "offline": (("clap", "bc"), ("Platform-v0", "HardMove-n4-v0"), (1, 4)),
     # the per-step costs of the scaling study (``pamdp-bench scale``): 1 seed, n = 4..16
     "scale": (("qmle", "dlpa", "pdqn"), tuple(f"HardMove-n{n}-v0" for n in range(4, 17, 2)),
               (1,)),
@@ -259,8 +291,9 @@ SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
 #: Timed calls per row and env steps per call where the defaults (5 calls of 1000 steps)
 #: would take too long (QMLE: ~15 ms per env step and seed on this CPU; 200 steps are 20
 #: updates).
-SUITE_REPEATS: dict[str, int] = {"qmle": 3, "scale": 3}
-SUITE_CHUNK: dict[str, int] = {"qmle": 200, "scale": 200}
+SUITE_REPEATS: dict[str, int] = {"qmle": 3, "scale": 3, "offline": 3}
+#: offline: C-LAP at §6.3's sizes takes about 0.8 s per gradient step and seed on this CPU
+SUITE_CHUNK: dict[str, int] = {"qmle": 200, "scale": 200, "offline": 20}
 
 #: The original implementations' agent cost per training env step (seconds; env excluded), for
 #: the speed-up column. QMLE: the official PyTorch QMLE (``atavakol/qmle`` @ ``0687780``) with
@@ -362,6 +395,17 @@ def suite_markdown(record: dict[str, Any]) -> str:
                 f"{r['plan_seconds'] * 1e3:.1f} | {r['update_seconds'] * 1e3:.1f} | "
                 f"{off * 1e3 if off else float('nan'):.0f} | "
                 f"{r.get('speedup_vs_official', float('nan')):.1f}x | {frac} | {growth} | "
+                f"{r['compile_seconds']:.1f} | {r['load_average_1min']:.1f} |")
+    elif record["suite"] == "offline":
+        lines = ["| agent | env | seeds | gradient steps/s (seeds summed) | per seed | ms per "
+                 "step and seed | 200k steps x 3 seeds at this rate (h) | compile (s) | load |",
+                 "|" + "---|" * 9]
+        for r in rows:
+            per_seed = r["gradient_steps_per_second_per_seed"]
+            total = r["gradient_steps_per_second"]
+            lines.append(
+                f"| {r['agent']} | {r['env']} | {r['seeds']} | {total:,.1f} | "
+                f"{per_seed:,.1f} | {1e3 / per_seed:.1f} | {3 * 200_000 / total / 3600:.1f} | "
                 f"{r['compile_seconds']:.1f} | {r['load_average_1min']:.1f} |")
     else:
         lines = ["| agent | env | seeds | env steps/s (seeds summed) | per seed | ms per step and "

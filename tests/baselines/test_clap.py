@@ -111,8 +111,14 @@ def test_the_unconstrained_variant_leaves_the_band(catch_data, constraint):
     assert (deviation <= 1.0 + 1e-5) if constraint else (deviation > 1.0), deviation
 
 
-@pytest.mark.parametrize("env_id", BENCHMARK_IDS)
-@pytest.mark.parametrize("latent_actions", [True, False])
+# CI time: the Dreamer-like ablation on the envs with the largest (Hard Move n=10) and the
+# most unusual (Goal: 3 actions, 2+1+1 parameters) action spaces; all eight in make test-long.
+_ABLATION_CI = ("Goal-v0", "HardMove-n10-v0")
+
+
+@pytest.mark.parametrize("env_id,latent_actions", [(e, True) for e in BENCHMARK_IDS] + [
+    (e, False) if e in _ABLATION_CI else pytest.param(e, False, marks=pytest.mark.long)
+    for e in BENCHMARK_IDS])
 def test_decoded_actions_are_valid_for_every_env(env_id, latent_actions):
     """K up to 1,024 (Hard Move n=10): k in range, z in [-1, 1], every step of an episode."""
     agent = _agent(env_id, latent_actions=latent_actions)

@@ -55,3 +55,16 @@ def test_malformed_previous_file_is_refused_and_kept(tmp_path: Any) -> None:
     with pytest.raises(ValueError, match="modelfree.json: cannot keep its rows"):
         bench_agents.run_suite("modelfree", str(tmp_path), agents=["pdqn"], log=lambda _: None)
     assert open(path).read() == '{"suite": "modelfree", "rows": ['
+
+
+def test_offline_agents_bench_gradient_steps_on_random_episodes(monkeypatch) -> None:
+    """The real bench_train (not the fake above) on BC: a dataset is made, the rate is in
+    gradient steps, and the suite's table reads those columns."""
+    monkeypatch.undo()
+    monkeypatch.setattr(bench_agents, "OFFLINE_BENCH_TRANSITIONS", 500)
+    row = bench_agents.bench_train("bc", "CatchPoint-v0", seeds=2, chunk=5, repeats=1,
+                                   log=lambda _: None)
+    assert row["gradient_steps_per_second"] > 0 and row["dataset_transitions"] == 500
+    assert row["gradient_steps_per_second_per_seed"] == row["gradient_steps_per_second"] / 2
+    md = bench_agents.suite_markdown({"suite": "offline", "rows": [row]})
+    assert "| bc | CatchPoint-v0 | 2 |" in md and "gradient steps/s" in md

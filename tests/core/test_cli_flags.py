@@ -127,6 +127,10 @@ def test_bench_refuses_flags_its_mode_ignores(capsys) -> None:
 
 # Every pamdp-bench invocation of the Makefile and the README (variables filled in).
 DOCUMENTED = [
+    "train --agent=clap[constraint=false] --protocol=offline_cpu --resume "
+    "--dataset_root=/data/minari --out=results/runs/offline_cpu/clap[constraint=false]",
+    "table results/runs/offline_cpu --out=results/tables/offline_cpu "
+    "--manifest=results/datasets/manifest.json",
     "train --agent=random --protocol=quick --supported_only --resume --out=runs/demo/random",
     "table runs/demo --out=runs/demo/tables",
     "train --agent=dlpa --config=model_type=concat --protocol=dlpa_ablation --resume "
