@@ -34,6 +34,7 @@ from pamdp_bench.harness.progress import quiet_orbax
 from pamdp_bench.harness.records import config_dict, hash_input_differences
 from pamdp_bench.harness.seeding import eval_keys, init_key
 from pamdp_bench.protocols import EnvProtocol, load_protocol
+from pamdp_bench.testing import dataset_avals
 
 
 class RestoreError(ValueError):
@@ -77,8 +78,19 @@ class TrainedRun:
         return next((r for r in self.meta.get("records", []) if r["seed"] == seed), None)
 
 
+def _dataset_task(env_id: str, name: str) -> str | None:
+    """The dataset id of an offline run's ``checkpoints/<env>/<name>`` directory, else None."""
+    from pamdp_bench.datasets.catalog import NAMESPACE, parse_id
+
+    try:
+        return parse_id(f"{NAMESPACE}/{env_id}/{name}").id
+    except ValueError:
+        return None
+
+
 def checkpoint_dirs(run_dir: str) -> dict[str, list[str]]:
-    """``{env id: [checkpoint directories]}`` of a run (one per process)."""
+    """``{task: [checkpoint directories]}`` of a run (one per process); a task is the env id,
+    or for offline runs (``checkpoints/<env>/<kind>``) the dataset id."""
     if not os.path.isdir(run_dir):
         raise RestoreError(f"{run_dir}: no such run directory")
     root = os.path.join(run_dir, "checkpoints")
@@ -90,15 +102,23 @@ def checkpoint_dirs(run_dir: str) -> dict[str, list[str]]:
         d = os.path.join(root, env_id)
         if not os.path.isdir(d):
             continue
-        procs = sorted(os.path.join(d, p) for p in os.listdir(d) if p.startswith("process-"))
-        out[env_id] = procs or [d]
+        tasks = {t: os.path.join(d, name) for name in sorted(os.listdir(d))
+                 if (t := _dataset_task(env_id, name)) is not None}
+        for task, td in (tasks or {env_id: d}).items():
+            procs = sorted(os.path.join(td, p) for p in os.listdir(td)
+                           if p.startswith("process-"))
+            out[task] = procs or [td]
     if not out:
         raise RestoreError(f"{run_dir}: checkpoints/ holds no env directories")
     return out
 
 
 def _template(agent: Any, seeds: list[int]) -> Any:
-    return jax.eval_shape(jax.vmap(agent.init), jax.vmap(init_key)(jnp.asarray(seeds)))
+    keys = jax.vmap(init_key)(jnp.asarray(seeds))
+    if getattr(agent, "offline", False):  # the state's shapes do not depend on the data's size
+        data = dataset_avals(agent.env, agent.env_params)
+        return jax.eval_shape(jax.vmap(agent.init, in_axes=(0, None)), keys, data)
+    return jax.eval_shape(jax.vmap(agent.init), keys)
 
 
 def _agent_for(meta: dict[str, Any], where: str) -> tuple[Any, EnvProtocol]:
@@ -128,7 +148,8 @@ def _agent_for(meta: dict[str, Any], where: str) -> tuple[Any, EnvProtocol]:
 
 
 def load_trained(run_dir: str, env_id: str, step: int | None = None) -> TrainedRun:
-    """Restore ``env_id`` of a run at ``step`` (default: the newest checkpoint)."""
+    """Restore task ``env_id`` (an env id, or an offline run's dataset id) of a run at
+    ``step`` (default: the newest checkpoint)."""
     dirs = checkpoint_dirs(run_dir)
     if env_id not in dirs:
         raise RestoreError(f"{run_dir} has no checkpoints for {env_id} (it has "
