@@ -156,9 +156,10 @@ def validate(record: Any, where: str = "record") -> dict[str, Any]:
 
 
 def record_key(record: dict[str, Any]) -> tuple[Any, ...]:
-    """Identity of a record: one per (protocol, env, dataset, agent, seed, evaluation point)."""
-    return (record["protocol"], record["env_id"], record.get("dataset"), record["agent"],
-            record["seed"], record["env_steps"])
+    """Identity of a record: one per (protocol, env, agent, seed, evaluation point, dataset);
+    ``dataset`` is None for online records (last, so the other positions stay put)."""
+    return (record["protocol"], record["env_id"], record["agent"], record["seed"],
+            record["env_steps"], record.get("dataset"))
 
 
 def append_records(path: str, records: Iterable[dict[str, Any]]) -> int:

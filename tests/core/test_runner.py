@@ -520,11 +520,14 @@ def test_env_overrides_enter_the_config_hash_only_when_set() -> None:
     before = dataclasses.asdict(ep)
     before.pop("seeds")
     before.pop("env_overrides")
+    before.pop("dataset")  # likewise the offline protocols' dataset (None online)
     legacy = results.config_hash({"agent": "a", "agent_config": {"x": 1}, "protocol": before,
                                   "base_seed": seeding.BASE_SEED})
     assert results.legacy_run_config_hash("a", {"x": 1}, ep) == legacy
     changed = dataclasses.replace(ep, env_overrides=(("obs_view", "hyar"),))
     assert results.legacy_run_config_hash("a", {"x": 1}, changed) != legacy
+    offline = dataclasses.replace(ep, dataset="pamdp/Platform-v0/expert-v0")
+    assert results.legacy_run_config_hash("a", {"x": 1}, offline) != legacy
     # the budget left the hash (a run can be extended); nothing else did
     assert results.run_config_hash("a", {"x": 1}, ep) == results.run_config_hash(
         "a", {"x": 1}, dataclasses.replace(ep, budget=ep.budget * 2))
