@@ -293,7 +293,7 @@ SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
 #: updates).
 SUITE_REPEATS: dict[str, int] = {"qmle": 3, "scale": 3, "offline": 3}
 #: offline: C-LAP at §6.3's sizes takes about 0.8 s per gradient step and seed on this CPU
-SUITE_CHUNK: dict[str, int] = {"qmle": 200, "scale": 200, "offline": 20}
+SUITE_CHUNK: dict[str, int] = {"qmle": 200, "scale": 200, "offline": 10}
 
 #: The original implementations' agent cost per training env step (seconds; env excluded), for
 #: the speed-up column. QMLE: the official PyTorch QMLE (``atavakol/qmle`` @ ``0687780``) with
