@@ -127,6 +127,8 @@ def test_bench_refuses_flags_its_mode_ignores(capsys) -> None:
 
 # Every pamdp-bench invocation of the Makefile and the README (variables filled in).
 DOCUMENTED = [
+    "train --agent=clap --protocol=offline_quick --out=runs/offline",
+    "bench --suite=offline --out=results/bench",
     "train --agent=clap[constraint=false] --protocol=offline_cpu --resume "
     "--dataset_root=/data/minari --out=results/runs/offline_cpu/clap[constraint=false]",
     "table results/runs/offline_cpu --out=results/tables/offline_cpu "
