@@ -54,7 +54,8 @@ def test_nstep_returns_match_the_definition(n):
     np.testing.assert_allclose(np.asarray(got), _reference_returns(r, c, v, 0.9, n), rtol=1e-5)
 
 
-@pytest.mark.parametrize("latent_actions", [True, False])
+@pytest.mark.parametrize("latent_actions", [
+    True, pytest.param(False, marks=pytest.mark.long)])  # CI time: the ablation's in test-long
 def test_elbo_decreases_on_a_fixed_batch(catch_data, latent_actions):
     agent = _agent(latent_actions=latent_actions)
     state = agent.init(jax.random.key(0), catch_data)
@@ -83,7 +84,8 @@ def constrained(catch_data):
     return agent, agent.init(jax.random.key(3), catch_data).model.params
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", [s if s < 8 else pytest.param(s, marks=pytest.mark.long)
+                                  for s in range(20)])  # CI: 8 draws; make test-long: 20
 def test_constrained_latent_actions_stay_inside_the_prior_band(constrained, seed):
     """Property (20 random draws of states, policy outputs of any magnitude and eps): u -
     mu_prior is within eps * sigma_prior."""
