@@ -86,7 +86,8 @@ def test_a_missing_dataset_names_the_build_command(tmp_path, root):
                      dataset_root=str(tmp_path / "empty"), progress=False)
 
 
-@pytest.mark.parametrize("agent", ["bc", TINY_CLAP])
+# CI: bc covers the offline resume path; the recurrent clap case (82 s) runs in make test-long
+@pytest.mark.parametrize("agent", ["bc", pytest.param(TINY_CLAP, marks=pytest.mark.long)])
 def test_offline_resume_equals_an_uninterrupted_run(tmp_path, root, agent):
     """Stop after the first evaluation, resume to the budget: records equal (bitwise numbers)
     to one run straight through; records carry the dataset; C-LAP evaluates recurrently."""
