@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline lint envs \
-	render clean-venv leaderboard datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
+	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
@@ -55,6 +55,11 @@ table-offline: $(STAMP)
 ## results/leaderboard.md
 leaderboard: $(STAMP)
 	$(BIN)/pamdp-bench leaderboard --verify
+
+## site: the leaderboard, tables and learning curves as a static web site in site/ (open
+## site/index.html; publish the directory as it is). SITE_VERIFY=1 re-verifies every entry.
+site: $(STAMP)
+	$(BIN)/pamdp-bench site --out=site $(if $(SITE_VERIFY),--verify)
 
 ## ablation-dlpa: DLPA variants (inference structure, 1-step loss, shared-distribution MPPI) on
 ## Platform and Hard Move n=4 (experiments/dlpa_ablation.toml); resumable, prints ETA

@@ -373,14 +373,14 @@ def verify(path: str, envs: Sequence[str] | None = None, work_dir: str | None = 
     return result
 
 
-def _mark(ok: bool, mode: str, device: str, all_envs: bool) -> str:
+def verification_mark(ok: bool, mode: str, device: str, all_envs: bool) -> str:
     if not ok:
         return "✗ failed"
     part = "" if all_envs else ", some envs"
     return f"✓ {mode} ({device}{part})"
 
 
-def _verified_mark(path: str, entry: dict[str, Any]) -> str:
+def verified_mark(path: str, entry: dict[str, Any]) -> str:
     """The board's cell from the sidecar verdict: ✓ only if it is bound to this entry's digest
     and signed under the renderer's key."""
     side = path[:-5] + ".verification.json"
@@ -396,7 +396,7 @@ def _verified_mark(path: str, entry: dict[str, Any]) -> str:
     key = os.environ.get(VERDICT_KEY_ENV)
     if not key or not hmac.compare_digest(str(v.get("signature", "")), _sign(v, key)):
         return "unsigned verdict (not trusted; `leaderboard --verify`)"
-    return _mark(bool(v.get("verified")), str(v.get("mode")), str(v.get("device_kind")),
+    return verification_mark(bool(v.get("verified")), str(v.get("mode")), str(v.get("device_kind")),
                  bool(v.get("all_envs")))
 
 
@@ -444,8 +444,8 @@ def render_board(entries_dir: str = ENTRIES_DIR, out_path: str | None = None,
             sums = {s.env_id: s for s in scoring.summarize(e["records"])}
             links = " ".join(f"[{n}]({u})" for n, u in (("code", e.get("code_url")),
                                                          ("paper", e.get("paper_url"))) if u)
-            mark = (_mark(fresh[p].ok, fresh[p].mode, fresh[p].device_kind, True)
-                    if p in fresh else _verified_mark(p, e))
+            mark = (verification_mark(fresh[p].ok, fresh[p].mode, fresh[p].device_kind, True)
+                    if p in fresh else verified_mark(p, e))
             cells = [f"`{e['agent']}` {links}".strip(), mark]
             for env in envs:
                 s = sums.get(env)

@@ -128,6 +128,38 @@ def cmd_leaderboard(a: argparse.Namespace) -> int:
     return 0
 
 
+def _site_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="site", metavar="DIR",
+                   help="where the site goes (default: %(default)s); an existing DIR is "
+                   "replaced only if it holds an earlier site")
+    p.add_argument("--entries", default=ENTRIES, metavar="DIR",
+                   help="leaderboard entries (default: %(default)s)")
+    p.add_argument("--tables", default=os.path.join("results", "tables"), metavar="DIR",
+                   help="committed tables and their sources.json (default: %(default)s)")
+    p.add_argument("--verify", action="store_true",
+                   help="re-verify every entry (re-runs them) instead of reading verdict files")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="also save a headless-Chromium screenshot of the leaderboard page")
+
+
+def cmd_site(a: argparse.Namespace) -> int:
+    from pamdp_bench.site import build_site
+
+    report = build_site(a.out, a.entries, a.tables, verify=a.verify)
+    print(f"wrote {len(report.pages)} pages to {report.out_dir}: {report.entries} entries, "
+          f"tables {', '.join(report.tables) or '-'}, {len(report.envs)} env pages; open "
+          f"{os.path.join(report.out_dir, 'index.html')}")
+    if a.screenshot:
+        from pamdp_bench.site import browser
+
+        try:
+            browser.screenshot(os.path.join(report.out_dir, "index.html"), a.screenshot)
+        except browser.BrowserUnavailable as err:
+            raise ValueError(str(err)) from err
+        print(f"wrote {a.screenshot}")
+    return 0
+
+
 COMMANDS = (
     Command("table", "score tables (markdown, CSV, PNG) from result files/dirs",
             _table_arguments, cmd_table, "PATH... [--out=DIR] [--filter_protocol=NAME]"),
@@ -139,4 +171,6 @@ COMMANDS = (
             "if not)", _verify_arguments, cmd_verify, "ENTRY.json [--env=ID[,ID]]"),
     Command("leaderboard", "regenerate results/leaderboard.md from the entries",
             _leaderboard_arguments, cmd_leaderboard, "[--entries=DIR] [--out=FILE] [--verify]"),
+    Command("site", "the leaderboard, tables and learning curves as a static web site",
+            _site_arguments, cmd_site, "[--out=DIR] [--entries=DIR] [--tables=DIR] [--verify]"),
 )

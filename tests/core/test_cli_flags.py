@@ -12,7 +12,7 @@ import pytest
 from pamdp_bench.cli import COMMANDS, main
 from pamdp_bench.cli.main import parse
 
-ALL_COMMANDS = ("train", "eval", "table", "scale", "submit", "verify", "leaderboard",
+ALL_COMMANDS = ("train", "eval", "table", "scale", "submit", "verify", "leaderboard", "site",
                 "datasets", "conformance", "bench", "render", "envs")
 
 
@@ -141,6 +141,8 @@ DOCUMENTED = [
     "bench --suite=scale --agent=qmle;dlpa;pdqn --out=results/bench",
     "scale results/runs/scale --out=results/tables/scale",
     "leaderboard --verify",
+    "site --out=site",
+    "site --out=site --screenshot=results/site/leaderboard.png",
     "conformance ../shared/golden",
     "bench --out=results/bench --readme=README.md",
     "bench --suite=dlpa --out=results/bench",
