@@ -119,9 +119,10 @@ def test_the_unconstrained_variant_leaves_the_band(catch_data, constraint):
 _ABLATION_CI = ("Goal-v0", "HardMove-n10-v0")
 
 
-# CI: Hard Goal's latent-action case (20 s) runs in make test-long (Goal's has the same actions)
+# CI: Goal's and Hard Goal's latent-action cases (20 s each) run in make test-long
 @pytest.mark.parametrize("env_id,latent_actions", [
-    (e, True) if e != "HardGoal-v0" else pytest.param(e, True, marks=pytest.mark.long)
+    (e, True) if e not in ("Goal-v0", "HardGoal-v0")
+    else pytest.param(e, True, marks=pytest.mark.long)
     for e in BENCHMARK_IDS] + [
     (e, False) if e in _ABLATION_CI else pytest.param(e, False, marks=pytest.mark.long)
     for e in BENCHMARK_IDS])

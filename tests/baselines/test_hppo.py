@@ -204,6 +204,7 @@ def test_default_configs() -> None:
 
 
 # --------------------------------------------------------------------------- harness
+@pytest.mark.long  # 25 s in CI; the harness path is P-DQN's / PA-DDPG's, run in CI
 def test_short_run_under_harness(tmp_path: Any) -> None:
     from pamdp_bench.harness import runner
 

@@ -336,7 +336,8 @@ def test_short_run_under_harness_warmup_not_counted(tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize(("block", "expected"), [pytest.param(1, 20, marks=pytest.mark.long),
-                                                 (8, 24)])
+                                                 pytest.param(8, 24, marks=pytest.mark.long)])
+# both cases in make test-long (22 s each in CI)
 def test_warmup_blocks_overshoot_at_most_one_block(block: int, expected: int) -> None:
     """Warm-up runs in scans of ``warmup_block`` steps: 20 one-step episodes take exactly 20
     steps with blocks of 1 (the original's stop) and 3 blocks of 8 = 24 steps with blocks of 8."""

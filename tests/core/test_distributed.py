@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from pamdp_bench.harness import records as results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,6 +33,7 @@ def _records(out: str) -> dict:
     return {results.record_key(r): results.comparable(r) for r in recs}
 
 
+@pytest.mark.long  # 25 s in CI (two train processes); make test-long runs it
 def test_two_processes_equal_one(tmp_path) -> None:
     with socket.socket() as s:
         s.bind(("localhost", 0))
