@@ -226,21 +226,13 @@ def _load_entries(entries_dir: str, verify: bool
                   ) -> list[tuple[str, dict[str, Any], str, bool]]:
     """``(path, entry, mark, verified)`` of every entry file; a malformed or tampered entry is
     an error naming its file (the board is not published with an entry silently left out)."""
-    if not os.path.isdir(entries_dir):
-        return []
-    paths = sorted(os.path.join(entries_dir, f) for f in os.listdir(entries_dir)
-                   if f.endswith(".json") and not f.endswith(".verification.json"))
     out = []
-    for p in paths:
+    for p in L.entry_paths(entries_dir):
         try:
             entry = L.load_entry(p)
         except (L.EntryError, OSError, ValueError) as err:
             raise SiteError(f"{p}: not a valid leaderboard entry ({err})") from err
-        if verify:
-            v = L.verify(p)
-            mark = L.verification_mark(v.ok, v.mode, v.device_kind, True)
-        else:
-            mark = L.verified_mark(p, entry)
+        mark = L.entry_mark(p, entry, L.verify(p) if verify else None)
         out.append((p, entry, mark, mark.startswith("✓")))
     return out
 

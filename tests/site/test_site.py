@@ -49,8 +49,7 @@ def test_vendored_libraries_are_the_published_files() -> None:
 
 def test_board_has_a_row_per_entry_and_every_number_links_to_its_records(site) -> None:
     out, edir, _ = site
-    entries = [L.load_entry(os.path.join(edir, f)) for f in sorted(os.listdir(edir))
-               if f.endswith(".json") and not f.endswith(".verification.json")]
+    entries = [L.load_entry(p) for p in L.entry_paths(edir)]
     index = Page(os.path.join(out, "index.html"))
     agents = sorted(r["data-agent"] for r in index.rows if "data-agent" in r)
     assert agents == sorted(e["agent"] for e in entries)

@@ -44,8 +44,7 @@ def test_site_in_chromium(driver, tmp_path) -> None:
     os.makedirs(artifacts, exist_ok=True)
     out = tmp_path / "site"
     report = build_site(str(out), ENTRIES, TABLES, reps=500)
-    entries = [L.load_entry(os.path.join(ENTRIES, f)) for f in os.listdir(ENTRIES)
-               if f.endswith(".json") and not f.endswith(".verification.json")]
+    entries = [L.load_entry(p) for p in L.entry_paths(ENTRIES)]
 
     B.load(driver, str(out / "index.html"))
     for proto in report.protocols:
