@@ -225,18 +225,23 @@ def result_files(paths: Iterable[str]) -> list[str]:
 
 
 def load_records(paths: Iterable[str]) -> list[dict[str, Any]]:
-    """All records of files/directories; duplicates of one key and config hash must agree in
-    every field but wall time, provenance and ``final`` (a run extended to a larger budget
-    wrote the same point as final before), else an error naming both file:line locations and
-    the fields. Records of the same key with different config hashes (an agent re-run after
+    """All records of files/directories (``load_located_records`` without the files)."""
+    return [r for _, r in load_located_records(paths)]
+
+
+def load_located_records(paths: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
+    """``(file, record)`` of all records of files/directories (the file a record was first
+    read from); duplicates of one key and config hash must agree in every field but wall time,
+    provenance and ``final`` (a run extended to a larger budget wrote the same point as final
+    before), else an error naming both file:line locations and the fields. Records of the same key with different config hashes (an agent re-run after
     its defaults changed) are all kept; the tables show each config as its own row."""
-    seen: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+    seen: dict[tuple[Any, ...], tuple[str, str, dict[str, Any]]] = {}
     for path in result_files(paths):
         for lineno, r in iter_numbered_records(path):
             key = (*record_key(r), r["config_hash"])
             where = f"{path}:{lineno}"
             if key in seen:
-                prev_where, prev = seen[key]
+                _, prev_where, prev = seen[key]
                 a, b = flatten(comparable(prev)), flatten(comparable(r))
                 differ = sorted(f for f in set(a) | set(b)
                                 if f != "final" and a.get(f) != b.get(f))
@@ -245,8 +250,8 @@ def load_records(paths: Iterable[str]) -> list[dict[str, Any]]:
                         f"{where}: record {key} conflicts with the one at {prev_where} "
                         f"(fields that differ: {', '.join(differ[:8])})")
                 continue
-            seen[key] = (where, r)
-    return [r for _, r in seen.values()]
+            seen[key] = (path, where, r)
+    return [(path, r) for path, _, r in seen.values()]
 
 
 # ------------------------------------------------------------------- run records

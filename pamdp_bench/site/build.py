@@ -149,23 +149,20 @@ def _record_row(r: Mapping[str, Any], file_href: str | None, file_name: str | No
             "file_href": file_href, "file_name": file_name}
 
 
-def record_groups(records: Sequence[Mapping[str, Any]],
-                  files: Mapping[tuple[Any, ...], tuple[str, str]] | None = None
+def record_groups(located: Sequence[tuple[tuple[str, str], Mapping[str, Any]]]
                   ) -> dict[str, RecordGroup]:
-    """anchor -> group, for ``records`` as the tables label them (config variants apart).
+    """anchor -> group, for ``located`` records (``((file href, file name), record)``).
 
-    ``files``: ``(record key, config hash) -> (href, name)`` of the file each record was read
-    from, shown per row."""
-    # config variants apart, as the tables label them; offline runs: per dataset (a run's
-    # config hash covers its dataset, so one agent has one hash per dataset)
-    online = [r for r in records if not r.get("dataset")]
-    relabel = {id(r): r2 for r, r2 in zip(online, S.label_config_variants(online), strict=True)}
-    labelled = [relabel.get(id(r), r) for r in records]
+    Agents are labelled as the tables label them: online, config variants apart
+    (``label_config_variants``); offline, per dataset (a run's config hash covers its dataset,
+    so one agent has one hash per dataset and is not relabelled)."""
+    tagged = [{**r, "_file": f} for f, r in located]
+    online = [r for r in tagged if not r.get("dataset")]
+    labelled = S.label_config_variants(online) + [r for r in tagged if r.get("dataset")]
     grouped: dict[tuple[str, str, str | None, str], list[Mapping[str, Any]]] = {}
-    for orig, r in zip(records, labelled, strict=True):
+    for r in labelled:
         key = (r["protocol"], r["env_id"], r.get("dataset"), r["agent"])
-        grouped.setdefault(key, []).append({**r, "_file": (files or {}).get(
-            (*R.record_key(dict(orig)), orig["config_hash"]), (None, None))})
+        grouped.setdefault(key, []).append(r)
     out: dict[str, RecordGroup] = {}
     for (protocol, env_id, dataset, agent), rs in sorted(
             grouped.items(), key=lambda kv: (kv[0][0], A.env_sort_key(kv[0][1]),
@@ -286,9 +283,8 @@ def build_board(entries: Sequence[tuple[str, dict[str, Any], str, bool]], reps: 
             overrides = ", ".join(f"{k}={v}" for k, v in sorted(entry["overrides"].items()))
             rows.append(BoardRow(entry["agent"], page, entry_file, links, mark, ok, iqm_cell,
                                  cells, overrides or "—"))
-            groups = record_groups(entry["records"], {
-                (*R.record_key(r), r["config_hash"]): (entry_file, os.path.basename(path))
-                for r in entry["records"]})
+            groups = record_groups([((entry_file, os.path.basename(path)), r)
+                                    for r in entry["records"]])
             pages.append(EntryPage(page, entry_file, entry, mark, ok, list(groups.values())))
         boards.append(Board(proto, _protocol_description(items[0][1]),
                             [(e, A.display_name(e), f"env-{slug(e)}.html") for e in envs], rows,
@@ -313,7 +309,7 @@ class TableView:
     figures: list[str]
     record_files: list[tuple[str, str]]  # (href, name)
     groups: list[RecordGroup]
-    markdown: list[tuple[str, str]]  # (href, name) of the table's own .md files
+    generated: list[tuple[str, str]]  # (href, name) of the table's own .md and .csv files
 
 
 def _read_csv(path: str) -> list[dict[str, str]]:
@@ -325,14 +321,13 @@ def _read_csv(path: str) -> list[dict[str, str]]:
 
 
 def _online_rows(scores: Sequence[Mapping[str, str]], records_page: str,
-                 anchors: set[str]) -> tuple[list[str], list[list[Cell]], set[str]]:
+                 anchors: set[str]) -> tuple[list[str], list[list[Cell]]]:
     header = ["protocol", "env", "agent", "n", "env steps", "return", "success",
               "normalized", "published"]
-    rows, envs = [], set()
+    rows = []
     for s in scores:
         anchor = _anchor(s["protocol"], s["env_id"], s["agent"])
         href = f"{records_page}#{anchor}" if anchor in anchors else None
-        envs.add(s["env_id"])
         rows.append([
             _cell(s["protocol"], s["protocol"]),
             _cell(A.display_name(s["env_id"]), s["env_id"], f"env-{slug(s['env_id'])}.html"),
@@ -344,18 +339,17 @@ def _online_rows(scores: Sequence[Mapping[str, str]], records_page: str,
             _cell(fmt_pm(s["normalized_mean"], s["normalized_std"]), s["normalized_mean"], href),
             _cell(s.get("published_all") or "—", s.get("published_mean") or ""),
         ])
-    return header, rows, envs
+    return header, rows
 
 
 def _offline_rows(scores: Sequence[Mapping[str, str]], records_page: str,
-                  anchors: set[str]) -> tuple[list[str], list[list[Cell]], set[str]]:
+                  anchors: set[str]) -> tuple[list[str], list[list[Cell]]]:
     header = ["protocol", "dataset", "agent", "seeds", "gradient steps", "normalized (0-100)",
               "return", "success"]
-    rows, envs = [], set()
+    rows = []
     for s in scores:
         anchor = _anchor(s["protocol"], s["env_id"], s["agent"], s["dataset"])
         href = f"{records_page}#{anchor}" if anchor in anchors else None
-        envs.add(s["env_id"])
         rows.append([
             _cell(s["protocol"], s["protocol"]),
             _cell(s["dataset"], s["dataset"], f"env-{slug(s['env_id'])}.html"),
@@ -366,7 +360,7 @@ def _offline_rows(scores: Sequence[Mapping[str, str]], records_page: str,
             _cell(fmt_pm(s["return_mean"], s["return_std"]), s["return_mean"], href),
             _cell(fmt(s["success_mean"]), s["success_mean"], href),
         ])
-    return header, rows, envs
+    return header, rows
 
 
 def _sources(tables_dir: str) -> dict[str, list[str]]:
@@ -395,24 +389,18 @@ def build_table(name: str, tables_dir: str, sources: Sequence[str], site_dir: st
     """One committed table: its scores, aggregates and figures, and its records copied."""
     tdir = os.path.join(tables_dir, name)
     page, records_page = f"table-{slug(name)}.html", f"table-{slug(name)}-records.html"
-    files: dict[tuple[Any, ...], tuple[str, str]] = {}
-    record_files: list[tuple[str, str]] = []
+    files: dict[str, tuple[str, str]] = {}  # record file -> (href, name) in the site
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tables_dir)))
     paths = R.result_files([_resolve_source(s, tables_dir) for s in sources])
     for i, path in enumerate(paths):
-        rel = os.path.relpath(path, os.path.dirname(os.path.dirname(os.path.abspath(
-            tables_dir))))
+        rel = os.path.relpath(path, root)
         rel = rel if not rel.startswith("..") else f"{i}-{os.path.basename(path)}"
-        href = f"records/{slug(name)}/{rel}"
-        os.makedirs(os.path.dirname(os.path.join(site_dir, href)), exist_ok=True)
-        shutil.copyfile(path, os.path.join(site_dir, href))
-        record_files.append((href, rel))
-        for r in R.iter_records(path):
-            files.setdefault((*R.record_key(r), r["config_hash"]), (href, rel))
-    groups = record_groups(R.load_records(paths), files) if paths else {}
+        files[path] = (_copy(path, site_dir, f"records/{slug(name)}/{rel}"), rel)
+    groups = record_groups([(files[p], r) for p, r in R.load_located_records(paths)])
     scores = _read_csv(os.path.join(tdir, "scores.csv"))
     offline = bool(scores) and "dataset" in scores[0]
-    header, rows, _ = (_offline_rows if offline else _online_rows)(scores, records_page,
-                                                                   set(groups))
+    header, rows = (_offline_rows if offline else _online_rows)(scores, records_page,
+                                                                set(groups))
     aggregates = []
     agg_path = os.path.join(tdir, "aggregates.csv")
     if not offline and os.path.exists(agg_path):
@@ -423,22 +411,24 @@ def build_table(name: str, tables_dir: str, sources: Sequence[str], site_dir: st
                                    "runs": a["runs"], "point": fmt(a["point"]),
                                    "ci": f"[{fmt(a['lo'])}, {fmt(a['hi'])}]",
                                    "sort": a["point"]})
-    figures = []
+    figures, generated = [], []
     for f in sorted(os.listdir(tdir)):
         if any(p.match(f) for p in FIGURE_PATTERNS):
-            href = f"tables/{slug(name)}/{f}"
-            os.makedirs(os.path.dirname(os.path.join(site_dir, href)), exist_ok=True)
-            shutil.copyfile(os.path.join(tdir, f), os.path.join(site_dir, href))
-            figures.append(href)
-    markdown = []
-    for f in sorted(os.listdir(tdir)):
-        if f.endswith((".md", ".csv")):
-            href = f"tables/{slug(name)}/{f}"
-            os.makedirs(os.path.dirname(os.path.join(site_dir, href)), exist_ok=True)
-            shutil.copyfile(os.path.join(tdir, f), os.path.join(site_dir, href))
-            markdown.append((href, f))
+            figures.append(_copy(os.path.join(tdir, f), site_dir, f"tables/{slug(name)}/{f}"))
+        elif f.endswith((".md", ".csv")):
+            generated.append((_copy(os.path.join(tdir, f), site_dir,
+                                    f"tables/{slug(name)}/{f}"), f))
     return TableView(name, page, records_page, "offline" if offline else "online", header, rows,
-                     aggregates, figures, record_files, list(groups.values()), markdown)
+                     aggregates, figures, list(files.values()), list(groups.values()),
+                     generated)
+
+
+def _copy(src: str, site_dir: str, href: str) -> str:
+    """Copy ``src`` to ``href`` under the site; returns ``href``."""
+    dst = os.path.join(site_dir, href)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copyfile(src, dst)
+    return href
 
 
 # ----------------------------------------------------------------------------- curves
