@@ -233,8 +233,9 @@ def load_located_records(paths: Iterable[str]) -> list[tuple[str, dict[str, Any]
     """``(file, record)`` of all records of files/directories (the file a record was first
     read from); duplicates of one key and config hash must agree in every field but wall time,
     provenance and ``final`` (a run extended to a larger budget wrote the same point as final
-    before), else an error naming both file:line locations and the fields. Records of the same key with different config hashes (an agent re-run after
-    its defaults changed) are all kept; the tables show each config as its own row."""
+    before), else an error naming both file:line locations and the fields. Records of the same
+    key with different config hashes (an agent re-run after its defaults changed) are all kept;
+    the tables show each config as its own row."""
     seen: dict[tuple[Any, ...], tuple[str, str, dict[str, Any]]] = {}
     for path in result_files(paths):
         for lineno, r in iter_numbered_records(path):
