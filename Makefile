@@ -1,4 +1,7 @@
 # pamdp_bench make targets. Every target installs what it needs into $(VENV) first.
+# [choice] the install uses uv (installed into the venv by pip) when it can: the same resolved
+# versions as pip in about 15 s instead of 70-90 s, a fifth of CI's time budget; plain pip is
+# the fallback (e.g. a machine that reaches only a local wheel directory).
 PYTHON ?= python3
 VENV   ?= .venv
 GOLDEN ?= ../shared/golden
@@ -11,8 +14,8 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' \
+	  || { $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'; }
 	@touch $(STAMP)
 
 ## demo: the `quick` protocol for every agent that exists, then the score table

@@ -13,6 +13,7 @@ from pamdp_bench.registry import (  # noqa: E402
     make,
     register_with_gymnasium,
     register_with_gymnax,
+    register_with_gymnax_when_imported,
     registered_ids,
 )
 
@@ -28,8 +29,9 @@ __all__ = [
     "make",
     "register_with_gymnasium",
     "register_with_gymnax",
+    "register_with_gymnax_when_imported",
     "registered_ids",
 ]
 
-register_with_gymnax()
+register_with_gymnax_when_imported()  # gymnax.make("Platform-v0") once gymnax is imported
 register_with_gymnasium()  # gymnasium.make("pamdp_bench/<id>") after `import pamdp_bench`

@@ -1,8 +1,8 @@
 """Several processes (hosts) from environment variables, before anything touches a device.
 
 ``jax.distributed.initialize`` must run before the XLA backend starts, and importing the env
-registry starts it (gymnax builds arrays at import), so no command-line flag can be read in
-time. ``import pamdp_bench`` therefore calls ``init_from_env`` first:
+registry may start it (gymnax, once imported, builds arrays), so no command-line flag can be
+read in time. ``import pamdp_bench`` therefore calls ``init_from_env`` first:
 
 ``PAMDP_BENCH_COORDINATOR=HOST:PORT`` with ``PAMDP_BENCH_NUM_PROCESSES=N`` and
 ``PAMDP_BENCH_PROCESS_ID=I``

@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import importlib.abc
+import importlib.util
 import re
+import sys
 import types
 from collections.abc import Mapping
 from typing import Any
-
-import gymnax
 
 HARD_MOVE_SIZES = (4, 6, 8, 10)
 HARD_MOVE_MIN_N = 2
@@ -199,9 +200,44 @@ def env_and_params(
 
 def register_with_gymnax() -> None:
     """Make the published ids available through ``gymnax.make`` too (idempotent)."""
+    import gymnax
+
     for spec in ENV_SPECS:
         if spec.id not in gymnax.registered_envs:
             gymnax.register(spec.id, spec.build)
+
+
+class _GymnaxImportHook(importlib.abc.MetaPathFinder):
+    """Registers the ids right after ``gymnax`` is first imported, then removes itself.
+
+    Importing gymnax imports all of its bundled envs and, through them, scipy, seaborn and
+    matplotlib (about 2 s); ``import pamdp_bench`` (every CLI call) needs none of it, yet
+    ``gymnax.make("Platform-v0")`` must work after it. The hook wraps the found loader's
+    ``exec_module`` so registration runs once gymnax is fully initialised."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "gymnax":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module: types.ModuleType) -> None:
+            exec_module(module)
+            register_with_gymnax()
+
+        spec.loader.exec_module = exec_then_register  # type: ignore[method-assign]
+        return spec
+
+
+def register_with_gymnax_when_imported() -> None:
+    """``register_with_gymnax`` now if gymnax is loaded, else as soon as it is imported."""
+    if "gymnax" in sys.modules:
+        register_with_gymnax()
+    elif not any(isinstance(f, _GymnaxImportHook) for f in sys.meta_path):
+        sys.meta_path.insert(0, _GymnaxImportHook())
 
 
 #: gymnasium namespace of the adapter's ids (``pamdp_bench/Platform-v0``) and its entry point.

@@ -54,8 +54,9 @@ def _small(name: str, cfg: Any) -> Any:
 
 
 @pytest.mark.parametrize(("name", "obs_view"), [
-    pytest.param("pdqn", "dlpa", marks=pytest.mark.long), ("pdqn", "hyar"), ("paddpg", "dlpa"),
-    pytest.param("hyar_td3", "dlpa", marks=pytest.mark.long)])  # CI time: 15-27 s each
+    pytest.param("pdqn", "dlpa", marks=pytest.mark.long), ("pdqn", "hyar"),
+    pytest.param("paddpg", "dlpa", marks=pytest.mark.long),
+    pytest.param("hyar_td3", "dlpa", marks=pytest.mark.long)])  # CI time: 12-27 s each
 def test_stored_cap_transitions(name: str, obs_view: str) -> None:
     """Over 60 training steps the replay marks a transition "terminated" exactly when the env
     terminated it (a catch) or, with the DLPA clock, when it hit the 25-step cap. An unlimited

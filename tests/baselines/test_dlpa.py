@@ -109,6 +109,7 @@ def test_multi_gather_matches_dense() -> None:
     np.testing.assert_allclose(a[1], d[1], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.long  # 10 s; K = 1,024 model shapes stay in CI (test_model_shapes)
 def test_plan_scales_to_1024_actions() -> None:
     """Hard Move n = 10 shape (K = 1024, one parameter each) plans with the real model."""
     cfg = DLPAConfig(model_type="concat", horizon=2, num_samples=64, num_elites=8,
@@ -192,6 +193,8 @@ def test_long_episodes_split_into_slots() -> None:
     assert int(rp.n_valid[0]) == 20 and int(rp.slot) == 1 and int(rp.t) == 5
 
 
+# make test-long: 35 s; DLPA's train chunks run in CI in test_jit_once and FLEXplore's env contracts
+@pytest.mark.long
 def test_train_deterministic_and_learning() -> None:
     agent = _agent(branchless=True)  # the harness run below covers the lax.cond path
     train, init = jax.jit(lambda s: agent.train(s, 60)), jax.jit(agent.init)
@@ -461,6 +464,9 @@ def _random_batch(agent: DLPAAgent, key: jax.Array, ks: jax.Array) -> dict:
             "mask": jnp.ones((b, h))}
 
 
+# make test-long: 22 s; the K=65,536 speed path (its gathers vs dense:
+# test_multi_gather_matches_dense)
+@pytest.mark.long
 def test_lazy_k_adam_equals_dense_adam_when_every_k_is_in_the_batch() -> None:
     """Platform's 3 actions all in every batch: Adam on the batch's embedding rows is dense
     Adam (same gradient, same moments), to float rounding, over several steps."""

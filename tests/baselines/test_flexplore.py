@@ -226,6 +226,9 @@ def test_policy_gradient_reaches_both_policies() -> None:
     assert bool(jnp.all(jnp.abs(zs) <= 1.0)) and bool(jnp.all(jnp.isfinite(g)))
 
 
+# make test-long: 52 s; each mechanism has its own CI test (FGSM step, W-gap, policy gradient,
+# proposals)
+@pytest.mark.long
 def test_mechanism_switches_in_the_updates() -> None:
     """One env step's updates from the same state: smoothing gated by ``smoothing_start``
     leaves the model as with smoothing off (up to float reassociation: the gated term adds an

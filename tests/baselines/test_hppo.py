@@ -101,16 +101,16 @@ def test_rollout_stores_old_logprobs_and_std_parameterisation() -> None:
     np.testing.assert_allclose(log_std, [-0.5] * 3, rtol=1e-6)
     state, _ = jax.jit(agent.train, static_argnums=1)(state, 7)
     buf = jax.tree.map(lambda x: x[:7], state.buffer)
-    logits, mean, log_std = agent.policy(state.actor.params, buf["obs"])
+    logits, mean, log_std = jax.jit(agent.policy)(state.actor.params, buf["obs"])
     mask = agent.param_mask(buf["k"])
     assert int(mask.sum()) == int(np.sum(1 + np.asarray(buf["k"])))  # k's slice: 1 or 2
-    lk, lz = losses.hybrid_logp(logits, mean, log_std, buf["k"], buf["z"], mask)
+    lk, lz = jax.jit(losses.hybrid_logp)(logits, mean, log_std, buf["k"], buf["z"], mask)
     np.testing.assert_allclose(lk, buf["logp_k"], rtol=1e-5)
     np.testing.assert_allclose(lz, buf["logp_z"], rtol=1e-5)
     assert np.all(np.abs(np.asarray(buf["z"])) <= 1.0)  # executed samples are clipped
     # Before any update the new policy equals the old one: every ratio is 1.
     adv = jnp.linspace(-1.0, 1.0, 7)
-    loss, aux = agent.actor_loss(state.actor.params, buf, adv)
+    loss, aux = jax.jit(agent.actor_loss)(state.actor.params, buf, adv)
     np.testing.assert_allclose(loss, 0.0, atol=1e-6)  # 2 * -mean(A), mean(A) = 0
     assert float(aux["clip_frac"]) == 0.0
 
@@ -132,7 +132,8 @@ def bandit_run(mode: str) -> CompiledRun:
     return CompiledRun("hppo", Bandit(), cfg, 2000)
 
 
-@pytest.mark.parametrize("mode", ["separate", "joint"])
+# CI: the default separate ratios (HyAR's code); the joint variant (10 s) in make test-long
+@pytest.mark.parametrize("mode", ["separate", pytest.param("joint", marks=pytest.mark.long)])
 def test_learns_one_step_bandit(mode: str) -> None:
     run = bandit_run(mode)
     state, metrics = run.run(0)
@@ -150,6 +151,7 @@ def test_deterministic_under_fixed_key() -> None:
                               np.asarray(c[0].actor.params["disc"][0]["w"]))
 
 
+@pytest.mark.long  # 22 s; chunked == uninterrupted training: test_runner's bitwise kill/resume
 def test_exact_steps_and_chunking_invariance() -> None:
     # Two chunks of 35 steps give the same state as one chunk of 70 (rollouts of 20).
     env = Bandit()
@@ -204,7 +206,7 @@ def test_default_configs() -> None:
 
 
 # --------------------------------------------------------------------------- harness
-@pytest.mark.long  # 25 s in CI; the harness path is P-DQN's / PA-DDPG's, run in CI
+@pytest.mark.long  # 25 s in CI; the harness path runs in CI in test_runner/test_leaderboard
 def test_short_run_under_harness(tmp_path: Any) -> None:
     from pamdp_bench.harness import runner
 

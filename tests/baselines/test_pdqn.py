@@ -222,6 +222,9 @@ def test_passthrough_initialisation(env_id: str) -> None:
 
 
 # --------------------------------------------------------------------------- harness
+# make test-long: 30 s; the harness path runs in CI in test_runner, test_leaderboard and
+# test_restore
+@pytest.mark.long
 def test_short_run_under_harness(tmp_path: Any) -> None:
     from pamdp_bench.harness import runner
 

@@ -80,6 +80,14 @@ def bandit_run(local_only: bool) -> CompiledRun:
     return CompiledRun("qmle", TwoPeakBandit(), cfg, 3000)
 
 
+@cache
+def trained_bandit() -> tuple[CompiledRun, Any]:
+    """The bandit agent trained 3,000 steps (seed 0), shared by the tests that inspect a trained
+    Q: one compilation and one training per worker instead of one per test."""
+    run = bandit_run(False)
+    return run, run.run(0)[0]
+
+
 def greedy_reward(run: CompiledRun, state: Any) -> float:
     obs = jnp.array([1.0, -1.0], jnp.float32)
     rewards = [float(TwoPeakBandit.reward(*run.agent.act(state, obs, jax.random.key(i), True)))
@@ -115,8 +123,8 @@ def test_target_maximisation_matches_brute_force() -> None:
     """``best_candidate`` returns the candidate set's largest Q (computed one candidate at a
     time) and that candidate; a stored argmax better than every candidate wins (the trained
     bandit agent, whose Q has a sharp peak)."""
-    run = bandit_run(False)
-    agent, state = run.agent, run.run(0)[0]
+    run, state = trained_bandit()
+    agent = run.agent
     params, obs, key = state.learner.params, state.obs, jax.random.key(3)
     best_candidate = jax.jit(agent.best_candidate, static_argnums=3)
     q_max, k, z = best_candidate(params, obs, key, 50)
@@ -173,8 +181,8 @@ def test_learn_rewrites_argmaxes_and_priorities_and_copies_target() -> None:
     items' stored argmaxes become the target maximisers and only their priorities change; at
     or before ``learning_starts`` nothing changes; the target network is copied on multiples of
     ``target_every`` only."""
-    run = bandit_run(False)
-    agent, state = run.agent, run.run(0)[0]
+    run, state = trained_bandit()
+    agent = run.agent
     learn = jax.jit(agent.learn)
     key = jax.random.key(5)
     idle, m_idle = learn(state.replace(env_steps=jnp.int32(100)), key)

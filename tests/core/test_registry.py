@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import gymnax
 import jax
 import jax.numpy as jnp
@@ -64,6 +67,17 @@ def test_registered_with_gymnax() -> None:
     env, params = gymnax.make("CatchPoint-v0")
     assert env.obs_dim == 6
     pamdp_bench.register_with_gymnax()  # idempotent
+
+
+def test_import_defers_gymnax_and_registers_when_it_is_imported() -> None:
+    """``import pamdp_bench`` (every CLI call) does not pay for gymnax's bundled envs (scipy,
+    seaborn, matplotlib), and a later ``import gymnax`` still knows the suite's ids."""
+    code = ("import sys, pamdp_bench; assert 'gymnax' not in sys.modules, 'gymnax imported'; "
+            "import gymnax; print(type(gymnax.make('HardMove-n6-v0')[0]).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "HardMove"
 
 
 def test_env_table_drives_ids_golden_names_and_make() -> None:

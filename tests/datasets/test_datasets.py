@@ -243,6 +243,9 @@ def test_medium_is_the_first_state_reaching_half_the_expert():
         sources.pick_policies(run)
 
 
+# make test-long: 22 s; CI builds and loads the random dataset; medium-replay is built by make
+# datasets
+@pytest.mark.long
 def test_train_recorded_is_train_plus_its_transitions():
     """The medium-replay stream is the run's own: same state as ``train``, and each recorded
     transition's next observation is the following one's observation within an episode."""

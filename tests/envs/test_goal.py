@@ -184,14 +184,21 @@ def test_invalid_actions_are_flagged() -> None:
 
 
 # --------------------------------------------------------------------- batching
-def test_vmap_compaction_nesting_and_params() -> None:
-    """The custom_vmap rule: compaction changes nothing, nested vmaps and per-lane params agree,
-    and each lane matches the unbatched step (up to float rounding of other fused code)."""
-    lanes = 64  # tiers 64 -> 16
-    keys = jax.random.split(jax.random.key(3), lanes)
+LANES = 64  # compaction tiers 64 -> 16
+
+
+def _batched_step() -> tuple[Any, Any, Any, Any]:
+    keys = jax.random.split(jax.random.key(3), LANES)
     _, states = RESET_B(keys, P)
     acts = SAMPLE_B(keys)
-    out = STEP_B(keys, states, acts, P)
+    return keys, states, acts, STEP_B(keys, states, acts, P)
+
+
+def test_vmap_compaction_matches_one_tier_and_the_unbatched_step() -> None:
+    """The custom_vmap rule: compaction changes nothing, and each lane matches the unbatched
+    step (up to float rounding of other fused code)."""
+    lanes = LANES
+    keys, states, acts, out = _batched_step()
     # no compaction (one tier) gives bit-identical results
     old = G.TICK_LOOP.min_tier
     try:
@@ -200,6 +207,21 @@ def test_vmap_compaction_nesting_and_params() -> None:
     finally:
         G.TICK_LOOP.min_tier = old
     assert tree_equal(out, flat)
+    # each lane against the unbatched step
+    for i in range(0, lanes, 5):
+        lane = jax.tree.map(lambda x, i=i: x[i], states)
+        one = STEP1["Goal-v0"](keys[i], lane, (acts[0][i], acts[1][i]), P)
+        assert int(one[4]["substeps"]) == int(out[4]["substeps"][i])
+        assert bool(one[3]) == bool(out[3][i])
+        np.testing.assert_allclose(one[0], out[0][i], atol=1e-3)
+
+
+@pytest.mark.long  # 20-25 s of compiles; compaction and the unbatched step stay in CI (above)
+def test_nested_vmap_and_per_lane_params() -> None:
+    """Nested vmaps (8 x 8) and per-lane params give the batched step's numbers; lanes capped at
+    2 ticks stop there and the others are unchanged."""
+    lanes = LANES
+    keys, states, acts, out = _batched_step()
     # nested vmap (8 x 8) and a vmap over (equal) params give the same numbers
     r = lambda x: x.reshape((8, 8) + x.shape[1:])  # noqa: E731
     inner = jax.vmap(GOAL.step_env, in_axes=(0, 0, 0, None))
@@ -216,13 +238,6 @@ def test_vmap_compaction_nesting_and_params() -> None:
     capped = per_lane(keys, states, acts, pb.replace(max_substeps=cap))
     assert int(jnp.max(capped[4]["substeps"][::2])) <= 2
     np.testing.assert_array_equal(capped[4]["substeps"][1::2], out[4]["substeps"][1::2])
-    # each lane against the unbatched step
-    for i in range(0, lanes, 5):
-        lane = jax.tree.map(lambda x, i=i: x[i], states)
-        one = STEP1["Goal-v0"](keys[i], lane, (acts[0][i], acts[1][i]), P)
-        assert int(one[4]["substeps"]) == int(out[4]["substeps"][i])
-        assert bool(one[3]) == bool(out[3][i])
-        np.testing.assert_allclose(one[0], out[0][i], atol=1e-3)
 
 
 def test_atan2_polynomial() -> None:
