@@ -151,7 +151,8 @@ scale: $(STAMP)
 ## marked `long` (a compilation per env and agent variant: minutes each) run in test-long.
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not long' -n $(PYTEST_WORKERS) --dist worksteal
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not long' -n $(PYTEST_WORKERS) --dist worksteal \
+	  --durations=25
 
 ## test-long: the tests kept out of CI (marked `long`), e.g. FLEXplore's run on every env
 test-long: $(STAMP)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from pamdp_bench.baselines.bc import BC, BCConfig
 from pamdp_bench.baselines.common import hybrid_head
@@ -25,6 +26,8 @@ def _dataset(env, params, n=4_096, seed=0):
     return {"obs": jnp.asarray(obs), "k": jnp.asarray(k), "z": jnp.asarray(z)}
 
 
+# make test-long: 20 s; BC's training path runs in CI in test_offline's bitwise resume
+@pytest.mark.long
 def test_bc_recovers_a_known_hybrid_policy():
     env, params = make("Platform-v0")
     agent = BC(env, params, BCConfig(hidden=(64, 64), lr=3e-3))

@@ -292,7 +292,9 @@ def test_end_episode_at_eval_defaults() -> None:
             assert default_config(env_id, twin=twin).end_episode_at_eval == want, env_id
 
 
-@pytest.mark.long  # 44 s in CI (a HyAR train compile); the defaults stay in CI just above
+# make test-long: 44 s in CI (a HyAR train compile); the defaults stay in CI just above, the
+# cut itself (baselines/common/offpolicy.py) in test_pdqn
+@pytest.mark.long
 def test_a_cut_episode_is_finished_for_the_vae_schedule() -> None:
     # A cut episode is a finished one for HyAR's bookkeeping: each 3-step chunk on Platform
     # ends with a fresh episode and, with a VAE call due every episode, one more VAE step.

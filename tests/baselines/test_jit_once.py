@@ -21,8 +21,16 @@ from pamdp_bench.testing import check_agent
 ENV_ID = "CatchPoint-v0"  # small, and every agent family has defaults for it
 
 
-@pytest.mark.parametrize("obs_view", ["dlpa", "hyar"])
-@pytest.mark.parametrize("name", available_agents())
+# CI: every agent under the default view, and under HyAR's view one agent per network family
+# (Q-network + parameter actor, latent-action actor-critic, hybrid PPO); every agent under both
+# views in make test-long (~30 s of compilations)
+HYAR_VIEW_CI = ("pdqn", "hyar_td3", "hppo")
+
+
+@pytest.mark.parametrize(("name", "obs_view"), [
+    (name, view) if view == "dlpa" or name in HYAR_VIEW_CI
+    else pytest.param(name, view, marks=pytest.mark.long)
+    for name in available_agents() for view in ("dlpa", "hyar")])
 def test_train_state_is_a_fixed_point_of_its_avals(name: str, obs_view: str) -> None:
     """Also under HyAR's 4-dim Catch Point view (the HyAR protocol's): agents size their
     networks from the params' observation space, not the env's default. The check is the one
