@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import flax.linen as nn
 import flax.struct
 import jax
 import jax.numpy as jnp
@@ -22,19 +21,6 @@ from pamdp_bench.baselines.bc.config import BCConfig
 from pamdp_bench.baselines.common import hybrid_head
 from pamdp_bench.baselines.common.offline import Data, OfflineAgent, sample_transitions
 from pamdp_bench.baselines.common.optim import TrainState, adam, train_state
-
-
-class Policy(nn.Module):
-    hidden: tuple[int, ...]
-    num_actions: int
-    num_params: int
-
-    @nn.compact
-    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        x = obs
-        for width in self.hidden:
-            x = nn.relu(nn.Dense(width)(x))
-        return hybrid_head.HybridHead(self.num_actions, self.num_params)(x)
 
 
 @flax.struct.dataclass
@@ -55,7 +41,8 @@ class BC(OfflineAgent):
         space = env.pamdp_space
         self.owner = hybrid_head.param_owner(space)
         self.obs_dim = int(env.observation_space(env_params).shape[0])
-        self.net = Policy(tuple(cfg.hidden), space.num_actions, space.total_param_dim)
+        self.net = hybrid_head.HybridPolicy(tuple(cfg.hidden), space.num_actions,
+                                            space.total_param_dim)
         self.tx = adam(cfg.lr, cfg.max_grad_norm)
 
     @classmethod

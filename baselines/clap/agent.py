@@ -133,7 +133,8 @@ class CLAP(OfflineAgent):
         if cfg.latent_actions:
             self.policy = networks.LatentPolicy(hidden, cfg.latent_action_size)
         else:
-            self.policy = networks.HybridPolicy(hidden, self.num_actions, self.num_params)
+            self.policy = hybrid_head.HybridPolicy(hidden, self.num_actions, self.num_params,
+                                                   "elu")
         self.critic = networks.Critic(hidden)
         self.feat_dim = cfg.deter_size + cfg.stoch_size
         self.x_dim = cfg.latent_action_size if cfg.latent_actions else self.action_dim
@@ -222,7 +223,7 @@ class CLAP(OfflineAgent):
                 q_u_out = q_u
             else:
                 x = a
-                q_u_out = (x, x)
+                q_u_out = ()  # no action posterior in the ablation
             h1 = self._m(params, "transition", h, s, x)
             prior1 = self._m(params, "prior", h1)
             post1 = self._m(params, "posterior", h1, e_next)

@@ -128,19 +128,6 @@ class LatentPolicy(nn.Module):
         return mean, jax.nn.softplus(raw) + 1e-4
 
 
-class HybridPolicy(nn.Module):
-    """The ablation's policy over hybrid actions (no latent actions): logits, mean, log-std."""
-
-    hidden: tuple[int, ...]
-    num_actions: int
-    num_params: int
-
-    @nn.compact
-    def __call__(self, feat: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-        return HybridHead(self.num_actions, self.num_params)(
-            nn.elu(MLP(self.hidden[:-1], self.hidden[-1])(feat)))
-
-
 class Critic(nn.Module):
     hidden: tuple[int, ...]
 

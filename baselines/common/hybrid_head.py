@@ -41,6 +41,26 @@ class HybridHead(nn.Module):
         return logits, mean, log_std
 
 
+ACTIVATIONS = {"relu": nn.relu, "elu": nn.elu}
+
+
+class HybridPolicy(nn.Module):
+    """``features -> (logits, mean, log_std)``: an MLP trunk (``activation`` after every hidden
+    layer) and a ``HybridHead``: BC's policy (relu) and C-LAP's ablation policy (elu)."""
+
+    hidden: tuple[int, ...]
+    num_actions: int
+    num_params: int
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        act = ACTIVATIONS[self.activation]
+        for width in self.hidden:
+            x = act(nn.Dense(width)(x))
+        return HybridHead(self.num_actions, self.num_params)(x)
+
+
 def log_prob(logits: jax.Array, mean: jax.Array, log_std: jax.Array, k: jax.Array,
              z: jax.Array, owner: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(log p(k, z), log p(k), log p(z_k | k))`` per batch element."""

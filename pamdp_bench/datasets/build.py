@@ -172,7 +172,7 @@ class Builder:
         env, params = make(ref.env_id)
         if ref.kind == "random":
             space = env.pamdp_space
-            return (lambda obs, key: space.sample_rand_action(key),
+            return (collect.random_policy(space),
                     {"policy": "uniform random hybrid policy (DLPA rand_action)"})
         src = SOURCES[ref.env_id]
         info = {"source_agent": src.agent, "source_reading": src.reading,

@@ -31,6 +31,11 @@ import numpy as np
 #: ``policy(obs, key) -> (k, z)`` on one observation (traceable).
 Policy = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
 
+#: The per-transition arrays of a dataset in the agents' form (``minari_io.load_arrays``), plus
+#: ``z_pad`` (``agent_arrays``).
+TRANSITION_KEYS = ("obs", "next_obs", "k", "z", "reward", "terminated", "truncated", "success",
+                   "episode", "step")
+
 #: Env steps per compiled block (one host round trip each).
 BLOCK_STEPS = 64
 MAX_LANES = 4096
@@ -152,3 +157,27 @@ def collect_episodes(env: Any, params: Any, policy: Policy, *, num_transitions: 
     out["step"] = offset
     out["lanes"] = np.int64(lanes)
     return out
+
+
+def random_policy(space: Any) -> Policy:
+    """The uniform random hybrid policy (DLPA's ``rand_action``): the ``random`` datasets'."""
+    return lambda obs, key: space.sample_rand_action(key)
+
+
+def agent_arrays(space: Any, arrays: dict[str, Any]) -> dict[str, jax.Array]:
+    """``TRANSITION_KEYS`` of ``arrays`` as JAX arrays, plus ``z_pad`` (k's parameters at the
+    front, zero padded: the model-based agents' form)."""
+    out = {k: jnp.asarray(arrays[k]) for k in TRANSITION_KEYS}
+    out["z_pad"] = jax.vmap(lambda k, z: space.to_padded((k, z))[1])(out["k"], out["z"])
+    return out
+
+
+def random_policy_arrays(env: Any, params: Any, transitions: int, *, seed: int = 0,
+                         lanes: int | None = None) -> dict[str, jax.Array]:
+    """Episodes of the random policy, in memory, in ``agent_arrays``' form: data for the
+    offline agents' tests and speed benches with no Minari files (``seed`` picks both the
+    episodes (``salt = seed + 1``) and the policy's keys)."""
+    data = collect_episodes(env, params, random_policy(env.pamdp_space),
+                            num_transitions=transitions, salt=seed + 1,
+                            policy_key=jax.random.key(seed), lanes=lanes)
+    return agent_arrays(env.pamdp_space, data)

@@ -38,10 +38,10 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pamdp_bench.datasets.collect import TRANSITION_KEYS, agent_arrays
 from pamdp_bench.registry import make
 
 METADATA_KEY = "pamdp_bench"
@@ -176,9 +176,7 @@ def _file_sha256(path: str) -> str:
 
 def _read_arrays(ds: Any) -> dict[str, np.ndarray]:
     """Every episode of a loaded dataset as flat per-transition numpy arrays."""
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "obs", "next_obs", "k", "z", "reward", "terminated", "truncated", "success", "episode",
-        "step")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in TRANSITION_KEYS}
     storage = ds.storage
     for i, ep in enumerate(storage.get_episodes(range(storage.total_episodes))):
         obs = np.asarray(ep["observations"])
@@ -227,7 +225,4 @@ def load_arrays(dataset_id: str, root: str | None = None, *, cache: bool = True
             np.savez(tmp, **arrays)
             os.replace(tmp, path)
     env, _ = make(env_id)
-    space = env.pamdp_space
-    out = {name: jnp.asarray(v) for name, v in arrays.items()}
-    out["z_pad"] = jax.vmap(lambda k, z: space.to_padded((k, z))[1])(out["k"], out["z"])
-    return out
+    return agent_arrays(env.pamdp_space, arrays)

@@ -179,6 +179,7 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
     sums the seeds (median call).
     """
     from pamdp_bench.agents import agent_config, get_agent
+    from pamdp_bench.datasets.collect import random_policy_arrays
     from pamdp_bench.registry import make
 
     cls = get_agent(spec)
@@ -188,7 +189,7 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
     keys = jax.random.split(jax.random.key(0), seeds)
     offline = bool(getattr(cls, "offline", False))
     if offline:  # gradient steps on a dataset of random episodes
-        data = random_dataset(env, params, OFFLINE_BENCH_TRANSITIONS)
+        data = random_policy_arrays(env, params, OFFLINE_BENCH_TRANSITIONS)
         states = jax.jit(jax.vmap(lambda k: agent.init(k, data)))(keys)
         train_fn = jax.jit(jax.vmap(lambda s: agent.train(s, chunk, data)), donate_argnums=0)
     else:
@@ -228,20 +229,6 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
 #: Offline benches train on this many transitions of the uniform random policy (the speed of a
 #: gradient step does not depend on the dataset's size: batches are gathered by index).
 OFFLINE_BENCH_TRANSITIONS = 20_000
-
-
-def random_dataset(env: Any, params: Any, transitions: int) -> dict[str, jax.Array]:
-    """Random-policy episodes in the offline agents' dataset form (``load_arrays``'s keys)."""
-    from pamdp_bench.datasets.collect import collect_episodes
-
-    space = env.pamdp_space
-    data = collect_episodes(env, params, lambda obs, key: space.sample_rand_action(key),
-                            num_transitions=transitions, salt=1, policy_key=jax.random.key(0))
-    keys = ("obs", "next_obs", "k", "z", "reward", "terminated", "truncated", "success",
-            "episode", "step")
-    out = {k: jnp.asarray(data[k]) for k in keys}
-    out["z_pad"] = jax.vmap(lambda k, z: space.to_padded((k, z))[1])(out["k"], out["z"])
-    return out
 
 
 def _vs_official(spec: str, env_id: str, sps: float) -> dict[str, float]:
