@@ -147,20 +147,21 @@ scale: $(STAMP)
 	$(BIN)/pamdp-bench scale results/runs/scale --out=results/tables/scale
 
 ## test: the full test suite, including conformance on $(GOLDEN) (what CI runs); two pytest
-## workers (pytest-xdist; --dist worksteal rebalances the long tail of slow tests). Tests
+## workers (pytest-xdist; --dist loadgroup: a module whose tests share an expensive module-scoped
+## fixture is marked with an xdist_group and runs on one worker, which builds it once). Tests
 ## marked `long` (a compilation per env and agent variant: minutes each) run in test-long.
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not long' -n $(PYTEST_WORKERS) --dist worksteal \
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not long' -n $(PYTEST_WORKERS) --dist loadgroup \
 	  --durations=25
 
 ## test-long: the tests kept out of CI (marked `long`), e.g. FLEXplore's run on every env
 test-long: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m long -n $(PYTEST_WORKERS) --dist worksteal
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m long -n $(PYTEST_WORKERS) --dist loadgroup
 
 ## test-fast: skip the tests marked slow (tests/slow_tests.txt and @pytest.mark.slow)
 test-fast: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow and not long' -n $(PYTEST_WORKERS) --dist worksteal
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow and not long' -n $(PYTEST_WORKERS) --dist loadgroup
 
 ## slow-tests: re-measure the suite (one worker, so times are not shared) and rewrite
 ## tests/slow_tests.txt with every test taking 2.5 s or more; run it on an idle machine

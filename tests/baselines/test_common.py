@@ -120,3 +120,13 @@ def test_train_every_blocks_and_single_steps_share_one_schedule() -> None:
     steps, m2 = agent.train(steps, 2)
     assert int(steps.learner) == 2 and int(steps.updates) == int(blocks.updates) == 2
     assert float(m4["at"]) == 3.0 and float(m2["at"]) == 6.0
+
+
+def test_td3_delay_counts_updates_from_one() -> None:
+    """TD3's ``total_it += 1`` before ``total_it % policy_delay == 0``: with delay 2 the actor
+    and targets move on the 2nd, 4th, ... update (0-based 1, 3, ...); delay 1 is every update."""
+    from pamdp_bench.baselines.common.td3 import is_delayed
+
+    updates = jnp.arange(6)
+    assert np.asarray(is_delayed(updates, 2)).tolist() == [False, True] * 3
+    assert np.asarray(is_delayed(updates, 1)).all()

@@ -495,6 +495,8 @@ def test_lazy_k_adam_equals_dense_adam_when_every_k_is_in_the_batch() -> None:
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=1e-7)
 
 
+# make test-long: 16 s; the K >= 4,096 speed path, like its dense-equality case above
+@pytest.mark.long
 def test_lazy_k_adam_leaves_other_rows_alone_and_is_the_default_from_4096_actions() -> None:
     """A batch of k = 0 only: rows 1 and 2 of every embedding table keep their values and
     moments (dense Adam would move them on momentum); n = 12 (K = 4,096) turns it on, n = 10

@@ -132,8 +132,10 @@ def bandit_run(mode: str) -> CompiledRun:
     return CompiledRun("hppo", Bandit(), cfg, 2000)
 
 
-# CI: the default separate ratios (HyAR's code); the joint variant (10 s) in make test-long
-@pytest.mark.parametrize("mode", ["separate", pytest.param("joint", marks=pytest.mark.long)])
+# make test-long: 10-20 s each; H-PPO's losses are pinned in CI by the hand-computed cases above
+# and its rollout bookkeeping by test_rollout_stores_old_logprobs_and_std_parameterisation
+@pytest.mark.long
+@pytest.mark.parametrize("mode", ["separate", "joint"])
 def test_learns_one_step_bandit(mode: str) -> None:
     run = bandit_run(mode)
     state, metrics = run.run(0)

@@ -134,6 +134,9 @@ def test_actor_shapes_and_squash() -> None:
 
 
 # ---------------------------------------------------------------- updates, learning
+# make test-long: 22-28 s; the delay schedule itself (td3.is_delayed) is pinned in CI by
+# test_common
+@pytest.mark.long
 def test_td3_delays_actor_and_target_updates() -> None:
     env = Bandit()
     for name, moved_after_one in (("paddpg", True), ("patd3", False)):

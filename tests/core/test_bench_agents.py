@@ -57,6 +57,9 @@ def test_malformed_previous_file_is_refused_and_kept(tmp_path: Any) -> None:
     assert open(path).read() == '{"suite": "modelfree", "rows": ['
 
 
+# make test-long: 15-30 s (BC's training compiled for the bench); the offline agents' random
+# episodes are built in CI by test_clap's dataset fixture, the bench table by the fake above
+@pytest.mark.long
 def test_offline_agents_bench_gradient_steps_on_random_episodes(monkeypatch) -> None:
     """The real bench_train (not the fake above) on BC: a dataset is made, the rate is in
     gradient steps, and the suite's table reads those columns."""

@@ -69,11 +69,22 @@ def test_registered_with_gymnax() -> None:
     pamdp_bench.register_with_gymnax()  # idempotent
 
 
-def test_import_defers_gymnax_and_registers_when_it_is_imported() -> None:
-    """``import pamdp_bench`` (every CLI call) does not pay for gymnax's bundled envs (scipy,
-    seaborn, matplotlib), and a later ``import gymnax`` still knows the suite's ids."""
-    code = ("import sys, pamdp_bench; assert 'gymnax' not in sys.modules, 'gymnax imported'; "
-            "import gymnax; print(type(gymnax.make('HardMove-n6-v0')[0]).__name__)")
+def test_import_registers_with_gymnasium_and_gymnax_lazily() -> None:
+    """In a fresh process, ``import pamdp_bench`` (every CLI call) imports neither the
+    gymnasium adapter (a string entry point) nor gymnax (its bundled envs pull in scipy,
+    seaborn and matplotlib: ~2 s), yet ``gymnasium.make("pamdp_bench/Platform-v0")`` works
+    (issue 16) and a later ``import gymnax`` knows the suite's ids."""
+    code = (
+        "import sys, gymnasium\n"
+        "assert 'pamdp_bench/Platform-v0' not in gymnasium.registry\n"
+        "import pamdp_bench\n"
+        "assert 'pamdp_bench.envs.gymnasium_adapter' not in sys.modules, 'adapter imported'\n"
+        "assert 'gymnax' not in sys.modules, 'gymnax imported'\n"
+        "env = gymnasium.make('pamdp_bench/Platform-v0')\n"
+        "assert env.reset(seed=0)[0].shape == (9,)\n"
+        "import gymnax\n"
+        "print(type(gymnax.make('HardMove-n6-v0')[0]).__name__)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr

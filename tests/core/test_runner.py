@@ -29,6 +29,9 @@ from pamdp_bench.harness import checkpoints, runner, seeding
 from pamdp_bench.harness import records as results
 from pamdp_bench.protocols import load_protocol
 
+# module-scoped fixtures: one worker builds them once (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("test_runner")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOY = "toy_agent:ToyAgent"
 ENVS = ["CatchPoint-v0", "HardMove-n4-v0"]
@@ -86,6 +89,7 @@ if os.environ.get("TEST_CHECK_SHARDING"):
     assert x.shape == (4,) and len(x.sharding.device_set) == 2, (x.shape, x.sharding)
 
 from pamdp_bench.cli import train_cli
+
 code = train_cli(**json.loads(sys.argv[1]))
 toy = sys.modules.get("toy_agent")
 if toy is not None:  # how often train was traced, per chunk length
@@ -307,7 +311,7 @@ def test_refuses_other_config_hash(setup: dict[str, Any], tmp_path) -> None:
         runner.train(TOY, setup["protocol"], out, resume=True, config=other_cfg, progress=False)
 
 
-@pytest.mark.parametrize("damage", ["overwrite", "bitflip",
+@pytest.mark.parametrize("damage", [pytest.param("overwrite", marks=pytest.mark.long), "bitflip",
                                     pytest.param("truncate", marks=pytest.mark.long),
                                     pytest.param("meta", marks=pytest.mark.long)])
 def test_a_damaged_checkpoint_is_detected_and_the_previous_one_used(

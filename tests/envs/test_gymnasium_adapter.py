@@ -19,8 +19,6 @@ scaled observations are not clipped.)
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import warnings
 from typing import Any
 
@@ -237,18 +235,8 @@ def test_render_rgb_array() -> None:
         _toy(render_mode="human")
 
 
-def test_import_pamdp_bench_registers_the_gymnasium_ids() -> None:
-    """Issue 16: ``gymnasium.make("pamdp_bench/Platform-v0")`` works after ``import
-    pamdp_bench``, which does not import the adapter module itself (a string entry point)."""
-    code = (
-        "import sys, gymnasium\n"
-        "assert 'pamdp_bench/Platform-v0' not in gymnasium.registry\n"
-        "import pamdp_bench\n"
-        "assert 'pamdp_bench.envs.gymnasium_adapter' not in sys.modules\n"
-        "env = gymnasium.make('pamdp_bench/Platform-v0')\n"
-        "assert env.reset(seed=0)[0].shape == (9,)\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+def test_register_with_gymnasium_is_idempotent() -> None:
+    """(What ``import pamdp_bench`` registers, in a fresh process: test_registry.)"""
     ids = register_with_gymnasium()  # idempotent
     assert ids == [f"pamdp_bench/{i}" for i in BENCHMARK_IDS]
     assert all(i in gymnasium.registry for i in ids)
