@@ -147,21 +147,22 @@ scale: $(STAMP)
 	$(BIN)/pamdp-bench scale results/runs/scale --out=results/tables/scale
 
 ## test: the full test suite, including conformance on $(GOLDEN) (what CI runs); two pytest
-## workers (pytest-xdist; --dist loadgroup: a module whose tests share an expensive module-scoped
-## fixture is marked with an xdist_group and runs on one worker, which builds it once). Tests
+## workers (pytest-xdist; --dist loadfile: each test file runs on one worker, so its
+## module-scoped fixtures (test_runner's child runs, C-LAP's dataset, ...) are built once; under
+## worksteal both workers built them; loadgroup's marks are ignored with pytest 9.2). Tests
 ## marked `long` (a compilation per env and agent variant: minutes each) run in test-long.
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not long' -n $(PYTEST_WORKERS) --dist loadgroup \
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not long' -n $(PYTEST_WORKERS) --dist loadfile \
 	  --durations=25
 
 ## test-long: the tests kept out of CI (marked `long`), e.g. FLEXplore's run on every env
 test-long: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m long -n $(PYTEST_WORKERS) --dist loadgroup
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m long -n $(PYTEST_WORKERS) --dist loadfile
 
 ## test-fast: skip the tests marked slow (tests/slow_tests.txt and @pytest.mark.slow)
 test-fast: $(STAMP)
-	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow and not long' -n $(PYTEST_WORKERS) --dist loadgroup
+	PAMDP_GOLDEN_DIR=$(GOLDEN) $(BIN)/pytest -q -m 'not slow and not long' -n $(PYTEST_WORKERS) --dist loadfile
 
 ## slow-tests: re-measure the suite (one worker, so times are not shared) and rewrite
 ## tests/slow_tests.txt with every test taking 2.5 s or more; run it on an idle machine

@@ -177,6 +177,9 @@ def test_learns_one_step_bandit(name: str) -> None:
     assert float(metrics["expl_noise"]) == pytest.approx(0.1)
 
 
+# make test-long: 24 s (PATD3's bandit run, also long); bitwise determinism of train chunks:
+# test_runner's kill/resume
+@pytest.mark.long
 def test_deterministic_under_fixed_key() -> None:
     # The learning test's compiled run: key 0 twice is bitwise identical, key 1 differs.
     run = bandit_run("patd3")

@@ -342,6 +342,9 @@ def test_shared_output_layer_of_hyars_twin_critics() -> None:
     del params
 
 
+# make test-long: 18 s; HyAR's twin-critic structure (shared output layer) is pinned in CI by
+# test_shared_output_layer_of_hyars_twin_critics, its config by test_hyar_reading_of_pdqn
+@pytest.mark.long
 def test_hyar_pdqn_td3_trains() -> None:
     env = Bandit()
     cfg = dataclasses.replace(

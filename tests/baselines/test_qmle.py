@@ -26,8 +26,6 @@ from pamdp_bench.envs.base import PAMDPEnvironment
 from pamdp_bench.envs.spaces import ParameterizedActionSpace
 from pamdp_bench.registry import make
 
-# module-scoped fixtures: one worker builds them once (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("test_qmle")
 
 #: Small networks and candidate sets: the tests' runs compile and train in seconds.
 TINY = dict(hidden_obs=32, hidden_act=32, hidden_mle=32, k_embed_mle=8, m_greedy=200,

@@ -13,8 +13,6 @@ import pytest
 
 from pamdp_bench.analysis import leaderboard as lb
 
-# module-scoped fixtures: one worker builds them once (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("test_leaderboard")
 
 #: A learning agent (P-DQN, small networks) on one env, 3 seeds: the case that failed when
 #: verify re-ran one seed alone.

@@ -11,8 +11,6 @@ import pytest
 from pamdp_bench.cli.main import main
 from pamdp_bench.harness import restore, runner
 
-# module-scoped fixtures: one worker builds them once (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("test_restore")
 
 AGENT = "pdqn[batch_size=8,hidden_param=[8],hidden_q=[8],initial_memory=8]"
 

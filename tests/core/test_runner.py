@@ -29,8 +29,6 @@ from pamdp_bench.harness import checkpoints, runner, seeding
 from pamdp_bench.harness import records as results
 from pamdp_bench.protocols import load_protocol
 
-# module-scoped fixtures: one worker builds them once (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("test_runner")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOY = "toy_agent:ToyAgent"
@@ -99,13 +97,14 @@ sys.exit(code)
 
 
 def _child_env(cache: str, devices: int = 1) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = dict(os.environ)  # (with conftest's single-threaded XLA flags)
     env["PYTHONPATH"] = os.pathsep.join([HERE, env.get("PYTHONPATH", "")])
     env["JAX_PLATFORMS"] = "cpu"
     env["JAX_COMPILATION_CACHE_DIR"] = cache
     env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
     if devices > 1:
-        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+        env["XLA_FLAGS"] = (f"{env.get('XLA_FLAGS', '')} "
+                            f"--xla_force_host_platform_device_count={devices}").strip()
     return env
 
 
