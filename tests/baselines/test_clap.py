@@ -17,7 +17,6 @@ from pamdp_bench.baselines.common.offline import sample_windows
 from pamdp_bench.datasets.catalog import BENCHMARK_IDS
 from pamdp_bench.registry import make
 
-
 TINY = CLAPConfig(hidden=(32, 32), deter_size=32, stoch_size=8, latent_action_size=4,
                   batch_size=8, seq_len=8, horizon=5, n_step=3, imagine_starts=16,
                   actor_critic_start=0)

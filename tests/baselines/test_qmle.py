@@ -26,7 +26,6 @@ from pamdp_bench.envs.base import PAMDPEnvironment
 from pamdp_bench.envs.spaces import ParameterizedActionSpace
 from pamdp_bench.registry import make
 
-
 #: Small networks and candidate sets: the tests' runs compile and train in seconds.
 TINY = dict(hidden_obs=32, hidden_act=32, hidden_mle=32, k_embed_mle=8, m_greedy=200,
             m_target=50, batch_size=32, buffer_size=4096, learning_starts=100, train_every=2,

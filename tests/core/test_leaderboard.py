@@ -13,7 +13,6 @@ import pytest
 
 from pamdp_bench.analysis import leaderboard as lb
 
-
 #: A learning agent (P-DQN, small networks) on one env, 3 seeds: the case that failed when
 #: verify re-ran one seed alone.
 PDQN = ("pdqn[batch_size=16,hidden_param=[16],hidden_q=[16],learning_starts=64]")

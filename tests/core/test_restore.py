@@ -11,7 +11,6 @@ import pytest
 from pamdp_bench.cli.main import main
 from pamdp_bench.harness import restore, runner
 
-
 AGENT = "pdqn[batch_size=8,hidden_param=[8],hidden_q=[8],initial_memory=8]"
 
 

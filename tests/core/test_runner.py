@@ -29,7 +29,6 @@ from pamdp_bench.harness import checkpoints, runner, seeding
 from pamdp_bench.harness import records as results
 from pamdp_bench.protocols import load_protocol
 
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOY = "toy_agent:ToyAgent"
 ENVS = ["CatchPoint-v0", "HardMove-n4-v0"]
