@@ -13,8 +13,8 @@ CLI tests' subprocesses compile the same programs (an agent's train chunk, an en
 compiling dominates the suite's time on a CPU. A cached executable is the same program, so the
 numbers do not change.
 
-Each xdist worker runs XLA's CPU ops single-threaded (``XLA_FLAGS``: no multi-threaded Eigen,
-one intra-op thread), set here before jax is imported and inherited by the tests' subprocesses:
+Each xdist worker runs XLA's CPU ops without Eigen's thread pool
+(``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false``), set here before jax is imported and inherited by the tests' subprocesses:
 two workers on two cores otherwise oversubscribe them with Eigen's spinning thread pools
 (measured: 15% less CPU time for the P-DQN and HyAR test files under ``-n 2``). The trained
 states of P-DQN, DLPA and H-PPO were checked bit-identical with and without the flags.
@@ -30,7 +30,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(REPO, ".pytest_cache", "jax"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")
-SINGLE_THREADED_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+SINGLE_THREADED_XLA = "--xla_cpu_multi_thread_eigen=false"
 if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {SINGLE_THREADED_XLA}".strip()
 

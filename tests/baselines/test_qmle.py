@@ -136,7 +136,8 @@ def test_target_maximisation_matches_brute_force() -> None:
     best = int(np.argmax(one_by_one))
     np.testing.assert_allclose(float(q_max), one_by_one.max(), rtol=1e-5, atol=1e-6)
     assert int(k) == int(ks[best])
-    np.testing.assert_array_equal(np.asarray(z), np.asarray(zs[best]))
+    # (the candidates drawn inside the jitted search vs op by op: equal up to float rounding)
+    np.testing.assert_allclose(np.asarray(z), np.asarray(zs[best]), rtol=1e-6, atol=1e-7)
     # brute force over a dense grid of both actions' parameter: its best as the stored argmax
     grid = jnp.linspace(-1.0, 1.0, 401)
     gk = jnp.repeat(jnp.arange(2, dtype=jnp.int32), grid.shape[0])

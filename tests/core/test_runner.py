@@ -102,8 +102,8 @@ def _child_env(cache: str, devices: int = 1) -> dict[str, str]:
     env["JAX_COMPILATION_CACHE_DIR"] = cache
     env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
     if devices > 1:
-        env["XLA_FLAGS"] = (f"{env.get('XLA_FLAGS', '')} "
-                            f"--xla_force_host_platform_device_count={devices}").strip()
+        env["XLA_FLAGS"] = (f"--xla_force_host_platform_device_count={devices} "
+                            f"{env.get('XLA_FLAGS', '')}").strip()
     return env
 
 
