@@ -14,10 +14,11 @@ compiling dominates the suite's time on a CPU. A cached executable is the same p
 numbers do not change.
 
 Each xdist worker runs XLA's CPU ops without Eigen's thread pool
-(``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false``), set here before jax is imported and inherited by the tests' subprocesses:
-two workers on two cores otherwise oversubscribe them with Eigen's spinning thread pools
-(measured: 15% less CPU time for the P-DQN and HyAR test files under ``-n 2``). The trained
-states of P-DQN, DLPA and H-PPO were checked bit-identical with and without the flags.
+(``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false``), set here before jax is imported and
+inherited by the tests' subprocesses: two workers on two cores otherwise oversubscribe them with
+Eigen's spinning thread pools (measured: 15% less CPU time for the P-DQN and HyAR test files
+under ``-n 2``). The trained states of P-DQN, DLPA and H-PPO were checked bit-identical with and
+without the flag.
 """
 
 from __future__ import annotations
