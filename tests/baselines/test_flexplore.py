@@ -205,6 +205,9 @@ def test_proposals_are_scored_by_the_planner() -> None:
         assert (int(k) == 1 and abs(float(z[0]) - target) < 1e-6) is found
 
 
+# make test-long: 20-26 s; the policies' proposals are scored in CI
+# (test_proposals_are_scored_by_the_planner)
+@pytest.mark.long
 def test_policy_gradient_reaches_both_policies() -> None:
     agent = _cp_agent()
     cfg = agent.config
@@ -226,8 +229,8 @@ def test_policy_gradient_reaches_both_policies() -> None:
     assert bool(jnp.all(jnp.abs(zs) <= 1.0)) and bool(jnp.all(jnp.isfinite(g)))
 
 
-# make test-long: 52 s; each mechanism has its own CI test (FGSM step, W-gap, policy gradient,
-# proposals)
+# make test-long: 52 s; each mechanism has its own test (FGSM step, W-gap, proposals in CI;
+# the policy gradient in make test-long)
 @pytest.mark.long
 def test_mechanism_switches_in_the_updates() -> None:
     """One env step's updates from the same state: smoothing gated by ``smoothing_start``

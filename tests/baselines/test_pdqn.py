@@ -154,7 +154,8 @@ def test_learns_one_step_bandit(name: str) -> None:
     assert np.isfinite(float(metrics["loss_q"]))
 
 
-@pytest.mark.parametrize("name", ["pdqn", "mpdqn"])
+# CI: P-DQN; MP-DQN's case (20 s, its bandit run is long too) in make test-long
+@pytest.mark.parametrize("name", ["pdqn", pytest.param("mpdqn", marks=pytest.mark.long)])
 def test_deterministic_under_fixed_key(name: str) -> None:
     # The learning test's compiled run: key 0 twice is bitwise identical, key 1 differs.
     run = bandit_run(name)

@@ -119,6 +119,9 @@ def _agent(env_id: str = "Platform-v0", **over: Any) -> QMLEAgent:
     return QMLEAgent(env, params, QMLEConfig(**{**TINY, **over}))
 
 
+# make test-long: 45-90 s with the bandit training it needs; CI keeps QMLE's candidate sets,
+# PER weights, sum-tree resync and one-trace shapes
+@pytest.mark.long
 def test_target_maximisation_matches_brute_force() -> None:
     """``best_candidate`` returns the candidate set's largest Q (computed one candidate at a
     time) and that candidate; a stored argmax better than every candidate wins (the trained
@@ -177,6 +180,8 @@ def test_candidates_respect_kinds_and_masks() -> None:
     assert set(k[-2:]) == {0, 1}  # both actions enumerated (small K)
 
 
+# make test-long: 45-90 s (shares the trained bandit with the brute-force test above)
+@pytest.mark.long
 def test_learn_rewrites_argmaxes_and_priorities_and_copies_target() -> None:
     """One ``learn`` (the bandit agent: learning_starts 100, target_every 10): the sampled
     items' stored argmaxes become the target maximisers and only their priorities change; at
