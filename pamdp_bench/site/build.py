@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import jinja2
+import numpy as np
 
 try:
     import tomllib
@@ -463,8 +464,24 @@ def charts_from_curves(curves: Sequence[S.Curve], source: str, source_href: str 
         out.setdefault(env, []).append(Chart(
             "", f"{source}, protocol {proto}: {metric}", metric, "env steps",
             "95% bootstrap CI over seeds",
-            [_series(c.agent, c.steps, c.mean, c.lo, c.hi) for c in cs], source_href))
+            [_series(c.agent, c.steps, c.mean, c.lo, c.hi)
+             for c in sorted(cs, key=lambda c: c.agent)], source_href))
     return out
+
+
+def _curves_from_rows(rows: Sequence[Mapping[str, str]]) -> list[S.Curve]:
+    """An online table's ``curves.csv`` rows back as curves (one per protocol, env, agent and
+    metric, points in file order); empty cells become NaN (shown as gaps)."""
+    grouped: dict[tuple[str, str, str, str], list[Mapping[str, str]]] = {}
+    for r in rows:
+        grouped.setdefault((r["protocol"], r["env_id"], r["agent"], r["metric"]), []).append(r)
+
+    def col(rs: list[Mapping[str, str]], name: str) -> np.ndarray:
+        return np.array([_num(r[name]) for r in rs], dtype=float)  # None -> nan
+
+    return [S.Curve(proto, env, agent, metric, col(rs, "env_steps"), col(rs, "n"),
+                    col(rs, "mean"), col(rs, "lo"), col(rs, "hi"))
+            for (proto, env, agent, metric), rs in grouped.items()]
 
 
 def charts_from_csv(view: TableView, tables_dir: str) -> dict[str, list[Chart]]:
@@ -472,37 +489,26 @@ def charts_from_csv(view: TableView, tables_dir: str) -> dict[str, list[Chart]]:
     if not os.path.exists(path):
         return {}
     rows = _read_csv(path)
-    out: dict[str, list[Chart]] = {}
     source = f"table {view.name}"
     if view.kind == "online":
-        grouped: dict[tuple[str, str, str], dict[str, list[Mapping[str, str]]]] = {}
-        for r in rows:
-            grouped.setdefault((r["env_id"], r["protocol"], r["metric"]), {}).setdefault(
-                r["agent"], []).append(r)
-        for (env, proto, metric), agents in sorted(grouped.items()):
-            out.setdefault(env, []).append(Chart(
-                "", f"{source}, protocol {proto}: {metric}", metric, "env steps",
-                "95% bootstrap CI over seeds",
-                [_series(a, [r["env_steps"] for r in rs], [r["mean"] for r in rs],
-                         [r["lo"] for r in rs], [r["hi"] for r in rs])
-                 for a, rs in sorted(agents.items())], view.page))
-    else:
-        from pamdp_bench.datasets.catalog import parse_id
+        return charts_from_curves(_curves_from_rows(rows), source, view.page)
+    from pamdp_bench.datasets.catalog import parse_id
 
-        by_ds: dict[str, dict[str, list[Mapping[str, str]]]] = {}
-        for r in rows:
-            by_ds.setdefault(r["dataset"], {}).setdefault(r["agent"], []).append(r)
-        for ds, agents in sorted(by_ds.items()):
-            series = []
-            for a, rs in sorted(agents.items()):
-                m = [float(r["normalized_mean"]) for r in rs]
-                s = [_num(r["normalized_std"]) or 0.0 for r in rs]
-                series.append(_series(a, [r["grad_steps"] for r in rs], m,
-                                      [x - d for x, d in zip(m, s, strict=True)],
-                                      [x + d for x, d in zip(m, s, strict=True)]))
-            out.setdefault(parse_id(ds).env_id, []).append(Chart(
-                "", f"{source}, dataset {ds}: normalized score", "normalized (0-100)",
-                "gradient steps", "± std over seeds", series, view.page))
+    out: dict[str, list[Chart]] = {}
+    by_ds: dict[str, dict[str, list[Mapping[str, str]]]] = {}
+    for r in rows:
+        by_ds.setdefault(r["dataset"], {}).setdefault(r["agent"], []).append(r)
+    for ds, agents in sorted(by_ds.items()):
+        series = []
+        for a, rs in sorted(agents.items()):
+            m = [float(r["normalized_mean"]) for r in rs]
+            s = [_num(r["normalized_std"]) or 0.0 for r in rs]
+            series.append(_series(a, [r["grad_steps"] for r in rs], m,
+                                  [x - d for x, d in zip(m, s, strict=True)],
+                                  [x + d for x, d in zip(m, s, strict=True)]))
+        out.setdefault(parse_id(ds).env_id, []).append(Chart(
+            "", f"{source}, dataset {ds}: normalized score", "normalized (0-100)",
+            "gradient steps", "± std over seeds", series, view.page))
     return out
 
 
