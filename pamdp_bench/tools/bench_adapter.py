@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from pamdp_bench.harness.records import provenance
+from pamdp_bench.tools.cpu_steal import steal_meter
 
 
 def _actions(space: Any, n: int, steps: int, seed: int) -> list[tuple[Any, Any]]:
@@ -68,20 +69,27 @@ def run(env_ids: Sequence[str], batches: Sequence[int] = (1, 64, 1024),
         repeats: int = 5) -> dict[str, Any]:
     rows = []
     for env_id in env_ids:
+        with steal_meter() as m:
+            rate = bench_single(env_id, repeats=repeats)
         rows.append({"env_id": env_id, "api": "GymnasiumPAMDPEnv", "num_envs": 1,
-                     "env_steps_per_s": bench_single(env_id, repeats=repeats)})
+                     "env_steps_per_s": rate, "cpu_steal": m["steal"]})
         for n in batches:
+            with steal_meter() as m:
+                rate = bench_vector(env_id, n, repeats=repeats)
             rows.append({"env_id": env_id, "api": "PAMDPVectorEnv", "num_envs": n,
-                         "env_steps_per_s": bench_vector(env_id, n, repeats=repeats)})
+                         "env_steps_per_s": rate, "cpu_steal": m["steal"]})
     return {"schema": "pamdp_bench.bench_adapter/1", "rows": rows, "repeats": repeats,
             "provenance": provenance()}
 
 
 def markdown(record: dict[str, Any]) -> str:
-    lines = ["| env | API | envs per call | env steps/s (median) |", "|---|---|---|---|"]
+    lines = ["| env | API | envs per call | env steps/s (median) | CPU steal |",
+             "|---|---|---|---|---|"]
     for r in record["rows"]:
+        steal = r.get("cpu_steal")
+        steal_txt = "n/a" if steal is None else f"{100 * steal:.0f}%"
         lines.append(f"| {r['env_id']} | `{r['api']}` | {r['num_envs']} | "
-                     f"{r['env_steps_per_s']:,.0f} |")
+                     f"{r['env_steps_per_s']:,.0f} | {steal_txt} |")
     return "\n".join(lines)
 
 
@@ -97,6 +105,9 @@ def write(record: dict[str, Any], out_dir: str) -> tuple[str, str]:
                 "(`pamdp_bench/tools/bench_adapter.py`): one env through `GymnasiumPAMDPEnv` "
                 "(resets included), N envs through `PAMDPVectorEnv`; median of "
                 f"{record['repeats']} timed windows. jax {prov.get('jax_version')}, "
-                f"{prov.get('device_kind')}, commit {prov.get('git_commit', '')[:10]}.\n\n")
+                f"{prov.get('device_kind')}, commit {prov.get('git_commit', '')[:10]}. "
+                "CPU steal: the share of the machine's CPU time the hypervisor took during the "
+                "row (`tools/cpu_steal.py`); rows measured under steal are slower than the "
+                "code is.\n\n")
         f.write(markdown(record) + "\n")
     return json_path, md_path
