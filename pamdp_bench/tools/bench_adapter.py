@@ -5,12 +5,21 @@ validation, one jitted step, one transfer; resets included when episodes end), a
 ``PAMDPVectorEnv.step`` for N envs in one call. A fixed action sequence (seeded uniform random
 actions, drawn before timing) so every row does the same work; median of ``repeats`` timed
 windows of ``steps`` calls each, after a warm-up call that compiles.
+
+The single-env rows are measured twice: in this process (all the machine's CPUs) and in a child
+process confined to one CPU before jax starts (``os.sched_setaffinity``, what ``taskset -c 0``
+does), so XLA's worker threads share the caller's core. On this 2-vCPU VM the difference is
+4x (Platform: ~500 vs ~2,100 steps/s): each step hands work between the Python thread and
+XLA's threads, and when those sit on different vCPUs every hand-off wakes an idle vCPU through
+the hypervisor (measured as 22-31% CPU steal while the unconfined rows ran, ~1% confined).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -65,31 +74,51 @@ def bench_vector(env_id: str, num_envs: int, steps: int = 200, repeats: int = 5)
     return float(np.median(rates))
 
 
+def _single_row(env_id: str, repeats: int, steps: int = 2000) -> dict[str, Any]:
+    with steal_meter() as m:
+        rate = bench_single(env_id, steps=steps, repeats=repeats)
+    return {"env_id": env_id, "api": "GymnasiumPAMDPEnv", "num_envs": 1,
+            "cpus": len(os.sched_getaffinity(0)), "env_steps_per_s": rate,
+            "cpu_steal": m["steal"]}
+
+
+def single_row_on_one_cpu(env_id: str, repeats: int, steps: int = 2000) -> dict[str, Any]:
+    """``_single_row`` in a child process confined to the lowest CPU this process may use,
+    before it imports jax (threads inherit the confinement when created; a running process
+    cannot move jax's existing threads)."""
+    cpu = min(os.sched_getaffinity(0))
+    code = (f"import json, os; os.sched_setaffinity(0, {{{cpu}}}); "
+            "from pamdp_bench.tools.bench_adapter import _single_row; "
+            f"print(json.dumps(_single_row({env_id!r}, {int(repeats)}, {int(steps)})))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def run(env_ids: Sequence[str], batches: Sequence[int] = (1, 64, 1024),
         repeats: int = 5) -> dict[str, Any]:
     rows = []
     for env_id in env_ids:
-        with steal_meter() as m:
-            rate = bench_single(env_id, repeats=repeats)
-        rows.append({"env_id": env_id, "api": "GymnasiumPAMDPEnv", "num_envs": 1,
-                     "env_steps_per_s": rate, "cpu_steal": m["steal"]})
+        rows.append(_single_row(env_id, repeats))
+        rows.append(single_row_on_one_cpu(env_id, repeats))
         for n in batches:
             with steal_meter() as m:
                 rate = bench_vector(env_id, n, repeats=repeats)
             rows.append({"env_id": env_id, "api": "PAMDPVectorEnv", "num_envs": n,
-                         "env_steps_per_s": rate, "cpu_steal": m["steal"]})
+                         "cpus": len(os.sched_getaffinity(0)), "env_steps_per_s": rate,
+                         "cpu_steal": m["steal"]})
     return {"schema": "pamdp_bench.bench_adapter/1", "rows": rows, "repeats": repeats,
             "provenance": provenance()}
 
 
 def markdown(record: dict[str, Any]) -> str:
-    lines = ["| env | API | envs per call | env steps/s (median) | CPU steal |",
-             "|---|---|---|---|---|"]
+    lines = ["| env | API | envs per call | CPUs | env steps/s (median) | CPU steal |",
+             "|---|---|---|---|---|---|"]
     for r in record["rows"]:
         steal = r.get("cpu_steal")
         steal_txt = "n/a" if steal is None else f"{100 * steal:.0f}%"
-        lines.append(f"| {r['env_id']} | `{r['api']}` | {r['num_envs']} | "
-                     f"{r['env_steps_per_s']:,.0f} | {steal_txt} |")
+        lines.append(f"| {r['env_id']} | `{r['api']}` | {r['num_envs']} | {r.get('cpus', '?')} "
+                     f"| {r['env_steps_per_s']:,.0f} | {steal_txt} |")
     return "\n".join(lines)
 
 
@@ -108,6 +137,8 @@ def write(record: dict[str, Any], out_dir: str) -> tuple[str, str]:
                 f"{prov.get('device_kind')}, commit {prov.get('git_commit', '')[:10]}. "
                 "CPU steal: the share of the machine's CPU time the hypervisor took during the "
                 "row (`tools/cpu_steal.py`); rows measured under steal are slower than the "
-                "code is.\n\n")
+                "code is. CPUs: the CPUs the process could run on; the one-CPU single-env row "
+                "runs in a child confined to one CPU (`taskset -c 0`), see the module "
+                "docstring for why it is faster on a small VM.\n\n")
         f.write(markdown(record) + "\n")
     return json_path, md_path
