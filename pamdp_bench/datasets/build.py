@@ -384,6 +384,26 @@ def anchors_markdown(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: An expert dataset whose episodes succeed less often than this is flagged in the README.
+WEAK_EXPERT_SUCCESS = 0.05
+
+
+def weak_experts_markdown(manifest: dict[str, Any]) -> str:
+    """A caveat per full-size ``expert`` dataset whose episodes rarely succeed: its policy is
+    the best the generating run produced (§6.3), not a solution of the env, so a normalised
+    score of 100 there means "as good as that policy", nothing more. Empty if none."""
+    lines = []
+    for dataset_id, e in sorted(manifest["datasets"].items()):
+        if e["kind"] != "expert" or e["small"] or e["success_rate"] >= WEAK_EXPERT_SUCCESS:
+            continue
+        length = e["transitions"] / max(e["episodes"], 1)
+        lines.append(f"- `{dataset_id}`: success {e['success_rate']:.3f}, mean episode length "
+                     f"{length:.2f} steps, return {e['return_mean']:.3f} (policy: "
+                     f"{e.get('policy', '?')}). Scores normalised with this anchor measure "
+                     "closeness to this policy, not to solving the env.")
+    return "\n".join(lines)
+
+
 def readme_markdown(manifest: dict[str, Any]) -> str:
     """``results/datasets/README.md``: every dataset of the manifest and the anchors (a test
     regenerates it from the committed manifest)."""
@@ -413,8 +433,13 @@ def readme_markdown(manifest: dict[str, Any]) -> str:
     if rates:
         parts += [f"Generation speed (full-size datasets, incl. compilation, one CPU core): "
                   f"{min(rates):,} to {max(rates):,} transitions/s.", ""]
-    parts += ["## Normalisation anchors", "", anchors_markdown(manifest), "",
-              "## Datasets", "", table_markdown(manifest, refs), ""]
+    parts += ["## Normalisation anchors", "", anchors_markdown(manifest), ""]
+    weak = weak_experts_markdown(manifest)
+    if weak:
+        parts += [f"Expert datasets whose episodes succeed less than {WEAK_EXPERT_SUCCESS:.0%} "
+                  "of the time (the generating run found no better policy in its budget):", "",
+                  weak, ""]
+    parts += ["## Datasets", "", table_markdown(manifest, refs), ""]
     if missing:
         parts += ["Not built yet (full size): " + ", ".join(f"`{m}`" for m in missing), ""]
     return "\n".join(parts)

@@ -285,6 +285,24 @@ def test_committed_readme_is_the_manifests():
         assert f.read() == build.readme_markdown(build.load_manifest(build.DEFAULT_MANIFEST))
 
 
+def test_readme_flags_expert_datasets_that_rarely_succeed():
+    def entry(kind: str, small: bool, success: float) -> dict:
+        return {"kind": kind, "small": small, "success_rate": success, "transitions": 300,
+                "episodes": 100, "return_mean": -6.5, "policy": "pdqn checkpoint"}
+
+    manifest = {"datasets": {
+        "pamdp/Goal-v0/expert-v0": entry("expert", False, 0.0),
+        "pamdp/Goal-v0/expert-small-v0": entry("expert", True, 0.0),  # small copies: no line
+        "pamdp/Goal-v0/medium-v0": entry("medium", False, 0.0),  # only experts are anchors
+        "pamdp/CatchPoint-v0/expert-v0": entry("expert", False, build.WEAK_EXPERT_SUCCESS),
+    }}
+    text = build.weak_experts_markdown(manifest)
+    assert text.count("\n- ") == 0 and text.startswith("- `pamdp/Goal-v0/expert-v0`: success 0.000")
+    assert "mean episode length 3.00 steps" in text
+    manifest["datasets"].pop("pamdp/Goal-v0/expert-v0")
+    assert build.weak_experts_markdown(manifest) == ""
+
+
 def test_manifest_updates_keep_other_builders_entries(tmp_path):
     path = str(tmp_path / "m.json")
     a = {"ref_min_score": 0.0, "ref_max_score": 1.0}
