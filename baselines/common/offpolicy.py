@@ -161,6 +161,15 @@ class OffPolicyAgent:
                 state, sums = scan_sums(self._block, state, num_env_steps // every)
         return state, self._chunk_report(state, sums)
 
+    def unrecorded_steps(self) -> str | None:
+        """Why ``train_recorded`` cannot record every transition this agent collects, or None
+        when it can."""
+        if int(self.train_every) != 1:
+            return "recording needs train_every = 1"
+        if type(self).before_chunk is not OffPolicyAgent.before_chunk:
+            return "its warm-up steps (before_chunk) are not recorded"
+        return None
+
     def train_recorded(self, state: Any, num_env_steps: int
                        ) -> tuple[Any, dict[str, jax.Array], dict[str, jax.Array]]:
         """``train`` that also returns every transition it collected, stacked ``[n]``: the
@@ -169,11 +178,9 @@ class OffPolicyAgent:
         end by ``end_episode_at_eval``) and ``success``. What the offline datasets'
         ``medium-replay`` is made of. Needs ``train_every = 1`` and no uncounted warm-up
         (``before_chunk``): those steps would be missing from the record."""
-        if int(self.train_every) != 1:
-            raise ValueError(f"{type(self).__name__}: recording needs train_every = 1")
-        if type(self).before_chunk is not OffPolicyAgent.before_chunk:
-            raise ValueError(f"{type(self).__name__}: its warm-up steps (before_chunk) are not "
-                             "recorded")
+        why = self.unrecorded_steps()
+        if why:
+            raise ValueError(f"{type(self).__name__}: {why}")
         cut = bool(getattr(self.config, "end_episode_at_eval", False))
         step = lambda s, last=None: self._env_step(s, last, record=True)  # noqa: E731
         state, sums = scan_sums(step, state, num_env_steps, last_flag=cut, stack="record")

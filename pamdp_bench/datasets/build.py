@@ -209,6 +209,10 @@ class Builder:
             run, picks = self._source(ref.env_id)
             if picks["medium"] is None:
                 raise DatasetError(picks["medium_error"])
+            if run.stream is None:
+                raise DatasetError(f"{ref.env_id}: the {run.source.agent} run's transitions "
+                                   f"are not recorded ({run.unrecorded}), so there is no "
+                                   "medium-replay data")
             step = picks["medium"]["env_steps"]
             upto = min(step, ref.transitions)
             data = _stream_episodes(run.stream, upto)

@@ -51,8 +51,10 @@ class SourceRun:
     config_hash: str
     states: dict[int, Any]  # env steps -> train state (no seed axis)
     records: list[dict[str, Any]]  # one per evaluation point
-    stream: dict[str, np.ndarray]  # every collected transition, in order
+    stream: dict[str, np.ndarray] | None  # every collected transition, in order
     wall_s: float
+    #: why ``stream`` is None (the agent cannot record all it collects), else None
+    unrecorded: str | None = None
 
     def record_at(self, step: int) -> dict[str, Any]:
         return next(r for r in self.records if r["env_steps"] == step)
@@ -88,14 +90,21 @@ def generate_source(env_id: str, source: Source | None = None,
     if source.budget % source.eval_interval:
         raise ValueError(f"{env_id}: budget {source.budget} is not a multiple of the eval "
                          f"interval {source.eval_interval}")
-    chunk = jax.jit(lambda s: agent.train_recorded(s, source.eval_interval))
+    unrecorded = getattr(agent, "unrecorded_steps", lambda: "it has no train_recorded")()
+    if unrecorded is None:
+        chunk = jax.jit(lambda s: agent.train_recorded(s, source.eval_interval))
+    else:  # expert and medium need only the states; medium-replay will say why it is missing
+        log(f"{env_id}: the {source.agent} run is not recorded ({unrecorded}): no "
+            "medium-replay from it")
+        chunk = jax.jit(lambda s: (*agent.train(s, source.eval_interval), None))
     state = jax.jit(agent.init)(init_key(source.seed))
     evaluate = evaluator(agent, env_id)
     states, records, parts = {}, [], []
     t0 = time.perf_counter()
     for point in range(source.eval_interval, source.budget + 1, source.eval_interval):
         state, metrics, rec = chunk(state)
-        parts.append({k: np.asarray(v) for k, v in rec.items()})
+        if rec is not None:
+            parts.append({k: np.asarray(v) for k, v in rec.items()})
         states[point] = jax.device_get(state)
         ev = evaluate(state, source.seed, point, source.eval_episodes)
         records.append({"env_id": env_id, "agent": source.agent, "reading": source.reading,
@@ -104,9 +113,9 @@ def generate_source(env_id: str, source: Source | None = None,
         log(f"{env_id} source {source.agent}: {point}/{source.budget} env steps, return "
             f"{ev['return_mean']:.3f}, success {ev['success_rate']:.2f} "
             f"({time.perf_counter() - t0:.0f} s)")
-    stream = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    stream = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
     return SourceRun(env_id, source, agent, chash, states, records, stream,
-                     time.perf_counter() - t0)
+                     time.perf_counter() - t0, unrecorded)
 
 
 def scripted_expert_record(env_id: str, source: Source) -> dict[str, Any]:

@@ -361,3 +361,26 @@ def test_a_run_without_a_medium_state_still_gives_its_expert(monkeypatch):
     picks = sources.pick_policies(sources.SourceRun(CATCH, src, None, "h", {}, recs, {}, 0.0))
     assert picks["medium"] is None and picks["expert"]["return_mean"] == 8.0
     assert "no evaluated state of the pdqn run reaches" in picks["medium_error"]
+
+
+def test_an_unrecorded_run_gives_medium_but_names_why_medium_replay_is_missing(tmp_path,
+                                                                             monkeypatch):
+    """A source agent whose warm-up happens outside the recorded steps (HyAR's before_chunk)
+    still provides expert / medium states; its medium-replay fails naming the reason."""
+    from pamdp_bench.agents import get_agent
+
+    env, params = make(CATCH)
+    assert get_agent("pdqn")(env, params, None).unrecorded_steps() is None
+    why = get_agent("hyar_td3")(env, params, None).unrecorded_steps()
+    assert why and "before_chunk" in why
+    src = catalog.Source(agent="hyar_td3", reading=None, budget=20, eval_interval=10,
+                         expert_from="scripted")
+    recs = [{"env_steps": s, "return_mean": r, "success_rate": 0.0, "eval_episodes": 5}
+            for s, r in ((10, -27.0), (20, -5.0))]
+    run = sources.SourceRun(CATCH, src, None, "h", {}, recs, None, 0.0, why)
+    builder = build.Builder(str(tmp_path / "root"), _manifest(tmp_path), str(tmp_path / "src"),
+                            log=lambda s: None, progress=False)
+    monkeypatch.setattr(builder, "_source", lambda env_id: (run, {
+        "medium": recs[1], "medium_error": None, "medium_score": 0.6, "expert": None}))
+    with pytest.raises(build.DatasetError, match="are not recorded .*before_chunk"):
+        builder._data(catalog.DatasetRef(CATCH, "medium-replay", True))
