@@ -84,24 +84,6 @@ def _step_tree(
     return key, state, out
 
 
-@partial(jax.jit, static_argnums=0)
-def _step_jit(
-    env: Any, key: jax.Array, state: Any, k: jax.Array, z: jax.Array, params: Any
-) -> tuple[jax.Array, Any, jax.Array]:
-    """``_step_tree`` with its host-bound outputs packed into one vector, so they reach the
-    host in one copy (``host_transfer``); ``_step_layout`` reads it back. ``_step_tree`` is a
-    jitted function called inside this trace, so ``_step_tree.eval_shape`` in
-    ``_step_layout`` finds its trace in jax's cache: the env's step is traced once."""
-    key, state, out = _step_tree(env, key, state, k, z, params)
-    return key, state, pack_words(out)
-
-
-def _step_layout(env: Any, key: jax.Array, state: Any, k: jax.Array, z: jax.Array,
-                 params: Any) -> WordLayout:
-    """Where ``_step_jit``'s packed outputs sit (shapes only; nothing runs)."""
-    return WordLayout.of(_step_tree.eval_shape(env, key, state, k, z, params)[2])
-
-
 class _ParamsTuple(spaces.Tuple):
     """``Tuple(Box(low, high, (d_k,)) for each k)`` that stays fast for large K (Hard Move
     n=16: 65,536 boxes took 3.5 s to build, 4-9 s per ``sample()`` and 1.7 s per ``seed()``):
@@ -386,13 +368,26 @@ def _vector_step_tree(env: Any, keys: jax.Array, states: Any, k: jax.Array, z: j
     return jax.vmap(one)(keys, states, k, z)
 
 
-@partial(jax.jit, static_argnums=0)
-def _vector_step(env: Any, keys: jax.Array, states: Any, k: jax.Array, z: jax.Array,
-                 params: Any) -> tuple[jax.Array, Any, jax.Array]:
-    """``_vector_step_tree`` with its host-bound outputs packed into one vector (as
-    ``_step_jit``)."""
-    keys, states, out = _vector_step_tree(env, keys, states, k, z, params)
-    return keys, states, pack_words(out)
+def _packed(tree_fn: Any) -> tuple[Any, Any]:
+    """A jitted ``tree_fn(env, ...) -> (key, state, host-bound tree)`` as ``(packed, layout)``:
+    ``packed`` returns the host-bound tree packed into one vector, so it reaches the host in one
+    copy (``host_transfer``), and ``layout(env, ...)`` says where each leaf sits (shapes only;
+    nothing runs). ``tree_fn`` is called inside ``packed``'s trace as a jitted function, so
+    ``tree_fn.eval_shape`` finds that trace in jax's cache: the env's step is traced once."""
+
+    @partial(jax.jit, static_argnums=0)
+    def packed(env: Any, *args: Any) -> tuple[jax.Array, Any, jax.Array]:
+        key, state, out = tree_fn(env, *args)
+        return key, state, pack_words(out)
+
+    def layout(env: Any, *args: Any) -> WordLayout:
+        return WordLayout.of(tree_fn.eval_shape(env, *args)[2])
+
+    return packed, layout
+
+
+_step_jit, _step_layout = _packed(_step_tree)
+_vector_step, _vector_step_layout = _packed(_vector_step_tree)
 
 
 class PAMDPVectorEnv(gymnasium.vector.VectorEnv):
@@ -460,7 +455,7 @@ class PAMDPVectorEnv(gymnasium.vector.VectorEnv):
         args = (self.pamdp_env, self._keys, self._states, k.astype(np.int32), z, self._params)
         keys, states, words = _vector_step(*args)
         if self._layout is None:
-            self._layout = WordLayout.of(_vector_step_tree.eval_shape(*args)[2])
+            self._layout = _vector_step_layout(*args)
         obs, reward, term, trunc, last_obs, info = self._layout.unpack(np.asarray(words))
         self._keys, self._states = keys, states
         done = np.asarray(term | trunc)

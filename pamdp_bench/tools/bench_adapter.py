@@ -21,7 +21,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -74,12 +75,18 @@ def bench_vector(env_id: str, num_envs: int, steps: int = 200, repeats: int = 5)
     return float(np.median(rates))
 
 
-def _single_row(env_id: str, repeats: int, steps: int = 2000) -> dict[str, Any]:
+def _row(env_id: str, api: str, num_envs: int, measure: Callable[[], float]) -> dict[str, Any]:
+    """One result row: ``measure()``'s rate, the CPUs this process may use and the steal."""
     with steal_meter() as m:
-        rate = bench_single(env_id, steps=steps, repeats=repeats)
-    return {"env_id": env_id, "api": "GymnasiumPAMDPEnv", "num_envs": 1,
+        rate = measure()
+    return {"env_id": env_id, "api": api, "num_envs": num_envs,
             "cpus": len(os.sched_getaffinity(0)), "env_steps_per_s": rate,
             "cpu_steal": m["steal"]}
+
+
+def _single_row(env_id: str, repeats: int, steps: int = 2000) -> dict[str, Any]:
+    return _row(env_id, "GymnasiumPAMDPEnv", 1,
+                partial(bench_single, env_id, steps=steps, repeats=repeats))
 
 
 def single_row_on_one_cpu(env_id: str, repeats: int, steps: int = 2000) -> dict[str, Any]:
@@ -101,12 +108,8 @@ def run(env_ids: Sequence[str], batches: Sequence[int] = (1, 64, 1024),
     for env_id in env_ids:
         rows.append(_single_row(env_id, repeats))
         rows.append(single_row_on_one_cpu(env_id, repeats))
-        for n in batches:
-            with steal_meter() as m:
-                rate = bench_vector(env_id, n, repeats=repeats)
-            rows.append({"env_id": env_id, "api": "PAMDPVectorEnv", "num_envs": n,
-                         "cpus": len(os.sched_getaffinity(0)), "env_steps_per_s": rate,
-                         "cpu_steal": m["steal"]})
+        rows += [_row(env_id, "PAMDPVectorEnv", n, partial(bench_vector, env_id, n,
+                                                           repeats=repeats)) for n in batches]
     return {"schema": "pamdp_bench.bench_adapter/1", "rows": rows, "repeats": repeats,
             "provenance": provenance()}
 
