@@ -64,6 +64,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from pamdp_bench.baselines.common.control import ends_value, scan_sums, tree_where
@@ -166,9 +167,17 @@ class OffPolicyAgent:
         when it can."""
         if int(self.train_every) != 1:
             return "recording needs train_every = 1"
-        if type(self).before_chunk is not OffPolicyAgent.before_chunk:
+        if (type(self).before_chunk is not OffPolicyAgent.before_chunk
+                and type(self).warmup_recorded is OffPolicyAgent.warmup_recorded):
             return "its warm-up steps (before_chunk) are not recorded"
         return None
+
+    def warmup_recorded(self, s: Any) -> tuple[Any, dict[str, np.ndarray] | None]:
+        """``before_chunk`` keeping the transitions it collects (``train_recorded``'s fields,
+        host arrays in order), for agents whose warm-up collects uncounted env steps; None
+        when it collects none (the default: no warm-up). Call it before the first
+        ``train_recorded``, which otherwise runs the warm-up unrecorded."""
+        return s, None
 
     def train_recorded(self, state: Any, num_env_steps: int
                        ) -> tuple[Any, dict[str, jax.Array], dict[str, jax.Array]]:
@@ -176,8 +185,8 @@ class OffPolicyAgent:
         pre-step ``obs``, executed ``k`` and ``z``, ``reward``, ``next_obs`` (pre-reset),
         ``terminated``, ``truncated`` (the env's step cap, or the episode cut at the chunk's
         end by ``end_episode_at_eval``) and ``success``. What the offline datasets'
-        ``medium-replay`` is made of. Needs ``train_every = 1`` and no uncounted warm-up
-        (``before_chunk``): those steps would be missing from the record."""
+        ``medium-replay`` is made of. Needs ``train_every = 1``, and an agent with an uncounted
+        warm-up (``before_chunk``) records it with ``warmup_recorded`` first."""
         why = self.unrecorded_steps()
         if why:
             raise ValueError(f"{type(self).__name__}: {why}")

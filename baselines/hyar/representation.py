@@ -11,6 +11,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from flax.training.train_state import TrainState
 
@@ -47,23 +48,8 @@ class Representation:
         def env_cond(s: HyARState) -> jax.Array:
             return s.warmup_episodes < cfg.warmup_episodes
 
-        def env_body(s: HyARState) -> HyARState:
-            key, kk, kx, ks = jax.random.split(s.key, 4)
-            k = jax.random.randint(kk, (), 0, self.num_actions, dtype=jnp.int32)
-            z = jax.random.uniform(kx, (self.num_params,), jnp.float32, -1.0, 1.0)
-            obs, env_state, _, term, trunc, info = self.env.step(ks, s.env_state, (k, z),
-                                                                 self.env_params)
-            item = {"obs": s.obs, "k": k, "x": self.space.to_padded((k, z))[1],
-                    "ds": info["final_observation"] - s.obs}
-            done = (term | trunc).astype(jnp.int32)
-            return s.replace(key=key, env_state=env_state, obs=obs,
-                             vae_buffer=self.vae_replay.add(s.vae_buffer, item),
-                             warmup_episodes=s.warmup_episodes + done,
-                             warmup_steps=s.warmup_steps + 1)
-
         def env_block(s: HyARState) -> HyARState:
-            return jax.lax.scan(lambda c, _: (env_body(c), None), s, None,
-                                length=cfg.warmup_block)[0]
+            return self._warmup_block(s, record=False)[0]
 
         def phase(s: HyARState) -> HyARState:
             s = jax.lax.while_loop(env_cond, env_block, s)
@@ -71,6 +57,52 @@ class Representation:
             return s.replace(warmed=jnp.bool_(True))
 
         return jax.lax.while_loop(lambda s: ~s.warmed, phase, s)
+
+    def _warmup_step(self, s: HyARState) -> tuple[HyARState, dict[str, jax.Array]]:
+        """One uncounted random step: the state with the step in the VAE replay, and the
+        transition (``train_recorded``'s fields)."""
+        key, kk, kx, ks = jax.random.split(s.key, 4)
+        k = jax.random.randint(kk, (), 0, self.num_actions, dtype=jnp.int32)
+        z = jax.random.uniform(kx, (self.num_params,), jnp.float32, -1.0, 1.0)
+        obs, env_state, reward, term, trunc, info = self.env.step(ks, s.env_state, (k, z),
+                                                                  self.env_params)
+        item = {"obs": s.obs, "k": k, "x": self.space.to_padded((k, z))[1],
+                "ds": info["final_observation"] - s.obs}
+        done = (term | trunc).astype(jnp.int32)
+        s2 = s.replace(key=key, env_state=env_state, obs=obs,
+                       vae_buffer=self.vae_replay.add(s.vae_buffer, item),
+                       warmup_episodes=s.warmup_episodes + done,
+                       warmup_steps=s.warmup_steps + 1)
+        return s2, {"obs": s.obs, "k": k, "z": z, "reward": reward.astype(jnp.float32),
+                    "next_obs": info["final_observation"], "terminated": term,
+                    "truncated": trunc, "success": info["success"]}
+
+    def _warmup_block(self, s: HyARState, record: bool
+                      ) -> tuple[HyARState, dict[str, jax.Array] | None]:
+        """``warmup_block`` warm-up steps (the unit the warm-up loop runs in); with
+        ``record``, their transitions stacked."""
+
+        def one(c: HyARState, _: None) -> tuple[HyARState, Any]:
+            c, rec = self._warmup_step(c)
+            return c, (rec if record else None)
+
+        return jax.lax.scan(one, s, None, length=self.config.warmup_block)
+
+    def warmup_recorded(self, s: HyARState) -> tuple[HyARState, dict[str, np.ndarray] | None]:
+        """``before_chunk`` on a host loop that keeps every warm-up transition: the same
+        blocks while fewer than ``warmup_episodes`` episodes have ended, then ``before_chunk``
+        (its env loop has nothing left to run: VAE pre-training, LSC, ``warmed``). Returns
+        the warmed state and the transitions in order (None if ``s`` was already warmed).
+        Unbatched states only; for the datasets' ``medium-replay`` ("warm-up included")."""
+        if bool(s.warmed):
+            return s, None
+        block = jax.jit(lambda s: self._warmup_block(s, record=True))
+        parts = []
+        while int(s.warmup_episodes) < self.config.warmup_episodes:
+            s, rec = block(s)
+            parts.append(jax.device_get(rec))
+        s = jax.jit(self.before_chunk)(s)
+        return s, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
     def _vae_train(self, s: HyARState, train_step: int) -> HyARState:
         """The original ``vae_train``: steps with its convergence check, then the LSC pass."""

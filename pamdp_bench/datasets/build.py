@@ -143,6 +143,17 @@ def _stream_episodes(stream: dict[str, np.ndarray], upto: int) -> dict[str, np.n
     return out
 
 
+def _replay_policy(agent: str, warmup: int, counted: int, medium_step: int) -> str:
+    """medium-replay's policy text: which of the run's transitions it holds."""
+    if counted <= 0:
+        return (f"the first {warmup + counted} of the {agent} run's {warmup} uncounted warm-up "
+                f"transitions (random actions; the medium checkpoint is at env step "
+                f"{medium_step})")
+    head = f": {warmup} uncounted warm-up transitions (random actions), then" if warmup else ","
+    return (f"the {agent} run's own transitions{head} env steps 1..{counted} of "
+            f"{medium_step} (the medium checkpoint)")
+
+
 class Builder:
     """Builds datasets into ``root``, updating the manifest at ``manifest_path``."""
 
@@ -213,13 +224,15 @@ class Builder:
                 raise DatasetError(f"{ref.env_id}: the {run.source.agent} run's transitions "
                                    f"are not recorded ({run.unrecorded}), so there is no "
                                    "medium-replay data")
-            step = picks["medium"]["env_steps"]
-            upto = min(step, ref.transitions)
+            step, warm = picks["medium"]["env_steps"], run.warmup_transitions
+            upto = min(warm + step, ref.transitions)
             data = _stream_episodes(run.stream, upto)
-            return data, {"policy": f"the {run.source.agent} run's own transitions, env steps "
-                                    f"1..{upto} of {step} (the medium checkpoint)",
-                          "medium_checkpoint_step": step, "source_agent": run.source.agent,
-                          "source_config_hash": run.config_hash}, None
+            info = {"policy": _replay_policy(run.source.agent, warm, upto - warm, step),
+                    "medium_checkpoint_step": step, "source_agent": run.source.agent,
+                    "source_config_hash": run.config_hash}
+            if warm:
+                info["warmup_transitions"] = warm
+            return data, info, None
         policy, info = self._policy(ref)
         env, params = make(ref.env_id)
         bar = _Bar(ref.id, ref.transitions, self.progress)

@@ -15,9 +15,9 @@ This module owns the facts of algorithms.md §6.3 as the suite implements them:
   the scripted reference (envs §8.2) where that is the better policy (``expert_from``);
   ``medium`` with the first evaluated state whose normalised score reaches 0.5 (0 = the
   random anchor, 1 = the expert's mean evaluation return); ``medium-replay`` is every
-  transition the run collected up to that state, in order (so it needs an agent that records
-  all it collects: HyAR's uncounted warm-up happens outside the recorded steps, so a HyAR
-  source gives ``medium`` but no ``medium-replay``). Expert and medium act with
+  transition the run collected up to that state, in order, warm-up included (HyAR's uncounted
+  random episodes come first: ``warmup_recorded``; an agent that cannot record all it collects
+  gives ``medium`` but no ``medium-replay``). Expert and medium act with
   ``act(..., deterministic=False)``: the agent's own stochastic action selection.
 
 [choice] The generating run trains on the dataset's own env (env defaults), not under the

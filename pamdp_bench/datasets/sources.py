@@ -9,7 +9,9 @@ family's are a few MB), the evaluation records and the recorded stream, so one t
 serves all three trained kinds. Training is deterministic: a second pass on the same platform
 gives the same states, records and stream bit for bit, which is how a dataset is rebuilt
 without shipping checkpoints; the records of the pass that built the committed datasets are
-committed (``results/datasets/sources/<env>.jsonl``) and a rebuild checks its own against them.
+committed (``results/datasets/sources/<env>.jsonl``) and a rebuild checks its own against them. An
+agent with an uncounted warm-up (HyAR's random episodes) records it first
+(``warmup_recorded``): the stream starts with it (§6.3: medium-replay is "warm-up included").
 
 ``pick_policies`` applies §6.3: expert = final state (or the scripted reference), medium = the
 first evaluated state whose normalised score reaches ``MEDIUM_SCORE``.
@@ -55,6 +57,8 @@ class SourceRun:
     wall_s: float
     #: why ``stream`` is None (the agent cannot record all it collects), else None
     unrecorded: str | None = None
+    #: leading transitions of ``stream`` from an uncounted warm-up (HyAR's random episodes)
+    warmup_transitions: int = 0
 
     def record_at(self, step: int) -> dict[str, Any]:
         return next(r for r in self.records if r["env_steps"] == step)
@@ -101,6 +105,14 @@ def generate_source(env_id: str, source: Source | None = None,
     evaluate = evaluator(agent, env_id)
     states, records, parts = {}, [], []
     t0 = time.perf_counter()
+    warmup = 0
+    if unrecorded is None:  # an uncounted warm-up (HyAR) is part of what the run collected
+        state, rec = agent.warmup_recorded(state)
+        if rec is not None:
+            parts.append(rec)
+            warmup = len(rec["reward"])
+            log(f"{env_id} source {source.agent}: {warmup} uncounted warm-up transitions "
+                f"recorded ({time.perf_counter() - t0:.0f} s)")
     for point in range(source.eval_interval, source.budget + 1, source.eval_interval):
         state, metrics, rec = chunk(state)
         if rec is not None:
@@ -115,7 +127,7 @@ def generate_source(env_id: str, source: Source | None = None,
             f"({time.perf_counter() - t0:.0f} s)")
     stream = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
     return SourceRun(env_id, source, agent, chash, states, records, stream,
-                     time.perf_counter() - t0, unrecorded)
+                     time.perf_counter() - t0, unrecorded, warmup)
 
 
 def scripted_expert_record(env_id: str, source: Source) -> dict[str, Any]:

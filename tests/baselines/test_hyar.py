@@ -354,3 +354,29 @@ def test_warmup_blocks_overshoot_at_most_one_block(block: int, expected: int) ->
     state, metrics = jax.jit(lambda k: ag.train(ag.init(k), 1))(jax.random.key(0))
     assert int(metrics["warmup_steps"]) == expected
     assert int(state.warmup_episodes) == expected
+
+
+def test_warmup_recorded_is_before_chunk_plus_its_transitions() -> None:
+    """The datasets' medium-replay includes HyAR's uncounted warm-up (§6.3): the recorded
+    warm-up leaves the state ``before_chunk`` leaves (bitwise), and its transitions are the
+    random episodes it played, in order (whole blocks: past the last episode end)."""
+    env, params = make("CatchPoint-v0")
+    cfg = tiny_config(warmup_episodes=3, warmup_block=8, vae_pretrain_steps=2, lsc_samples=32)
+    ag = get_agent("hyar_td3")(env, params, cfg)
+    assert ag.unrecorded_steps() is None
+    s0 = jax.jit(ag.init)(jax.random.key(5))  # 3 episodes end at steps 25, 49, 69 of 72
+    want = jax.jit(ag.before_chunk)(s0)
+    got, rec = ag.warmup_recorded(s0)
+    assert_trees_bitwise_equal(want, got)
+    n = int(got.warmup_steps)
+    assert n % 8 == 0 and {k: v.shape[0] for k, v in rec.items()} == dict.fromkeys(rec, n)
+    ends = rec["terminated"] | rec["truncated"]
+    assert int(ends.sum()) == int(got.warmup_episodes) >= 3
+    inside = ~ends[:-1]
+    np.testing.assert_allclose(rec["obs"][1:][inside], rec["next_obs"][:-1][inside],
+                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(rec["obs"][0], np.asarray(s0.obs))
+    assert not ends[-1]  # the running episode goes on into training
+    np.testing.assert_array_equal(rec["next_obs"][-1], np.asarray(got.obs))
+    assert rec["z"].shape == (n, env.pamdp_space.total_param_dim)
+    assert ag.warmup_recorded(got)[1] is None  # already warmed: nothing to record

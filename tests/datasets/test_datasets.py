@@ -365,15 +365,16 @@ def test_a_run_without_a_medium_state_still_gives_its_expert(monkeypatch):
 
 def test_an_unrecorded_run_gives_medium_but_names_why_medium_replay_is_missing(tmp_path,
                                                                              monkeypatch):
-    """A source agent whose warm-up happens outside the recorded steps (HyAR's before_chunk)
+    """A source agent that cannot record all it collects (QMLE: one update per 10 env steps)
     still provides expert / medium states; its medium-replay fails naming the reason."""
     from pamdp_bench.agents import get_agent
 
     env, params = make(CATCH)
     assert get_agent("pdqn")(env, params, None).unrecorded_steps() is None
-    why = get_agent("hyar_td3")(env, params, None).unrecorded_steps()
-    assert why and "before_chunk" in why
-    src = catalog.Source(agent="hyar_td3", reading=None, budget=20, eval_interval=10,
+    assert get_agent("hyar_td3")(env, params, None).unrecorded_steps() is None  # its warm-up too
+    why = get_agent("qmle")(env, params, None).unrecorded_steps()
+    assert why and "train_every" in why
+    src = catalog.Source(agent="qmle", reading=None, budget=20, eval_interval=10,
                          expert_from="scripted")
     recs = [{"env_steps": s, "return_mean": r, "success_rate": 0.0, "eval_episodes": 5}
             for s, r in ((10, -27.0), (20, -5.0))]
@@ -382,5 +383,31 @@ def test_an_unrecorded_run_gives_medium_but_names_why_medium_replay_is_missing(t
                             log=lambda s: None, progress=False)
     monkeypatch.setattr(builder, "_source", lambda env_id: (run, {
         "medium": recs[1], "medium_error": None, "medium_score": 0.6, "expert": None}))
-    with pytest.raises(build.DatasetError, match="are not recorded .*before_chunk"):
+    with pytest.raises(build.DatasetError, match="are not recorded .*train_every"):
         builder._data(catalog.DatasetRef(CATCH, "medium-replay", True))
+
+
+@pytest.mark.parametrize(("cap", "rows", "text"), [
+    (100, 14, "hyar_td3 run's own transitions: 6 uncounted warm-up transitions (random "
+              "actions), then env steps 1..8 of 8 (the medium checkpoint)"),
+    (4, 4, "the first 4 of the hyar_td3 run's 6 uncounted warm-up transitions")])
+def test_medium_replay_includes_the_warmup(tmp_path, monkeypatch, cap, rows, text):
+    """§6.3: medium-replay is what the run collected up to the medium state, warm-up
+    included: the warm-up's transitions come first, then the counted steps up to the state."""
+    n = 6 + 10
+    stream = {"obs": np.arange(n, dtype=np.float32)[:, None],
+              "next_obs": np.arange(1, n + 1, dtype=np.float32)[:, None],
+              "k": np.zeros(n, np.int32), "z": np.zeros((n, 1), np.float32),
+              "reward": np.ones(n, np.float32), "terminated": np.arange(n) % 5 == 4,
+              "truncated": np.zeros(n, bool), "success": np.zeros(n, bool)}
+    src = catalog.Source(agent="hyar_td3", reading=None, budget=10, eval_interval=2)
+    recs = [{"env_steps": 8, "return_mean": -5.0, "success_rate": 0.0, "eval_episodes": 5}]
+    run = sources.SourceRun(CATCH, src, None, "h", {}, recs, stream, 0.0, None, 6)
+    builder = build.Builder(str(tmp_path / "root"), _manifest(tmp_path), str(tmp_path / "src"),
+                            log=lambda s: None, progress=False)
+    monkeypatch.setattr(builder, "_source", lambda env_id: (run, {
+        "medium": recs[0], "medium_error": None, "medium_score": 0.6, "expert": None}))
+    monkeypatch.setattr(catalog, "SMALL_TRANSITIONS", cap)
+    data, info, _ = builder._data(catalog.DatasetRef(CATCH, "medium-replay", True))
+    np.testing.assert_array_equal(data["obs"][:, 0], np.arange(rows))
+    assert text in info["policy"] and info["warmup_transitions"] == 6
