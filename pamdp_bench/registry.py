@@ -106,9 +106,10 @@ def hard_move_spec(n: int) -> EnvSpec:
 ENV_SPECS: tuple[EnvSpec, ...] = (
     EnvSpec("Platform-v0", "Platform", "platform", "gym", "Platform", "platform", 200,
             "pamdp_bench.envs.platform"),
-    EnvSpec("Goal-v0", "Goal", "goal", "gym", "Goal", "goal", 100, "pamdp_bench.envs.goal"),
+    EnvSpec("Goal-v0", "Goal", "goal", "gym", "Goal", "goal", 100, "pamdp_bench.envs.goal",
+            scripted=True),
     EnvSpec("HardGoal-v0", "HardGoal", "goal", "gym", "Hard Goal", "hard_goal", 100,
-            "pamdp_bench.envs.goal"),
+            "pamdp_bench.envs.goal", scripted=True),
     EnvSpec("CatchPoint-v0", "CatchPoint", "catch", "mpe", "Catch Point", "catch_point", 25,
             "pamdp_bench.envs.catch_point", scripted=True),
     *(hard_move_spec(n) for n in HARD_MOVE_SIZES),

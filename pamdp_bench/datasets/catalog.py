@@ -86,11 +86,14 @@ SOURCES: dict[str, Source] = {
                  why="scripted reference: success 0.92-0.96; P-DQN is the medium source "
                      "(HyAR Table 2: P-DQN success 0.41 / 0.04 / 0.06 for n = 6 / 8 / 10)")
        for e in ("HardMove-n8-v0", "HardMove-n10-v0")},
-    "Goal-v0": Source(**_PDQN, budget=60_000, eval_interval=5_000,
-                      why="P-DQN: HyAR Table 2 success 0.70 (no suite record yet)"),
-    "HardGoal-v0": Source(**_PDQN, budget=60_000, eval_interval=5_000,
-                          why="P-DQN (HyAR Table 2: 0.0; HyAR-TD3 0.60 is slower to train "
-                              "on CPU)"),
+    "Goal-v0": Source(**_PDQN, budget=60_000, eval_interval=5_000, expert_from="scripted",
+                      why="scripted lure-then-shoot reference: success 0.37; P-DQN's 60k-step "
+                          "run (the medium source) only learned to shoot at once and miss "
+                          "(success 0.00, return -6.34; HyAR Table 2: 0.70 after 300k)"),
+    "HardGoal-v0": Source(**_PDQN, budget=60_000, eval_interval=5_000, expert_from="scripted",
+                          why="scripted lure-then-shoot reference (the same shots through "
+                              "Hard Goal's bands): success 0.37; P-DQN is the medium source "
+                              "(HyAR Table 2: P-DQN 0.0, HyAR-TD3 0.60)"),
 }
 
 _ID_RE = re.compile(rf"^{NAMESPACE}/(?P<env>[A-Za-z0-9-]+?)/(?P<kind>[a-z-]+?)"
