@@ -84,16 +84,19 @@ def save_manifest(path: str, manifest: dict[str, Any]) -> None:
 
 
 def update_manifest(path: str, dataset_id: str, entry: dict[str, Any], env_id: str,
-                    anchor: dict[str, Any]) -> dict[str, Any]:
-    """Add one dataset (and its env's anchors) to the manifest on disk under a file lock:
-    read, update, write atomically. Two builds of different envs into one manifest keep each
-    other's entries. Returns the manifest as written."""
+                    anchor: dict[str, Any], replace_anchor: bool = False) -> dict[str, Any]:
+    """Add one dataset (and its env's anchors, replacing older ones with ``replace_anchor``:
+    a full-size expert) to the manifest on disk under a file lock: read, update, write
+    atomically. Two builds of different envs into one manifest keep each other's entries.
+    Returns the manifest as written."""
     import fcntl
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         manifest = load_manifest(path)
+        if replace_anchor:
+            manifest["anchors"][env_id] = anchor
         manifest["anchors"].setdefault(env_id, anchor)
         manifest["datasets"][dataset_id] = entry
         save_manifest(path, manifest)
@@ -277,7 +280,8 @@ class Builder:
             raise DatasetError(f"{final} exists; verify it with `pamdp-bench datasets "
                                "verify`, or pass --overwrite to rebuild it")
         anchor = self._anchor(ref.env_id)
-        if anchor is None and not (ref.kind == "expert" and not ref.small):
+        sets_anchor = ref.kind == "expert" and not ref.small
+        if anchor is None and not sets_anchor:
             raise DatasetError(
                 f"its ref_max_score is the mean return of pamdp/{ref.env_id}/expert-v0, "
                 f"which the manifest ({self.manifest_path}) does not have yet: build that "
@@ -285,12 +289,18 @@ class Builder:
         t0 = time.perf_counter()
         data, info, gen = self._data(ref)
         stats = episode_stats(data)
-        if anchor is None:  # the full-size expert sets the env's anchors
-            anchor = {"ref_min_score": RANDOM[ref.env_id].return_mean,
-                      "ref_min_from": SRC_RANDOM,
-                      "ref_max_score": stats["return_mean"],
-                      "ref_max_from": f"mean episode return of pamdp/{ref.env_id}/expert-v0"}
+        if sets_anchor:  # the full-size expert sets the env's anchors (again, if rebuilt)
+            old, anchor = anchor, {
+                "ref_min_score": RANDOM[ref.env_id].return_mean, "ref_min_from": SRC_RANDOM,
+                "ref_max_score": stats["return_mean"],
+                "ref_max_from": f"mean episode return of pamdp/{ref.env_id}/expert-v0"}
             self.manifest["anchors"][ref.env_id] = anchor
+            if old is not None and old != anchor:
+                stale = stale_anchor_ids(self.manifest, ref.env_id, exclude=ref.id)
+                self.log(f"{ref.env_id}: the anchors change (ref_max_score "
+                         f"{old['ref_max_score']:.3f} -> {anchor['ref_max_score']:.3f}); "
+                         + (f"rebuild with --overwrite: {', '.join(stale)}" if stale else
+                            "no other dataset of the env carries the old ones"))
         extra = {"env_id": ref.env_id, "kind": ref.kind, "small": ref.small,
                  "requested_transitions": ref.transitions, "suite_version": __version__,
                  **info, **stats}
@@ -305,8 +315,8 @@ class Builder:
                            **_library_versions(),
                            "device_kind": jax.devices()[0].device_kind}}
         self.manifest["datasets"][ref.id] = entry
-        self.manifest = update_manifest(self.manifest_path, ref.id, entry,
-                                        ref.env_id, self.manifest["anchors"][ref.env_id])
+        self.manifest = update_manifest(self.manifest_path, ref.id, entry, ref.env_id,
+                                        self.manifest["anchors"][ref.env_id], sets_anchor)
         self.log(f"{ref.id}: {stats['episodes']} episodes, return "
                  f"{stats['return_mean']:.3f}, success {stats['success_rate']:.3f}")
 
@@ -463,14 +473,26 @@ def readme_markdown(manifest: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------- verify
+def stale_anchor_ids(manifest: dict[str, Any], env_id: str, exclude: str = "") -> list[str]:
+    """Datasets of ``env_id`` in ``manifest`` whose stored anchors are not the env's (built
+    before its full-size expert was rebuilt): their normalised scores would use old anchors."""
+    want = manifest["anchors"].get(env_id)
+    return sorted(i for i, e in manifest["datasets"].items()
+                  if i != exclude and e.get("env_id") == env_id and e.get("anchors") != want)
+
+
 def verify(root: str, ids: Iterable[str], manifest: dict[str, Any]) -> list[str]:
-    """Problems of the local copies of ``ids`` against ``manifest`` (empty: all match)."""
+    """Problems of the local copies of ``ids`` against ``manifest`` (empty: all match), and
+    datasets whose anchors are not their env's (``stale_anchor_ids``)."""
     problems = []
     for dataset_id in ids:
         entry = manifest["datasets"].get(dataset_id)
         if entry is None:
             problems.append(f"{dataset_id}: not in the manifest")
             continue
+        if dataset_id in stale_anchor_ids(manifest, entry.get("env_id", "")):
+            problems.append(f"{dataset_id}: built with anchors other than its env's (its "
+                            "expert-v0 was rebuilt since); rebuild it with --overwrite")
         directory = minari_io.dataset_dir(root, dataset_id)
         if not os.path.isdir(directory):
             problems.append(f"{dataset_id}: missing ({directory})")

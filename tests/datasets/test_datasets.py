@@ -169,6 +169,34 @@ def test_build_twice_is_bitwise_and_verify_catches_changes(built, tmp_path):
                                                  manifest)[0]
 
 
+def test_a_rebuilt_expert_resets_the_anchors_and_older_datasets_are_flagged(built, tmp_path,
+                                                                            monkeypatch):
+    """Rebuilding an env's full-size expert with another policy (Goal's moved to the scripted
+    reference) sets new anchors; the env's datasets built with the old ones are named in the
+    log and fail ``verify`` until rebuilt."""
+    root = str(tmp_path / "root")
+    shutil.copytree(built[0][0], root)
+    manifest = str(tmp_path / "m.json")
+    shutil.copy(built[0][1], manifest)
+    n, dim = 6, make(CATCH)[0].obs_dim
+    stream = {"obs": np.zeros((n, dim), np.float32), "next_obs": np.zeros((n, dim), np.float32),
+              "k": np.zeros(n, np.int32), "z": np.zeros((n, 1), np.float32),
+              "reward": np.full(n, 2.0, np.float32), "terminated": np.arange(n) % 3 == 2,
+              "truncated": np.zeros(n, bool), "success": np.zeros(n, bool)}
+    logs: list[str] = []
+    builder = build.Builder(root, manifest, str(tmp_path / "src"), log=logs.append,
+                            progress=False)
+    monkeypatch.setattr(builder, "_data", lambda ref: (build._stream_episodes(stream, n),
+                                                       {"policy": "test"}, None))
+    builder.build([catalog.DatasetRef(CATCH, "expert")])
+    m = build.load_manifest(manifest)
+    assert m["anchors"][CATCH]["ref_max_score"] == pytest.approx(6.0)  # 3-step episodes of 2
+    assert any("anchors change" in line and SMALL_RANDOM in line for line in logs)
+    assert build.stale_anchor_ids(m, CATCH) == [SMALL_RANDOM]
+    (problem,) = build.verify(root, [SMALL_RANDOM], m)
+    assert "anchors other than its env's" in problem
+
+
 def test_build_refuses_an_existing_dataset_and_keeps_it(built, tmp_path):
     root, manifest = built[0]
     before = build.file_digests(os.path.join(root, SMALL_RANDOM))
