@@ -212,6 +212,8 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
     unit = "gradient" if offline else "env"
     log(f"  {sps:,.1f} {unit} steps/s (seeds summed), {call_s:.2f} s per chunk of {chunk}")
     warmup = metrics.get("warmup_steps")
+    flops = None if offline else _flops_per_env_step(agent, jax.tree.map(lambda x: x[0], states))
+    peak = matmul_peak() if flops else None
     return {
         "agent": spec, "env": env_id, "seeds": seeds, "chunk": chunk, "repeats": repeats,
         "env_steps_per_second": sps, "env_steps_per_second_per_seed": sps / seeds,
@@ -220,10 +222,34 @@ def bench_train(spec: str, env_id: str, seeds: int = 1, chunk: int = 1000, repea
         "warmup_steps": int(np.max(np.asarray(warmup))) if warmup is not None else 0,
         "load_average_1min": os.getloadavg()[0], "cpu_count": os.cpu_count(),
         "backend": jax.default_backend(), **_vs_official(spec, env_id, sps),
+        **({"flops_per_env_step_per_seed": flops, "matmul_peak_flops_per_s": peak,
+            "fraction_of_peak": flops * sps / peak} if flops else {}),
         # offline agents: the steps above are gradient steps (no env is stepped)
         **({"gradient_steps_per_second": sps, "gradient_steps_per_second_per_seed": sps / seeds,
             "dataset_transitions": OFFLINE_BENCH_TRANSITIONS} if offline else {}),
     }
+
+
+def _flops_per_env_step(agent: Any, state: Any) -> float | None:
+    """FLOPs one seed spends per env step on acting and learning: XLA's cost analysis of one
+    ``act`` (stochastic) plus one update over ``train_every`` (the env step and rare extra
+    work such as HyAR's online VAE calls are not counted). The update is ``learn`` where the
+    agent writes its own (QMLE), else ``update`` (the loop's ``learn`` wraps it in a
+    ``lax.cond``, which the cost analysis does not see into). Off-policy agents only (None
+    for others): XLA counts a loop body once, so DLPA's planner would be undercounted."""
+    from pamdp_bench.baselines.common.offpolicy import OffPolicyAgent
+
+    if not isinstance(agent, OffPolicyAgent):
+        return None
+    key = jax.random.key(0)
+    act = _flops(jax.jit(lambda s, o, k: agent.act(s, o, k, False)), state, state.obs, key)
+    if type(agent).learn is OffPolicyAgent.learn:
+        learn = _flops(jax.jit(lambda s, k: agent.update(s.learner, s, k)), state, key)
+    else:
+        learn = _flops(jax.jit(agent.learn), state, key)
+    if act is None or learn is None:
+        return None
+    return act + learn / int(getattr(agent, "train_every", 1))
 
 
 #: Offline benches train on this many transitions of the uniform random policy (the speed of a
@@ -397,7 +423,8 @@ def suite_markdown(record: dict[str, Any]) -> str:
     else:
         lines = ["| agent | env | seeds | env steps/s (seeds summed) | per seed | ms per step and "
                  "seed | official (ms per step, seeds one after another) | speed-up | 200k "
-                 "steps x 5 seeds at this rate (min) | compile (s) | load |", "|" + "---|" * 11]
+                 "steps x 5 seeds at this rate (min) | GFLOP per step and seed | FLOP/s vs "
+                 "matmul peak | compile (s) | load |", "|" + "---|" * 13]
         for r in rows:
             five = 5 * 200_000 / r["env_steps_per_second"]  # 5 x 200k at this rate
             off = r.get("official_seconds_per_train_step")
@@ -407,6 +434,13 @@ def suite_markdown(record: dict[str, Any]) -> str:
                 f"| {r['agent']} | {r['env']} | {r['seeds']} | {r['env_steps_per_second']:,.0f} | "
                 f"{r['env_steps_per_second_per_seed']:,.0f} | "
                 f"{1e3 / r['env_steps_per_second_per_seed']:.2f} | "
-                f"{off_ms} | {speedup} | "
-                f"{five / 60:.1f} | {r['compile_seconds']:.1f} | {r['load_average_1min']:.1f} |")
+                f"{off_ms} | {speedup} | {five / 60:.1f} | "
+                f"{_fmt(r.get('flops_per_env_step_per_seed'), 1e-9, '.2f')} | "
+                f"{_fmt(r.get('fraction_of_peak'), 100, '.0f', '%')} | "
+                f"{r['compile_seconds']:.1f} | {r['load_average_1min']:.1f} |")
     return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None, scale: float, spec: str, unit: str = "") -> str:
+    """A table cell: ``value * scale`` formatted, or empty when the row has no value."""
+    return "" if value is None else f"{value * scale:{spec}}{unit}"

@@ -71,3 +71,45 @@ def test_offline_agents_bench_gradient_steps_on_random_episodes(monkeypatch) -> 
     assert row["gradient_steps_per_second_per_seed"] == row["gradient_steps_per_second"] / 2
     md = bench_agents.suite_markdown({"suite": "offline", "rows": [row]})
     assert "| bc | CatchPoint-v0 | 2 |" in md and "gradient steps/s" in md
+
+
+def test_qmle_table_shows_flops_per_step_and_share_of_peak() -> None:
+    row = {"agent": "qmle", "env": "CatchPoint-v0", "seeds": 1, "env_steps_per_second": 50.0,
+           "env_steps_per_second_per_seed": 50.0, "compile_seconds": 1.0,
+           "load_average_1min": 0.0, "flops_per_env_step_per_seed": 8e8,
+           "fraction_of_peak": 0.5}
+    assert "| 0.80 | 50% |" in bench_agents.suite_markdown({"suite": "qmle", "rows": [row]})
+    row = {k: v for k, v in row.items() if k not in ("flops_per_env_step_per_seed",
+                                                      "fraction_of_peak")}
+    assert "|  |  |" in bench_agents.suite_markdown({"suite": "qmle", "rows": [row]})
+
+
+# make test-long: 60 s (three QMLE act + update compilations); the table's FLOP columns are
+# pinned in CI by the test above
+@pytest.mark.long
+def test_flops_per_env_step_is_act_plus_update_over_train_every() -> None:
+    """The FLOP column: one act plus one update over ``train_every`` (QMLE: 1 in 10), from
+    XLA's cost analysis; acting's share grows with the candidates scored (``m_greedy``)."""
+    import dataclasses
+
+    import jax
+
+    from pamdp_bench.agents import get_agent
+    from pamdp_bench.registry import make
+
+    env, params = make("CatchPoint-v0")
+    cls = get_agent("qmle")
+    base = dataclasses.replace(cls.default_config("CatchPoint-v0"), hidden_obs=16,
+                               hidden_act=16, hidden_mle=16, batch_size=8, buffer_size=64,
+                               m_target=4)
+    counts = {}
+    for m, every in ((100, 10), (200, 10), (100, 1)):
+        cfg = dataclasses.replace(base, m_greedy=m, train_every=every)
+        agent = cls(env, params, cfg)
+        counts[m, every] = bench_agents._flops_per_env_step(agent, agent.init(jax.random.key(0)))
+    act_100 = (10 * counts[100, 10] - counts[100, 1]) / 9  # solve act + u/10, act + u
+    update = counts[100, 1] - act_100
+    assert act_100 > 0 and update > 0
+    assert counts[200, 10] - update / 10 == pytest.approx(2 * act_100, rel=0.1)
+    dlpa = get_agent("dlpa")(env, params, get_agent("dlpa").default_config("CatchPoint-v0"))
+    assert bench_agents._flops_per_env_step(dlpa, None) is None  # not an off-policy agent
