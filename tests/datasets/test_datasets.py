@@ -377,6 +377,39 @@ def test_trained_datasets_rebuild_bit_for_bit_from_the_committed_source_records(
         builder.build([catalog.parse_id(ids[0])])
 
 
+@pytest.mark.long  # 40-60 s: HyAR's recorded and plain chunks compiled; CI has the warm-up
+# recorder's own test (test_hyar) and medium-replay's cut (test_medium_replay_includes_the_warmup)
+def test_a_hyar_source_run_records_its_warmup_and_trains_as_train_does(monkeypatch):
+    """A HyAR source run's stream starts with its warm-up, then every counted step; its states
+    are those of plain ``train`` chunks (where the warm-up runs inside the first chunk)."""
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "baselines"))
+    from test_hyar import tiny_config
+
+    from pamdp_bench.agents import get_agent
+
+    env, params = make(CATCH)
+    cfg = tiny_config(warmup_episodes=3, warmup_block=8, vae_pretrain_steps=2, lsc_samples=32,
+                      learning_starts=8, batch_size=8)
+    agent = get_agent("hyar_td3")(env, params, cfg)
+    monkeypatch.setattr(sources, "source_agent", lambda env_id, source=None: (agent, cfg, "h"))
+    src = catalog.Source(agent="hyar_td3", reading=None, budget=20, eval_interval=10,
+                         eval_episodes=2)
+    run = sources.generate_source(CATCH, src, log=lambda s: None)
+    warm = run.warmup_transitions
+    assert warm > 0 and len(run.stream["reward"]) == warm + 20
+    state = jax.jit(agent.init)(sources.init_key(0))
+    chunk = jax.jit(lambda s: agent.train(s, 10))
+    for point in (10, 20):
+        state, _ = chunk(state)
+        for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(run.states[point]), strict=True):
+            if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+                a, b = jax.random.key_data(a), jax.random.key_data(b)
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert int(state.warmup_steps) == warm
+
+
 def test_a_run_without_a_medium_state_still_gives_its_expert(monkeypatch):
     """Hard Move n=6's P-DQN run never reached half the scripted expert: its medium datasets
     fail with the reason, the scripted expert (and so the anchor and random) do not."""
