@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from pamdp_bench.agents import register_agent
+from pamdp_bench.envs.goal import GOAL_WIDTH, HALF_GOAL
 from pamdp_bench.registry import env_spec
 
 
@@ -91,7 +92,8 @@ def _goal_policy(space: Any, hard: bool, obs: jax.Array) -> tuple[jax.Array, jax
     at x = 0, player and ball at rest), so the policy needs no episode memory."""
     at_reset = ((obs[0] == -1.0) & jnp.all(jnp.abs(obs[2:4]) < 1e-6)
                 & jnp.all(jnp.abs(obs[12:14]) < 1e-6))
-    keeper_y = (obs[16] + 1.0) * (21.03 / 2.0) - 7.01  # scaled from [-7.01, 14.02]
+    # obs 16 is scaled from [-HALF_GOAL, GOAL_WIDTH] (envs §3.7)
+    keeper_y = (obs[16] + 1.0) * ((GOAL_WIDTH + HALF_GOAL) / 2.0) - HALF_GOAL
     side = jnp.where(keeper_y > 0.0, -1.0, 1.0)
     if hard:
         (k_lo, c_lo), (k_hi, c_hi) = _HARD_GOAL_SHOTS

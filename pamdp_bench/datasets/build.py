@@ -95,9 +95,8 @@ def update_manifest(path: str, dataset_id: str, entry: dict[str, Any], env_id: s
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         manifest = load_manifest(path)
-        if replace_anchor:
+        if replace_anchor or env_id not in manifest["anchors"]:
             manifest["anchors"][env_id] = anchor
-        manifest["anchors"].setdefault(env_id, anchor)
         manifest["datasets"][dataset_id] = entry
         save_manifest(path, manifest)
     return manifest
