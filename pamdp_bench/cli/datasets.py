@@ -26,6 +26,14 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", metavar="FILE",
                    help="manifest (default: results/datasets/manifest.json of the checkout)")
     add_bool(p, "overwrite", "build: replace datasets that exist under --root")
+    p.add_argument("--source_store", metavar="DIR",
+                   help="build: where the generating training runs checkpoint every evaluation "
+                   "point, so a killed build resumes its run (default: "
+                   "$XDG_CACHE_HOME/pamdp_bench/dataset_sources or ~/.cache/...; 'none': keep "
+                   "nothing)")
+    add_bool(p, "rewrite_sources", "build: record this platform's generating runs in "
+             "results/datasets/sources/ instead of checking them against the committed records "
+             "(another platform trains differently)")
     p.add_argument("--out", metavar="FILE",
                    help="list: write the manifest's datasets and anchors as a markdown document "
                    "(results/datasets/README.md) instead of printing the table")
@@ -69,8 +77,13 @@ def cmd_datasets(a: argparse.Namespace) -> int:
         print(build.table_markdown(manifest, refs, root))
         return 0
     if a.action == "build":
+        from pamdp_bench.datasets import source_store
+
+        store = a.source_store or source_store.default_root()
         builder = build.Builder(root, manifest_path, overwrite=a.overwrite,
-                                progress=a.progress)
+                                progress=a.progress,
+                                source_store=None if store == "none" else store,
+                                rewrite_sources=a.rewrite_sources)
         built = builder.build(refs)
         print(f"built {len(built)} dataset(s) under {root}; manifest {manifest_path}")
         return 0

@@ -161,10 +161,15 @@ class Builder:
 
     def __init__(self, root: str, manifest_path: str = DEFAULT_MANIFEST,
                  sources_dir: str = DEFAULT_SOURCES_DIR, *, overwrite: bool = False,
-                 log: Callable[[str], None] = print, progress: bool = True) -> None:
+                 log: Callable[[str], None] = print, progress: bool = True,
+                 source_store: str | None = None, rewrite_sources: bool = False) -> None:
+        """``source_store``: where generating runs checkpoint every evaluation point (None:
+        not at all); ``rewrite_sources``: record this platform's source runs in
+        ``sources_dir`` instead of checking them against the committed records."""
         self.root, self.manifest_path = os.path.abspath(root), manifest_path
         self.sources_dir, self.overwrite, self.log, self.progress = (
             sources_dir, overwrite, log, progress)
+        self.source_store, self.rewrite_sources = source_store, rewrite_sources
         self.manifest = load_manifest(manifest_path)
         self._runs: dict[str, tuple[sources.SourceRun, dict[str, Any]]] = {}
 
@@ -174,8 +179,8 @@ class Builder:
         builder (``picks["medium"]`` is None when the run has no medium state)."""
         if env_id not in self._runs:
             self.log(f"{env_id}: training the generating run ({SOURCES[env_id]})")
-            run = sources.generate_source(env_id, log=self.log)
-            what = sources.check_or_write_records(run, self.sources_dir)
+            run = sources.generate_source(env_id, log=self.log, store_root=self.source_store)
+            what = sources.check_or_write_records(run, self.sources_dir, self.rewrite_sources)
             self.log(f"{env_id}: source records {what}")
             self._runs[env_id] = (run, sources.pick_policies(run))
         return self._runs[env_id]

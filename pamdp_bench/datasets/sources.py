@@ -4,14 +4,17 @@
 (env defaults) with ``train_recorded`` (the shared off-policy loop, so every transition the run
 collects comes back with the state), one chunk per evaluation interval, and evaluates every
 chunk's state on ``eval_episodes`` episodes with the harness's evaluation keys and
-deterministic acting. It returns the states at every evaluation point (host memory: the P-DQN
-family's are a few MB), the evaluation records and the recorded stream, so one training pass
-serves all three trained kinds. Training is deterministic: a second pass on the same platform
-gives the same states, records and stream bit for bit, which is how a dataset is rebuilt
-without shipping checkpoints; the records of the pass that built the committed datasets are
-committed (``results/datasets/sources/<env>.jsonl``) and a rebuild checks its own against them. An
-agent with an uncounted warm-up (HyAR's random episodes) records it first
-(``warmup_recorded``): the stream starts with it (§6.3: medium-replay is "warm-up included").
+deterministic acting. It returns the states ``pick_policies`` may choose (``kept_points``: every
+point when the expert is the run's final state, else the medium point and the last), the
+evaluation records and the recorded stream, so one training pass serves all three trained
+kinds. With a store (``source_store``; ``datasets build`` uses one by default) every point is
+checkpointed and a killed run resumes at its newest point. Training is deterministic: a second
+pass on the same platform gives the same states, records and stream bit for bit, which is how a
+dataset is rebuilt without shipping checkpoints; the records of the pass that built the
+committed datasets are committed (``results/datasets/sources/<env>.jsonl``) and a rebuild checks
+its own against them (``--rewrite_sources`` records another platform's instead). An agent with
+an uncounted warm-up (HyAR's random episodes) records it first (``warmup_recorded``): the
+stream starts with it (§6.3: medium-replay is "warm-up included").
 
 ``pick_policies`` applies §6.3: expert = final state (or the scripted reference), medium = the
 first evaluated state whose normalised score reaches ``MEDIUM_SCORE``.
@@ -33,6 +36,7 @@ import numpy as np
 from pamdp_bench.agents import get_agent, reading_config
 from pamdp_bench.analysis.anchors import RANDOM
 from pamdp_bench.datasets.catalog import MEDIUM_SCORE, SOURCES, Source
+from pamdp_bench.datasets.source_store import SourceStore
 from pamdp_bench.harness.evaluate import agent_episodes, summarize_episodes
 from pamdp_bench.harness.records import config_hash
 from pamdp_bench.harness.seeding import eval_keys, init_key
@@ -45,13 +49,13 @@ class SourceMismatchError(RuntimeError):
 
 @dataclasses.dataclass
 class SourceRun:
-    """One generating run: states and evaluations at every point, and the collected stream."""
+    """One generating run: its kept states, evaluations at every point, the collected stream."""
 
     env_id: str
     source: Source
     agent: Any
     config_hash: str
-    states: dict[int, Any]  # env steps -> train state (no seed axis)
+    states: dict[int, Any]  # env steps -> train state (no seed axis), ``kept_points`` only
     records: list[dict[str, Any]]  # one per evaluation point
     stream: dict[str, np.ndarray] | None  # every collected transition, in order
     wall_s: float
@@ -87,8 +91,11 @@ def evaluator(agent: Any, env_id: str) -> Callable[[Any, int, int, int], dict[st
 
 
 def generate_source(env_id: str, source: Source | None = None,
-                    log: Callable[[str], None] = print) -> SourceRun:
-    """Train ``env_id``'s source agent, recording everything (module docstring)."""
+                    log: Callable[[str], None] = print, store_root: str | None = None
+                    ) -> SourceRun:
+    """Train ``env_id``'s source agent, recording everything (module docstring). With
+    ``store_root``, every evaluation point is checkpointed there (``SourceStore``) and a run
+    stored earlier resumes from its newest point."""
     source = source or SOURCES[env_id]
     agent, _, chash = source_agent(env_id, source)
     if source.budget % source.eval_interval:
@@ -101,33 +108,82 @@ def generate_source(env_id: str, source: Source | None = None,
         log(f"{env_id}: the {source.agent} run is not recorded ({unrecorded}): no "
             "medium-replay from it")
         chunk = jax.jit(lambda s: (*agent.train(s, source.eval_interval), None))
-    state = jax.jit(agent.init)(init_key(source.seed))
+    expert_return = (scripted_expert_record(env_id, source)["return_mean"]
+                     if source.expert_from == "scripted" else None)
+    store = None if store_root is None else SourceStore(store_root, {
+        "env_id": env_id, "agent": source.agent, "config_hash": chash, "seed": source.seed,
+        "eval_interval": source.eval_interval})
     evaluate = evaluator(agent, env_id)
-    states, records, parts = {}, [], []
     t0 = time.perf_counter()
-    warmup = 0
-    if unrecorded is None:  # an uncounted warm-up (HyAR) is part of what the run collected
-        state, rec = agent.warmup_recorded(state)
-        if rec is not None:
-            parts.append(rec)
-            warmup = len(rec["reward"])
-            log(f"{env_id} source {source.agent}: {warmup} uncounted warm-up transitions "
-                f"recorded ({time.perf_counter() - t0:.0f} s)")
-    for point in range(source.eval_interval, source.budget + 1, source.eval_interval):
+    stored = None if store is None else store.resume(jax.eval_shape(agent.init,
+                                                                    init_key(source.seed)))
+    if stored is not None:
+        if stored["step"] > source.budget:
+            raise ValueError(f"{env_id}: the run stored in {store.directory} is at "
+                             f"{stored['step']} env steps, past the budget {source.budget}; "
+                             "remove it (or raise the budget) to build from this source")
+        start, state, records = stored["step"], stored["state"], stored["records"]
+        warmup, states, parts = stored["warmup"], stored["states"], stored["parts"]
+        log(f"{env_id} source {source.agent}: resumed at {start} env steps from "
+            f"{store.directory}")
+    else:
+        start, states, records, parts, warmup = 0, {}, [], [], 0
+        state = jax.jit(agent.init)(init_key(source.seed))
+        if unrecorded is None:  # an uncounted warm-up (HyAR) is part of what the run collected
+            state, rec = agent.warmup_recorded(state)
+            if rec is not None:
+                rec = {k: np.asarray(v) for k, v in rec.items()}
+                parts.append(rec)
+                warmup = len(rec["reward"])
+                if store is not None:
+                    store.save_part(None, rec)
+                log(f"{env_id} source {source.agent}: {warmup} uncounted warm-up transitions "
+                    f"recorded ({time.perf_counter() - t0:.0f} s)")
+    for point in range(start + source.eval_interval, source.budget + 1, source.eval_interval):
         state, metrics, rec = chunk(state)
         if rec is not None:
             parts.append({k: np.asarray(v) for k, v in rec.items()})
+            if store is not None:
+                store.save_part(point, parts[-1])
         states[point] = jax.device_get(state)
         ev = evaluate(state, source.seed, point, source.eval_episodes)
         records.append({"env_id": env_id, "agent": source.agent, "reading": source.reading,
                         "config_hash": chash, "seed": source.seed, "env_steps": point,
                         "eval_episodes": source.eval_episodes, **ev})
+        keep = kept_points(env_id, records, expert_return)
+        states = {p: s for p, s in states.items() if p in keep}
+        if store is not None:
+            store.save(point, states[point], records, warmup, unrecorded is None)
+            store.prune(keep)
         log(f"{env_id} source {source.agent}: {point}/{source.budget} env steps, return "
             f"{ev['return_mean']:.3f}, success {ev['success_rate']:.2f} "
             f"({time.perf_counter() - t0:.0f} s)")
+    if store is not None:
+        store.close()
     stream = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
     return SourceRun(env_id, source, agent, chash, states, records, stream,
                      time.perf_counter() - t0, unrecorded, warmup)
+
+
+def medium_index(env_id: str, records: list[dict[str, Any]], expert_return: float
+                 ) -> int | None:
+    """Index of the first record whose normalised score reaches ``MEDIUM_SCORE``, or None."""
+    return next((i for i, r in enumerate(records)
+                 if normalized(env_id, r["return_mean"], expert_return) >= MEDIUM_SCORE), None)
+
+
+def kept_points(env_id: str, records: list[dict[str, Any]], expert_return: float | None
+                ) -> set[int]:
+    """The evaluation points whose states ``pick_policies`` may still choose: every point
+    while the expert is the run's final state (``expert_return`` None: medium's threshold is
+    known only at the end), else the first point that reaches medium and the newest. HyAR's
+    states hold its replay buffer (~160 MB each), so keeping all 60 points of a 150k-step run
+    would hold ~10 GB."""
+    steps = [r["env_steps"] for r in records]
+    if expert_return is None:
+        return set(steps)
+    i = medium_index(env_id, records, expert_return)
+    return {steps[-1]} | (set() if i is None else {steps[i]})
 
 
 def scripted_expert_record(env_id: str, source: Source) -> dict[str, Any]:
@@ -161,7 +217,7 @@ def pick_policies(run: SourceRun) -> dict[str, Any]:
                          f"{src.expert_from!r}")
     er = expert["return_mean"]
     scores = [normalized(run.env_id, r["return_mean"], er) for r in run.records]
-    medium_i = next((i for i, s in enumerate(scores) if s >= MEDIUM_SCORE), None)
+    medium_i = medium_index(run.env_id, run.records, er)
     error = None
     if medium_i is None:
         error = (f"{run.env_id}: no evaluated state of the {src.agent} run reaches a normalised "
@@ -184,11 +240,11 @@ def records_path(directory: str, env_id: str) -> str:
     return os.path.join(directory, f"{env_id}.jsonl")
 
 
-def check_or_write_records(run: SourceRun, directory: str) -> str:
+def check_or_write_records(run: SourceRun, directory: str, rewrite: bool = False) -> str:
     """Compare the run's records with the committed ones (``SourceMismatchError`` on any
-    difference), or write them if none are committed; returns what happened."""
+    difference), or write them if none are committed or ``rewrite``; returns what happened."""
     path = records_path(directory, run.env_id)
-    if os.path.exists(path):
+    if os.path.exists(path) and not rewrite:
         with open(path) as f:
             saved = [json.loads(line) for line in f if line.strip()]
         if saved != run.records:
@@ -200,10 +256,11 @@ def check_or_write_records(run: SourceRun, directory: str) -> str:
                 "training is not bitwise the same: rebuild with --rewrite_sources to record "
                 "this platform's run, and the manifest's hashes will differ")
         return f"matches {path}"
+    replaced = os.path.exists(path)
     os.makedirs(directory, exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         for r in run.records:
             f.write(json.dumps(r, sort_keys=True) + "\n")
     os.replace(tmp, path)
-    return f"written to {path}"
+    return f"{'rewritten' if replaced else 'written'} to {path}"

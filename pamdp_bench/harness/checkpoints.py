@@ -128,13 +128,15 @@ def check_compatible(meta: Mapping[str, Any], expected: Mapping[str, Any], where
 
 
 class RunCheckpointer:
-    """Keeps the last ``max_to_keep`` checkpoints of one (env, agent, protocol) run.
+    """Keeps the last ``max_to_keep`` checkpoints of one (env, agent, protocol) run (every
+    checkpoint with ``max_to_keep=None``; ``delete`` then removes the ones not wanted).
 
     ``process_local``: under ``jax.distributed`` every process owns its seeds and writes its own
     checkpoint directory, so orbax must not synchronise across processes.
     """
 
-    def __init__(self, directory: str, *, max_to_keep: int = 2, process_local: bool = False):
+    def __init__(self, directory: str, *, max_to_keep: int | None = 2,
+                 process_local: bool = False):
         self.directory = os.path.abspath(directory)
         extra: dict[str, Any] = {}
         handlers: dict[str, Any] | None = None
@@ -316,6 +318,11 @@ class RunCheckpointer:
     def wait(self) -> None:
         """Block until every started save is committed to disk."""
         self._manager.wait_until_finished()
+
+    def delete(self, step: int) -> None:
+        """Remove checkpoint ``step`` (after the pending saves are committed)."""
+        self._manager.wait_until_finished()
+        self._manager.delete(int(step))
 
     def close(self) -> None:
         """Wait for pending saves and release orbax's resources."""

@@ -472,3 +472,72 @@ def test_medium_replay_includes_the_warmup(tmp_path, monkeypatch, cap, rows, tex
     data, info, _ = builder._data(catalog.DatasetRef(CATCH, "medium-replay", True))
     np.testing.assert_array_equal(data["obs"][:, 0], np.arange(rows))
     assert text in info["policy"] and info["warmup_transitions"] == 6
+
+
+# ------------------------------------------------------------------------------ stored runs
+def test_kept_points_are_what_pick_policies_can_choose():
+    """Every point while the expert is the final state; else the medium point and the last."""
+    recs = [{"env_steps": s, "return_mean": r} for s, r in ((10, -27.0), (20, -8.0), (30, -9.0),
+                                                           (40, 0.0))]
+    assert sources.kept_points(CATCH, recs, None) == {10, 20, 30, 40}
+    assert sources.kept_points(CATCH, recs, 8.0) == {20, 40}  # -8 is past half of [-28.1, 8]
+    assert sources.kept_points(CATCH, recs[:1], 8.0) == {10}
+    assert sources.kept_points(CATCH, recs, 100.0) == {40}
+
+
+def test_source_store_resumes_the_newest_point_with_kept_states_and_parts(tmp_path):
+    """Checkpoints, pruning and the recorded parts of a stored run, on a toy state."""
+    from pamdp_bench.datasets.source_store import SourceStore
+    from pamdp_bench.harness.checkpoints import CheckpointError
+
+    ident = {"env_id": CATCH, "agent": "pdqn", "config_hash": "h", "seed": 0,
+             "eval_interval": 10}
+    template = {"w": jax.ShapeDtypeStruct((3,), np.float32), "key": jax.random.key(0)}
+    store = SourceStore(str(tmp_path), ident)
+    store.save_part(None, {"reward": np.zeros(2, np.float32)})
+    records = []
+    for point in (10, 20, 30):
+        store.save_part(point, {"reward": np.full(point // 10, point, np.float32)})
+        records.append({"env_steps": point})
+        store.save(point, {"w": np.full(3, point, np.float32), "key": jax.random.key(point)},
+                   records, 2, True)
+        store.prune({10, point})
+    store.close()
+    got = SourceStore(str(tmp_path), ident).resume(template)
+    assert got["step"] == 30 and sorted(got["states"]) == [10, 30] and got["warmup"] == 2
+    np.testing.assert_array_equal(got["states"][10]["w"], np.full(3, 10, np.float32))
+    np.testing.assert_array_equal(jax.random.key_data(got["state"]["key"]),
+                                  jax.random.key_data(jax.random.key(30)))
+    assert [len(p["reward"]) for p in got["parts"]] == [2, 1, 2, 3]
+    assert got["records"] == records
+    run_dir = os.path.join(str(tmp_path), CATCH)  # h's run under the name of another hash
+    shutil.copytree(os.path.join(run_dir, "pdqn-h-seed0-every10"),
+                    os.path.join(run_dir, "pdqn-other-seed0-every10"))
+    with pytest.raises(CheckpointError, match="has config_hash 'h', this run 'other'"):
+        SourceStore(str(tmp_path), {**ident, "config_hash": "other"}).resume(template)
+
+
+@pytest.mark.long  # ~40 s: three P-DQN source runs compiled
+def test_a_stored_source_run_resumes_bit_for_bit(tmp_path):
+    """A run stopped at 10 env steps and resumed to 20 equals the uninterrupted run (records,
+    stream, kept states); a budget below the stored run is refused."""
+    def src(budget):
+        return catalog.Source(agent="pdqn", reading="hyar", budget=budget, eval_interval=10,
+                              eval_episodes=2)
+
+    whole = sources.generate_source(CATCH, src(20), log=lambda s: None)
+    sources.generate_source(CATCH, src(10), log=lambda s: None, store_root=str(tmp_path))
+    logs = []
+    resumed = sources.generate_source(CATCH, src(20), log=logs.append, store_root=str(tmp_path))
+    assert any("resumed at 10 env steps" in line for line in logs)
+    assert resumed.records == whole.records and sorted(resumed.states) == [10, 20]
+    for k in whole.stream:
+        np.testing.assert_array_equal(resumed.stream[k], whole.stream[k])
+    for point in (10, 20):
+        for a, b in zip(jax.tree.leaves(whole.states[point]),
+                        jax.tree.leaves(resumed.states[point]), strict=True):
+            if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+                a, b = jax.random.key_data(a), jax.random.key_data(b)
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="past the budget 10"):
+        sources.generate_source(CATCH, src(10), log=lambda s: None, store_root=str(tmp_path))
