@@ -541,3 +541,15 @@ def test_a_stored_source_run_resumes_bit_for_bit(tmp_path):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="past the budget 10"):
         sources.generate_source(CATCH, src(10), log=lambda s: None, store_root=str(tmp_path))
+
+
+def test_rewrite_sources_records_this_platforms_run(tmp_path):
+    """A differing run is refused against committed records, unless ``rewrite``."""
+    src = catalog.Source(agent="pdqn", reading="hyar", budget=10, eval_interval=10)
+    run = sources.SourceRun(CATCH, src, None, "h", {}, [{"env_steps": 10, "x": 1}], None, 0.0)
+    assert sources.check_or_write_records(run, str(tmp_path)).startswith("written")
+    other = dataclasses.replace(run, records=[{"env_steps": 10, "x": 2}])
+    with pytest.raises(sources.SourceMismatchError, match="--rewrite_sources"):
+        sources.check_or_write_records(other, str(tmp_path))
+    assert sources.check_or_write_records(other, str(tmp_path), True).startswith("rewritten")
+    assert sources.check_or_write_records(other, str(tmp_path)).startswith("matches")
