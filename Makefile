@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline lint envs \
-	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch scale
+	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch flexplore-vs-dlpa scale
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
@@ -119,6 +119,21 @@ ablation-flexplore flexplore-catch: $(STAMP)
 	done
 	$(BIN)/pamdp-bench table results/runs/flexplore_ablation \
 	  --out=results/tables/flexplore_ablation
+
+## flexplore-vs-dlpa: FLEXplore beside the committed DLPA reproduction runs (results/runs/
+## dlpa_repro): DLPA protocol, the same seeds, budgets and evaluation (Platform 14k, Hard Move
+## n=4 18k env steps, 3 seeds, 20 episodes every 2k); resumable, prints ETA; one table.
+FLEXPLORE_VS_DLPA ?= platform=Platform-v0=14000 hm4=HardMove-n4-v0=18000
+flexplore-vs-dlpa: $(STAMP)
+	@for v in $(FLEXPLORE_VS_DLPA); do \
+	  name=$${v%%=*}; rest=$${v#*=}; env=$${rest%%=*}; budget=$${rest#*=}; \
+	  echo "== $@: $$name ($$env, $$budget env steps)"; \
+	  $(BIN)/pamdp-bench train --agent=flexplore --protocol=dlpa --env=$$env --seeds=3 \
+	    --budget=$$budget --eval_interval=2000 --eval_episodes=20 --resume \
+	    --out=results/runs/flexplore_vs_dlpa/$$name || exit 1; \
+	done
+	$(BIN)/pamdp-bench table results/runs/dlpa_repro results/runs/flexplore_vs_dlpa \
+	  --out=results/tables/flexplore_vs_dlpa
 
 ## datasets / datasets-small: build the offline datasets (algorithms.md §6.3; 8 envs x 4 kinds,
 ## 1M transitions each / the 10k `-small` variants) into DATASETS_ROOT (Minari's directory
