@@ -5,11 +5,11 @@ trained policies), writes each as a Minari dataset under ``root`` and records in
 its files' sizes and sha256, its episode statistics, the generating policy and the recipe.
 A dataset is written to ``<root>/.pamdp_bench-tmp-<pid>`` first and moved into place whole, so a
 failed or interrupted build leaves no half dataset and never touches existing ones (an
-existing dataset is refused unless ``overwrite``). The files are a function of the code, the
-platform, the recipe and the Minari / h5py versions only (no times, no commit ids in them;
-Minari is pinned, as its version is in the metadata, and both are in the manifest), so a
-rebuild on the same platform gives identical sha256; ``verify`` re-hashes a local copy
-against the manifest.
+existing dataset is refused unless ``overwrite``); the next builder deletes what a killed one
+left there. The files are a function of the code, the platform, the recipe and the Minari /
+h5py versions only (no times, no commit ids in them; Minari is pinned, as its version is in the
+metadata, and both are in the manifest), so a rebuild on the same platform gives identical
+sha256; ``verify`` re-hashes a local copy against the manifest.
 
 Normalisation anchors (per env, in the manifest and every dataset's ``ref_min_score`` /
 ``ref_max_score``): envs §8.1's random return, and the mean episode return of the env's
@@ -170,6 +170,7 @@ class Builder:
         self.sources_dir, self.overwrite, self.log, self.progress = (
             sources_dir, overwrite, log, progress)
         self.source_store, self.rewrite_sources = source_store, rewrite_sources
+        _remove_killed_builds(self.root, log)
         self.manifest = load_manifest(manifest_path)
         self._runs: dict[str, tuple[sources.SourceRun, dict[str, Any]]] = {}
 
@@ -343,6 +344,30 @@ class Builder:
         os.replace(minari_io.dataset_dir(tmp_root, ref.id), final)
         _ensure_namespaces(self.root, ref.id)
         shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def _remove_killed_builds(root: str, log: Callable[[str], None]) -> None:
+    """Delete the temporary directories of builds that were killed (``<root>/.pamdp_bench-tmp-
+    <pid>`` whose process is gone): each held a dataset half written, up to a few GB. A
+    directory whose pid is alive (on this host) is left alone."""
+    if not os.path.isdir(root):
+        return
+    for name in sorted(os.listdir(root)):
+        pid = name[len(_TMP) + 1:] if name.startswith(_TMP + "-") else ""
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        log(f"{root}: removing {name}, left by a build that was killed")
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _library_versions() -> dict[str, str]:

@@ -553,3 +553,19 @@ def test_rewrite_sources_records_this_platforms_run(tmp_path):
         sources.check_or_write_records(other, str(tmp_path))
     assert sources.check_or_write_records(other, str(tmp_path), True).startswith("rewritten")
     assert sources.check_or_write_records(other, str(tmp_path)).startswith("matches")
+
+
+def test_a_builder_removes_what_killed_builds_left(tmp_path):
+    """A killed build's temporary directory (its pid gone) is deleted by the next builder;
+    a live build's is kept."""
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    root = tmp_path / "root"
+    for pid in (proc.pid, os.getppid()):
+        os.makedirs(root / f".pamdp_bench-tmp-{pid}" / "pamdp")
+    logs = []
+    build.Builder(str(root), _manifest(tmp_path), str(tmp_path / "src"), log=logs.append)
+    assert sorted(os.listdir(root)) == [f".pamdp_bench-tmp-{os.getppid()}"]
+    assert any(f"removing .pamdp_bench-tmp-{proc.pid}" in line for line in logs)
