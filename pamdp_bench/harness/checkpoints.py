@@ -32,6 +32,14 @@ killed save leaves no step behind (its temporary directory is removed when the r
 opened). ``check_compatible`` refuses a checkpoint whose format
 version, config hash or run identity differs from the current run, naming both values.
 
+[workaround] Run directories whose path holds a glob metacharacter (``[``, ``]``, ``*``, ``?``:
+``--out=runs/clap[constraint=false]``, named after an agent spec) are opened through a symlink
+at a plain path (``_orbax_path``). orbax 0.12 finishes an OCDBT save by finding the per-process
+files with ``epath.Path(dir).glob("ocdbt.process_*")``, which reads the brackets of ``dir`` as a
+character class, finds nothing, logs a warning and skips the merge: every checkpoint under such a
+directory was committed but could not be restored (found when C-LAP's ablation runs could not
+resume).
+
 Flattening to named leaves (rather than handing orbax the agent's pytree) keeps the format
 independent of how an agent's state classes register as pytrees; the template (``eval_shape``
 of the agent's ``init``) gives the structure back.
@@ -43,6 +51,7 @@ import hashlib
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -127,6 +136,27 @@ def check_compatible(meta: Mapping[str, Any], expected: Mapping[str, Any], where
             )
 
 
+_GLOB_CHARS = re.compile(r"[\[\]*?]")
+
+
+def _orbax_path(directory: str) -> str:
+    """``directory``, or a symlink to it at a path without glob metacharacters (module
+    docstring); the link is made atomically, so concurrent openers agree."""
+    if not _GLOB_CHARS.search(directory):
+        return directory
+    user = getattr(os, "getuid", lambda: 0)()
+    links = os.path.join(tempfile.gettempdir(), f"pamdp_bench-{user}-checkpoint-paths")
+    os.makedirs(links, exist_ok=True)
+    link = os.path.join(links, hashlib.sha256(directory.encode()).hexdigest()[:24])
+    if os.path.realpath(link) != os.path.realpath(directory):
+        tmp = f"{link}.{os.getpid()}.tmp"
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        os.symlink(directory, tmp)
+        os.replace(tmp, link)
+    return link
+
+
 class RunCheckpointer:
     """Keeps the last ``max_to_keep`` checkpoints of one (env, agent, protocol) run (every
     checkpoint with ``max_to_keep=None``; ``delete`` then removes the ones not wanted).
@@ -152,18 +182,17 @@ class RunCheckpointer:
                         "meta": ocp.JsonCheckpointHandler(multiprocessing_options=mp)}
         os.makedirs(self.directory, exist_ok=True)
         self._remove_killed_saves()
+        path = _orbax_path(self.directory)
         options = ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep, create=False, cleanup_tmp_directories=True,
             enable_async_checkpointing=True, **extra,
         )
         if handlers is None:
             self._manager = ocp.CheckpointManager(
-                self.directory, options=options, item_names=("state", "meta")
+                path, options=options, item_names=("state", "meta")
             )
         else:
-            self._manager = ocp.CheckpointManager(
-                self.directory, options=options, item_handlers=handlers
-            )
+            self._manager = ocp.CheckpointManager(path, options=options, item_handlers=handlers)
 
     def _remove_killed_saves(self) -> None:
         """Delete the temporary directories of saves a kill interrupted

@@ -473,6 +473,22 @@ class _TargetFirst:
     q_params: jax.Array
 
 
+@pytest.mark.parametrize("name", ["clap[constraint=false]", "run*?"])
+def test_checkpoints_restore_under_a_directory_named_after_an_agent_spec(tmp_path, name) -> None:
+    """orbax skips its OCDBT merge (so nothing restores) when the directory's path holds glob
+    metacharacters; the checkpointer routes it through a plain symlink, files stay in place."""
+    state = {"x": jnp.arange(4, dtype=jnp.float32), "n": jnp.asarray(3, jnp.int32)}
+    d = str(tmp_path / name / "checkpoints")
+    for step in (1, 2):
+        with checkpoints.RunCheckpointer(d) as ck:
+            ck.save(step, state, {})
+    with checkpoints.RunCheckpointer(d) as ck:
+        assert ck.all_steps() == [1, 2]
+        restored, _ = ck.restore(2, jax.eval_shape(lambda: state))
+    np.testing.assert_array_equal(restored["x"], state["x"])
+    assert os.path.isfile(os.path.join(d, "2", "state", "manifest.ocdbt"))
+
+
 def test_checkpoint_leaves_are_restored_by_tree_path_not_position(tmp_path) -> None:
     """Reordering a state's fields must not swap two same-shaped leaves on restore."""
     saved = _OnlineFirst(q_params=jnp.ones((2, 3)), q_target=jnp.zeros((2, 3)))
