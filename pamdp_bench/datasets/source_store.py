@@ -17,13 +17,14 @@ directory is therefore keyed by env, agent, config hash, seed and evaluation int
 budget), and a checkpoint whose metadata names another identity is refused.
 
 Which states are kept (``sources.kept_points``) is the caller's decision; ``prune`` deletes the
-others.
+others. ``StoredStates`` reads a kept state back only when a dataset needs it, so a run with a
+store holds one state in memory (HyAR-TD3's are 160-330 MB).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -78,16 +79,12 @@ class SourceStore:
     # ------------------------------------------------------------------ reading
     def resume(self, template: Any) -> dict[str, Any] | None:
         """The stored run, or None if nothing is stored: ``step`` (newest checkpoint),
-        ``state``, ``records``, ``warmup``, ``states`` (every kept step's state) and ``parts``
-        (the recorded transitions in order, warm-up first; empty if the run is unrecorded)."""
+        ``state``, ``records``, ``warmup`` and ``parts`` (the recorded transitions in order,
+        warm-up first; empty if the run is unrecorded)."""
         latest = self._states.restore_latest(template, self._check)
         if latest is None:
             return None
         step, state, meta = latest
-        states = {step: state}
-        for s in self._states.all_steps():
-            if s < step:
-                states[s] = self._states.restore(s, template)[0]
         parts = []
         if meta["recorded"]:
             names = ([None] if meta["warmup_transitions"] else []) + [
@@ -101,7 +98,15 @@ class SourceStore:
                 with np.load(path) as z:
                     parts.append({k: z[k] for k in z.files})
         return {"step": step, "state": state, "records": meta["records"],
-                "warmup": meta["warmup_transitions"], "states": states, "parts": parts}
+                "warmup": meta["warmup_transitions"], "parts": parts}
+
+    def steps(self) -> list[int]:
+        """The evaluation points whose states are stored."""
+        return self._states.all_steps()
+
+    def load_state(self, step: int, template: Any) -> Any:
+        """The stored state at ``step`` (numpy leaves)."""
+        return self._states.restore(step, template)[0]
 
     def close(self) -> None:
         self._states.close()
@@ -117,3 +122,28 @@ class SourceStore:
                     f"{self.directory}: the stored run at {meta.get('env_steps', '?')} env steps "
                     f"has {name} {meta.get(name, '<missing>')!r}, this run {want!r}; remove the "
                     "directory (or pass another --source_store) to train the run again")
+
+
+class StoredStates(Mapping[int, Any]):
+    """``{env steps: state}`` of a stored run's kept points, each read from disk on access."""
+
+    def __init__(self, root: str, identity: Mapping[str, Any], template: Any) -> None:
+        self._root, self._identity, self._template = root, dict(identity), template
+        store = SourceStore(root, identity)
+        self._steps = store.steps()
+        store.close()
+
+    def __getitem__(self, step: int) -> Any:
+        if step not in self._steps:
+            raise KeyError(step)
+        store = SourceStore(self._root, self._identity)
+        try:
+            return store.load_state(step, self._template)
+        finally:
+            store.close()
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)

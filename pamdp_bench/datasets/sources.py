@@ -1,20 +1,24 @@
 """The generating runs of the expert / medium / medium-replay datasets (``catalog.SOURCES``).
 
-``generate_source(env_id)`` trains the env's source agent from scratch on the dataset env
-(env defaults) with ``train_recorded`` (the shared off-policy loop, so every transition the run
+``generate_source(env_id)`` trains the env's source agent from scratch on the dataset env (env
+defaults) with ``train_recorded`` (the shared off-policy loop, so every transition the run
 collects comes back with the state), one chunk per evaluation interval, and evaluates every
-chunk's state on ``eval_episodes`` episodes with the harness's evaluation keys and
-deterministic acting. It returns the states ``pick_policies`` may choose (``kept_points``: every
-point when the expert is the run's final state, else the medium point and the last), the
-evaluation records and the recorded stream, so one training pass serves all three trained
-kinds. With a store (``source_store``; ``datasets build`` uses one by default) every point is
-checkpointed and a killed run resumes at its newest point. Training is deterministic: a second
-pass on the same platform gives the same states, records and stream bit for bit, which is how a
-dataset is rebuilt without shipping checkpoints; the records of the pass that built the
-committed datasets are committed (``results/datasets/sources/<env>.jsonl``) and a rebuild checks
-its own against them (``--rewrite_sources`` records another platform's instead). An agent with
-an uncounted warm-up (HyAR's random episodes) records it first (``warmup_recorded``): the
-stream starts with it (§6.3: medium-replay is "warm-up included").
+chunk's state on ``eval_episodes`` episodes with the harness's evaluation keys and deterministic
+acting. It returns the states ``pick_policies`` can choose (``kept_points``: the last and each
+point whose return beats all earlier ones), the evaluation records and the recorded stream, so
+one training pass serves all three trained kinds.
+
+With a store (``source_store``; ``datasets build`` uses one by default) every point is
+checkpointed, a killed run resumes at its newest point, and the kept states stay on disk until
+a dataset needs one.
+
+Training is deterministic: a second pass on the same platform gives the same states, records
+and stream bit for bit, which is how a dataset is rebuilt without shipping checkpoints. The
+records of the pass that built the committed datasets are committed
+(``results/datasets/sources/<env>.jsonl``) and a rebuild checks its own against them
+(``--rewrite_sources`` records another platform's instead). An agent with an uncounted warm-up
+(HyAR's random episodes) records it first (``warmup_recorded``): the stream starts with it
+(§6.3: medium-replay is "warm-up included").
 
 ``pick_policies`` applies §6.3: expert = final state (or the scripted reference), medium = the
 first evaluated state whose normalised score reaches ``MEDIUM_SCORE``.
@@ -26,7 +30,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -36,7 +40,7 @@ import numpy as np
 from pamdp_bench.agents import get_agent, reading_config
 from pamdp_bench.analysis.anchors import RANDOM
 from pamdp_bench.datasets.catalog import MEDIUM_SCORE, SOURCES, Source
-from pamdp_bench.datasets.source_store import SourceStore
+from pamdp_bench.datasets.source_store import SourceStore, StoredStates
 from pamdp_bench.harness.evaluate import agent_episodes, summarize_episodes
 from pamdp_bench.harness.records import config_hash
 from pamdp_bench.harness.seeding import eval_keys, init_key
@@ -55,7 +59,9 @@ class SourceRun:
     source: Source
     agent: Any
     config_hash: str
-    states: dict[int, Any]  # env steps -> train state (no seed axis), ``kept_points`` only
+    #: env steps -> train state (no seed axis), ``kept_points`` only; read from the store on
+    #: access when the run has one
+    states: Mapping[int, Any]
     records: list[dict[str, Any]]  # one per evaluation point
     stream: dict[str, np.ndarray] | None  # every collected transition, in order
     wall_s: float
@@ -108,22 +114,20 @@ def generate_source(env_id: str, source: Source | None = None,
         log(f"{env_id}: the {source.agent} run is not recorded ({unrecorded}): no "
             "medium-replay from it")
         chunk = jax.jit(lambda s: (*agent.train(s, source.eval_interval), None))
-    expert_return = (scripted_expert_record(env_id, source)["return_mean"]
-                     if source.expert_from == "scripted" else None)
-    store = None if store_root is None else SourceStore(store_root, {
-        "env_id": env_id, "agent": source.agent, "config_hash": chash, "seed": source.seed,
-        "eval_interval": source.eval_interval})
+    identity = {"env_id": env_id, "agent": source.agent, "config_hash": chash,
+                "seed": source.seed, "eval_interval": source.eval_interval}
+    store = None if store_root is None else SourceStore(store_root, identity)
+    template = jax.eval_shape(agent.init, init_key(source.seed))
     evaluate = evaluator(agent, env_id)
     t0 = time.perf_counter()
-    stored = None if store is None else store.resume(jax.eval_shape(agent.init,
-                                                                    init_key(source.seed)))
+    stored = None if store is None else store.resume(template)
     if stored is not None:
         if stored["step"] > source.budget:
             raise ValueError(f"{env_id}: the run stored in {store.directory} is at "
                              f"{stored['step']} env steps, past the budget {source.budget}; "
                              "remove it (or raise the budget) to build from this source")
         start, state, records = stored["step"], stored["state"], stored["records"]
-        warmup, states, parts = stored["warmup"], stored["states"], stored["parts"]
+        warmup, parts, states = stored["warmup"], stored["parts"], {}
         log(f"{env_id} source {source.agent}: resumed at {start} env steps from "
             f"{store.directory}")
     else:
@@ -145,21 +149,23 @@ def generate_source(env_id: str, source: Source | None = None,
             parts.append({k: np.asarray(v) for k, v in rec.items()})
             if store is not None:
                 store.save_part(point, parts[-1])
-        states[point] = jax.device_get(state)
         ev = evaluate(state, source.seed, point, source.eval_episodes)
         records.append({"env_id": env_id, "agent": source.agent, "reading": source.reading,
                         "config_hash": chash, "seed": source.seed, "env_steps": point,
                         "eval_episodes": source.eval_episodes, **ev})
-        keep = kept_points(env_id, records, expert_return)
-        states = {p: s for p, s in states.items() if p in keep}
-        if store is not None:
-            store.save(point, states[point], records, warmup, unrecorded is None)
+        keep = kept_points(records)
+        if store is None:  # kept states in memory
+            states = {p: s for p, s in states.items() if p in keep}
+            states[point] = jax.device_get(state)
+        else:  # on disk only (StoredStates reads them back)
+            store.save(point, state, records, warmup, unrecorded is None)
             store.prune(keep)
         log(f"{env_id} source {source.agent}: {point}/{source.budget} env steps, return "
             f"{ev['return_mean']:.3f}, success {ev['success_rate']:.2f} "
             f"({time.perf_counter() - t0:.0f} s)")
     if store is not None:
         store.close()
+        states = StoredStates(store_root, identity, template)
     stream = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
     return SourceRun(env_id, source, agent, chash, states, records, stream,
                      time.perf_counter() - t0, unrecorded, warmup)
@@ -172,18 +178,19 @@ def medium_index(env_id: str, records: list[dict[str, Any]], expert_return: floa
                  if normalized(env_id, r["return_mean"], expert_return) >= MEDIUM_SCORE), None)
 
 
-def kept_points(env_id: str, records: list[dict[str, Any]], expert_return: float | None
-                ) -> set[int]:
-    """The evaluation points whose states ``pick_policies`` may still choose: every point
-    while the expert is the run's final state (``expert_return`` None: medium's threshold is
-    known only at the end), else the first point that reaches medium and the newest. HyAR's
-    states hold its replay buffer (~160 MB each), so keeping all 60 points of a 150k-step run
-    would hold ~10 GB."""
-    steps = [r["env_steps"] for r in records]
-    if expert_return is None:
-        return set(steps)
-    i = medium_index(env_id, records, expert_return)
-    return {steps[-1]} | (set() if i is None else {steps[i]})
+def kept_points(records: list[dict[str, Any]]) -> set[int]:
+    """The evaluation points whose states ``pick_policies`` can choose, whatever the expert:
+    the last (a final-state expert) and every point whose return beats all earlier ones. The
+    medium state is the first point at or above a threshold, so every earlier return is below
+    it and its own is a new maximum: whichever expert return sets the threshold, the medium
+    state is one of these. HyAR-TD3's states hold its replay buffer (160-330 MB each), so
+    keeping all 60 points of a run would take 10-20 GB."""
+    kept, best = {records[-1]["env_steps"]}, -np.inf
+    for r in records:
+        if r["return_mean"] > best:
+            best = r["return_mean"]
+            kept.add(r["env_steps"])
+    return kept
 
 
 def scripted_expert_record(env_id: str, source: Source) -> dict[str, Any]:

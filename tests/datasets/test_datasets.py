@@ -475,19 +475,21 @@ def test_medium_replay_includes_the_warmup(tmp_path, monkeypatch, cap, rows, tex
 
 
 # ------------------------------------------------------------------------------ stored runs
-def test_kept_points_are_what_pick_policies_can_choose():
-    """Every point while the expert is the final state; else the medium point and the last."""
-    recs = [{"env_steps": s, "return_mean": r} for s, r in ((10, -27.0), (20, -8.0), (30, -9.0),
-                                                           (40, 0.0))]
-    assert sources.kept_points(CATCH, recs, None) == {10, 20, 30, 40}
-    assert sources.kept_points(CATCH, recs, 8.0) == {20, 40}  # -8 is past half of [-28.1, 8]
-    assert sources.kept_points(CATCH, recs[:1], 8.0) == {10}
-    assert sources.kept_points(CATCH, recs, 100.0) == {40}
+def test_kept_points_hold_the_medium_state_for_any_expert():
+    """The last point and the running maxima: for every expert return, the state
+    ``pick_policies`` picks as medium is among them."""
+    rets = [-27.0, -8.0, -20.0, -9.0, 0.0, -3.0, 5.0, 4.0]
+    recs = [{"env_steps": 10 * (i + 1), "return_mean": r} for i, r in enumerate(rets)]
+    kept = sources.kept_points(recs)
+    assert kept == {10, 20, 50, 70, 80}
+    for expert in np.linspace(-20.0, 40.0, 121):
+        i = sources.medium_index(CATCH, recs, float(expert))
+        assert i is None or recs[i]["env_steps"] in kept
 
 
 def test_source_store_resumes_the_newest_point_with_kept_states_and_parts(tmp_path):
     """Checkpoints, pruning and the recorded parts of a stored run, on a toy state."""
-    from pamdp_bench.datasets.source_store import SourceStore
+    from pamdp_bench.datasets.source_store import SourceStore, StoredStates
     from pamdp_bench.harness.checkpoints import CheckpointError
 
     ident = {"env_id": CATCH, "agent": "pdqn", "config_hash": "h", "seed": 0,
@@ -504,8 +506,10 @@ def test_source_store_resumes_the_newest_point_with_kept_states_and_parts(tmp_pa
         store.prune({10, point})
     store.close()
     got = SourceStore(str(tmp_path), ident).resume(template)
-    assert got["step"] == 30 and sorted(got["states"]) == [10, 30] and got["warmup"] == 2
-    np.testing.assert_array_equal(got["states"][10]["w"], np.full(3, 10, np.float32))
+    assert got["step"] == 30 and got["warmup"] == 2
+    kept = StoredStates(str(tmp_path), ident, template)
+    assert sorted(kept) == [10, 30] and 20 not in kept
+    np.testing.assert_array_equal(kept[10]["w"], np.full(3, 10, np.float32))
     np.testing.assert_array_equal(jax.random.key_data(got["state"]["key"]),
                                   jax.random.key_data(jax.random.key(30)))
     assert [len(p["reward"]) for p in got["parts"]] == [2, 1, 2, 3]
