@@ -344,6 +344,7 @@ class Builder:
         os.replace(minari_io.dataset_dir(tmp_root, ref.id), final)
         _ensure_namespaces(self.root, ref.id)
         shutil.rmtree(tmp_root, ignore_errors=True)
+        minari_io.seed_cache(final, data)
 
 
 def _remove_killed_builds(root: str, log: Callable[[str], None]) -> None:

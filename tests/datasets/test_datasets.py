@@ -573,3 +573,22 @@ def test_a_builder_removes_what_killed_builds_left(tmp_path):
     build.Builder(str(root), _manifest(tmp_path), str(tmp_path / "src"), log=logs.append)
     assert sorted(os.listdir(root)) == [f".pamdp_bench-tmp-{os.getppid()}"]
     assert any(f"removing .pamdp_bench-tmp-{proc.pid}" in line for line in logs)
+
+
+def test_a_build_seeds_the_loaders_cache_with_what_the_file_reads_back(tmp_path, monkeypatch):
+    """``load_arrays``' first load of a freshly built dataset hits the cache entry the build
+    wrote, and that entry equals the arrays read back from the file episode by episode."""
+    monkeypatch.setenv("PAMDP_BENCH_CACHE", str(tmp_path / "cache"))
+    root = str(tmp_path / "root")
+    builder = build.Builder(root, _manifest(tmp_path), str(tmp_path / "src"),
+                            log=lambda s: None, progress=False)
+    builder.build([catalog.parse_id(SMALL_RANDOM)])
+    entries = os.listdir(tmp_path / "cache")
+    assert len(entries) == 1
+    with np.load(tmp_path / "cache" / entries[0]) as f:
+        cached = {k: f[k] for k in f.files}
+    read = minari_io._read_arrays(minari_io.load_dataset(SMALL_RANDOM, root))
+    assert sorted(cached) == sorted(read)
+    for k, v in read.items():
+        assert cached[k].dtype == v.dtype, k
+        np.testing.assert_array_equal(cached[k], v, err_msg=k)
