@@ -311,7 +311,9 @@ class Builder:
                  **info, **stats}
         t_write = time.perf_counter()
         self._write(ref, data, anchor, extra)
-        entry = {**extra, "files": file_digests(final), "anchors": anchor,
+        files = file_digests(final)
+        minari_io.seed_cache(files[minari_io.DATA_FILE]["sha256"], data)
+        entry = {**extra, "files": files, "anchors": anchor,
                  "build": {"seconds": round(time.perf_counter() - t0, 1),
                            "write_seconds": round(time.perf_counter() - t_write, 1),
                            "generate_seconds": None if gen is None else round(gen, 2),
@@ -344,7 +346,6 @@ class Builder:
         os.replace(minari_io.dataset_dir(tmp_root, ref.id), final)
         _ensure_namespaces(self.root, ref.id)
         shutil.rmtree(tmp_root, ignore_errors=True)
-        minari_io.seed_cache(final, data)
 
 
 def _remove_killed_builds(root: str, log: Callable[[str], None]) -> None:

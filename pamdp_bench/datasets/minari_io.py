@@ -48,6 +48,8 @@ from pamdp_bench.registry import make
 
 METADATA_KEY = "pamdp_bench"
 AUTHOR = "pamdp_bench"
+#: The episodes file inside a dataset directory (the manifest's key for it, too).
+DATA_FILE = os.path.join("data", "main_data.hdf5")
 CODE_URL = "https://github.com/pamdp-bench/pamdp_bench"
 
 
@@ -141,7 +143,7 @@ def write_dataset(root: str, dataset_id: str, env_id: str, data: dict[str, np.nd
             code_permalink=CODE_URL, description=description,
             ref_min_score=float(ref_min_score), ref_max_score=float(ref_max_score),
             data_format="hdf5")
-        episodes, steps = _write_episodes(os.path.join(path, "data", "main_data.hdf5"), data)
+        episodes, steps = _write_episodes(os.path.join(path, DATA_FILE), data)
         ds.storage.update_metadata({"total_episodes": episodes, "total_steps": steps,
                                     "dataset_size": ds.storage.get_size(),
                                     METADATA_KEY: json.dumps(extra, sort_keys=True)})
@@ -219,14 +221,17 @@ def episode_arrays(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             "step": (np.arange(n) - np.repeat(starts, lengths)).astype(np.int32)}
 
 
-def seed_cache(directory: str, data: dict[str, np.ndarray]) -> str:
-    """Write ``load_arrays``' cache entry of the dataset written at ``directory`` from
-    ``data`` (what was written), so its first load does not read the file episode by
-    episode; returns the entry's path."""
-    h5 = os.path.join(directory, "data", "main_data.hdf5")
-    path = os.path.join(cache_dir(), f"{_file_sha256(h5)}.npz")
+def seed_cache(sha256: str, data: dict[str, np.ndarray]) -> str:
+    """Write ``load_arrays``' cache entry of a just-written dataset (``sha256``: its
+    ``DATA_FILE``'s digest) from ``data`` (what was written), so its first load does not read
+    the file episode by episode; returns the entry's path."""
+    path = _cache_path(sha256)
     _save_cache(path, episode_arrays(data))
     return path
+
+
+def _cache_path(sha256: str) -> str:
+    return os.path.join(cache_dir(), f"{sha256}.npz")
 
 
 def _save_cache(path: str, arrays: dict[str, np.ndarray]) -> None:
@@ -252,9 +257,8 @@ def load_arrays(dataset_id: str, root: str | None = None, *, cache: bool = True
                          "metadata)")
     arrays = None
     if cache:
-        h5 = os.path.join(dataset_dir(root or default_root(), dataset_id), "data",
-                          "main_data.hdf5")
-        path = os.path.join(cache_dir(), f"{_file_sha256(h5)}.npz")
+        h5 = os.path.join(dataset_dir(root or default_root(), dataset_id), DATA_FILE)
+        path = _cache_path(_file_sha256(h5))
         if os.path.exists(path):
             with np.load(path) as f:
                 arrays = {k: f[k] for k in f.files}
