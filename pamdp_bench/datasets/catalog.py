@@ -64,6 +64,7 @@ class Source:
 
 
 _PDQN = dict(agent="pdqn", reading="hyar")
+_HYAR_TD3 = dict(agent="hyar_td3", reading=None)
 SOURCES: dict[str, Source] = {
     "Platform-v0": Source(**_PDQN, budget=60_000, eval_interval=5_000,
                           why="P-DQN reaches return 0.99 at 50k steps under the HyAR protocol "
@@ -76,14 +77,14 @@ SOURCES: dict[str, Source] = {
                              expert_from="scripted",
                              why="scripted reference: success 0.84 vs P-DQN's 0.44 at 100k and "
                                  "0.66 after 260k steps (results/runs/hyar_move4)"),
-    "HardMove-n6-v0": Source(agent="hyar_td3", reading=None, budget=100_000,
-                             eval_interval=2_500, expert_from="scripted",
+    "HardMove-n6-v0": Source(**_HYAR_TD3, budget=100_000, eval_interval=2_500,
+                             expert_from="scripted",
                              why="scripted reference: success 0.90; HyAR-TD3 is the medium "
                                  "source (P-DQN's 100k-step run peaked at a normalised 0.35; "
                                  "HyAR-TD3 reached success 0.75 at 50k steps on n=4, P-DQN "
                                  "0.62 at 210k: results/runs/hyar_move4)"),
-    "HardMove-n8-v0": Source(agent="hyar_td3", reading=None, budget=150_000,
-                             eval_interval=2_500, expert_from="scripted",
+    "HardMove-n8-v0": Source(**_HYAR_TD3, budget=150_000, eval_interval=2_500,
+                             expert_from="scripted",
                              why="scripted reference: success 0.95; HyAR-TD3 is the medium "
                                  "source, as for n=6 (HyAR Table 2: P-DQN success 0.04 at "
                                  "n=8; the suite's P-DQN run never reached half the expert; "
