@@ -14,12 +14,14 @@ sha256; ``verify`` re-hashes a local copy against the manifest.
 Normalisation anchors (per env, in the manifest and every dataset's ``ref_min_score`` /
 ``ref_max_score``): envs §8.1's random return, and the mean episode return of the env's
 full-size ``expert`` dataset. So an env's expert dataset is built before its others, and a
-build that needs an anchor the manifest does not have says what to build first.
+build that needs an anchor the manifest does not have says what to build first. A rebuilt
+expert that moves the anchors re-anchors the env's local random datasets in place (their
+episodes do not depend on the expert; the anchors are in ``metadata.json`` only) and names the
+other datasets still carrying the old anchors, which ``verify`` fails until they are rebuilt.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -108,12 +110,7 @@ def file_digests(directory: str) -> dict[str, dict[str, Any]]:
     for base, _, names in sorted(os.walk(directory)):
         for name in sorted(names):
             path = os.path.join(base, name)
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-            out[os.path.relpath(path, directory)] = {"sha256": h.hexdigest(),
-                                                     "bytes": os.path.getsize(path)}
+            out[os.path.relpath(path, directory)] = minari_io.file_digest(path)
     return out
 
 
@@ -301,11 +298,8 @@ class Builder:
                 "ref_max_from": f"mean episode return of pamdp/{ref.env_id}/expert-v0"}
             self.manifest["anchors"][ref.env_id] = anchor
             if old is not None and old != anchor:
-                stale = stale_anchor_ids(self.manifest, ref.env_id, exclude=ref.id)
                 self.log(f"{ref.env_id}: the anchors change (ref_max_score "
-                         f"{old['ref_max_score']:.3f} -> {anchor['ref_max_score']:.3f}); "
-                         + (f"rebuild with --overwrite: {', '.join(stale)}" if stale else
-                            "no other dataset of the env carries the old ones"))
+                         f"{old['ref_max_score']:.3f} -> {anchor['ref_max_score']:.3f})")
         extra = {"env_id": ref.env_id, "kind": ref.kind, "small": ref.small,
                  "requested_transitions": ref.transitions, "suite_version": __version__,
                  **info, **stats}
@@ -326,6 +320,35 @@ class Builder:
                                         self.manifest["anchors"][ref.env_id], sets_anchor)
         self.log(f"{ref.id}: {stats['episodes']} episodes, return "
                  f"{stats['return_mean']:.3f}, success {stats['success_rate']:.3f}")
+        if sets_anchor:
+            self._reanchor_random(ref.env_id)
+
+    def _reanchor_random(self, env_id: str) -> None:
+        """After the env's anchors changed: give its local random datasets the new anchors
+        (their episodes never depend on the expert, and the anchors live in ``metadata.json``
+        alone: seconds, where a rebuild rewrites up to a million episode groups, an hour
+        here), and name the datasets that still carry the old ones (rebuild those)."""
+        anchor = self.manifest["anchors"][env_id]
+        for dataset_id in stale_anchor_ids(self.manifest, env_id):
+            entry = self.manifest["datasets"][dataset_id]
+            directory = minari_io.dataset_dir(self.root, dataset_id)
+            if entry["kind"] != "random" or not os.path.isdir(directory):
+                continue
+            if file_digests(directory) != entry["files"]:
+                self.log(f"{dataset_id}: not re-anchored: the local copy differs from the "
+                         "manifest (`pamdp-bench datasets verify`)")
+                continue
+            minari_io.set_anchors(directory, anchor["ref_min_score"], anchor["ref_max_score"])
+            meta = os.path.join("data", "metadata.json")
+            files = {**entry["files"], meta: minari_io.file_digest(os.path.join(directory, meta))}
+            entry = {**entry, "anchors": anchor, "files": files}
+            self.manifest = update_manifest(self.manifest_path, dataset_id, entry, env_id,
+                                            anchor)
+            self.log(f"{dataset_id}: re-anchored (metadata.json rewritten, episodes kept)")
+        stale = stale_anchor_ids(self.manifest, env_id)
+        if stale:
+            self.log(f"{env_id}: still built with the old anchors; rebuild with --overwrite: "
+                     + ", ".join(stale))
 
     def _write(self, ref: DatasetRef, data: dict[str, np.ndarray], anchor: dict[str, Any],
                extra: dict[str, Any]) -> None:

@@ -150,6 +150,19 @@ def write_dataset(root: str, dataset_id: str, env_id: str, data: dict[str, np.nd
     return path
 
 
+def set_anchors(directory: str, ref_min_score: float, ref_max_score: float) -> None:
+    """Rewrite a written dataset's normalisation anchors (``metadata.json`` only: the episodes
+    file holds none). Through Minari's ``update_metadata``, which keeps the keys' order, so
+    the file is what ``write_dataset`` writes with these anchors; the one exception is
+    ``dataset_size`` (MB to 0.1, kept), which a fresh write could round the other way when the
+    size sits within the few bytes the scores' text changes by of a rounding boundary."""
+    from minari.dataset.minari_storage import MinariStorage
+
+    storage = MinariStorage.read(os.path.join(directory, "data"))
+    storage.update_metadata({"ref_min_score": float(ref_min_score),
+                             "ref_max_score": float(ref_max_score)})
+
+
 def load_dataset(dataset_id: str, root: str | None = None) -> Any:
     """``minari.load_dataset`` from ``root`` (default: Minari's own directory)."""
     import minari
@@ -168,14 +181,16 @@ def cache_dir() -> str:
                                                             "pamdp_bench", "datasets"))
 
 
-def _file_sha256(path: str) -> str:
+def file_digest(path: str) -> dict[str, Any]:
+    """``{sha256, bytes}`` of one file (the manifest's record of it; the sha256 is also the
+    loader cache's key)."""
     import hashlib
 
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):
             h.update(block)
-    return h.hexdigest()
+    return {"sha256": h.hexdigest(), "bytes": os.path.getsize(path)}
 
 
 def _read_arrays(ds: Any) -> dict[str, np.ndarray]:
@@ -258,7 +273,7 @@ def load_arrays(dataset_id: str, root: str | None = None, *, cache: bool = True
     arrays = None
     if cache:
         h5 = os.path.join(dataset_dir(root or default_root(), dataset_id), DATA_FILE)
-        path = _cache_path(_file_sha256(h5))
+        path = _cache_path(file_digest(h5)["sha256"])
         if os.path.exists(path):
             with np.load(path) as f:
                 arrays = {k: f[k] for k in f.files}

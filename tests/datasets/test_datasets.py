@@ -169,15 +169,22 @@ def test_build_twice_is_bitwise_and_verify_catches_changes(built, tmp_path):
                                                  manifest)[0]
 
 
-def test_a_rebuilt_expert_resets_the_anchors_and_older_datasets_are_flagged(built, tmp_path,
-                                                                            monkeypatch):
+def test_a_rebuilt_expert_moves_the_anchors_re_anchors_random_data_and_flags_the_rest(
+        built, tmp_path, monkeypatch):
     """Rebuilding an env's full-size expert with another policy (Goal's moved to the scripted
-    reference) sets new anchors; the env's datasets built with the old ones are named in the
-    log and fail ``verify`` until rebuilt."""
+    reference) sets new anchors. The env's local random dataset gets them in place: only its
+    metadata.json changes, to the bytes a fresh build with the new anchors writes. A dataset
+    whose episodes may depend on the expert (here a medium entry) is named in the log and
+    fails ``verify`` until rebuilt."""
     root = str(tmp_path / "root")
     shutil.copytree(built[0][0], root)
     manifest = str(tmp_path / "m.json")
     shutil.copy(built[0][1], manifest)
+    m = build.load_manifest(manifest)
+    medium = "pamdp/CatchPoint-v0/medium-small-v0"
+    m["datasets"][medium] = {**m["datasets"][SMALL_RANDOM], "kind": "medium"}
+    build.save_manifest(manifest, m)
+    before = m["datasets"][SMALL_RANDOM]["files"]
     n, dim = 6, make(CATCH)[0].obs_dim
     stream = {"obs": np.zeros((n, dim), np.float32), "next_obs": np.zeros((n, dim), np.float32),
               "k": np.zeros(n, np.int32), "z": np.zeros((n, 1), np.float32),
@@ -190,11 +197,47 @@ def test_a_rebuilt_expert_resets_the_anchors_and_older_datasets_are_flagged(buil
                                                        {"policy": "test"}, None))
     builder.build([catalog.DatasetRef(CATCH, "expert")])
     m = build.load_manifest(manifest)
-    assert m["anchors"][CATCH]["ref_max_score"] == pytest.approx(6.0)  # 3-step episodes of 2
-    assert any("anchors change" in line and SMALL_RANDOM in line for line in logs)
-    assert build.stale_anchor_ids(m, CATCH) == [SMALL_RANDOM]
-    (problem,) = build.verify(root, [SMALL_RANDOM], m)
-    assert "anchors other than its env's" in problem
+    anchor = m["anchors"][CATCH]
+    assert anchor["ref_max_score"] == pytest.approx(6.0)  # 3-step episodes of 2
+    assert any("anchors change" in line for line in logs)
+    assert any(SMALL_RANDOM in line and "re-anchored" in line for line in logs)
+    assert any("rebuild with --overwrite: " + medium in line for line in logs)
+    assert build.stale_anchor_ids(m, CATCH) == [medium]
+    assert build.verify(root, [SMALL_RANDOM], m) == []
+    assert any("anchors other than its env's" in p for p in build.verify(root, [medium], m))
+    after = m["datasets"][SMALL_RANDOM]["files"]
+    assert after["data/main_data.hdf5"] == before["data/main_data.hdf5"]
+    assert after["data/metadata.json"] != before["data/metadata.json"]
+    meta = json.load(open(os.path.join(root, SMALL_RANDOM, "data", "metadata.json")))
+    assert (meta["ref_min_score"], meta["ref_max_score"]) == (anchor["ref_min_score"],
+                                                             anchor["ref_max_score"])
+    fresh = tmp_path / "fresh"  # a fresh build of the random data with the new anchors
+    os.makedirs(fresh)
+    build.save_manifest(str(fresh / "m.json"), {**build.empty_manifest(),
+                                                "anchors": {CATCH: anchor}})
+    build.Builder(str(fresh / "root"), str(fresh / "m.json"), str(tmp_path / "src"),
+                  log=lambda s: None, progress=False).build([catalog.parse_id(SMALL_RANDOM)])
+    assert build.load_manifest(str(fresh / "m.json"))["datasets"][SMALL_RANDOM]["files"] == after
+
+
+def test_a_random_copy_that_differs_from_the_manifest_is_not_re_anchored(built, tmp_path,
+                                                                          monkeypatch):
+    root = str(tmp_path / "root")
+    shutil.copytree(built[0][0], root)
+    manifest = str(tmp_path / "m.json")
+    shutil.copy(built[0][1], manifest)
+    meta = os.path.join(root, SMALL_RANDOM, "data", "metadata.json")
+    with open(meta, "a") as f:
+        f.write(" ")
+    changed = build.file_digests(os.path.join(root, SMALL_RANDOM))
+    logs: list[str] = []
+    builder = build.Builder(root, manifest, str(tmp_path / "src"), log=logs.append,
+                            progress=False)
+    builder.manifest["anchors"][CATCH] = {**builder.manifest["anchors"][CATCH],
+                                          "ref_max_score": 1.0}
+    builder._reanchor_random(CATCH)
+    assert any("not re-anchored: the local copy differs" in line for line in logs)
+    assert build.file_digests(os.path.join(root, SMALL_RANDOM)) == changed
 
 
 def test_build_refuses_an_existing_dataset_and_keeps_it(built, tmp_path):
