@@ -249,11 +249,18 @@ def records_path(directory: str, env_id: str) -> str:
 
 def check_or_write_records(run: SourceRun, directory: str, rewrite: bool = False) -> str:
     """Compare the run's records with the committed ones (``SourceMismatchError`` on any
-    difference), or write them if none are committed or ``rewrite``; returns what happened."""
+    difference), or write them if none are committed, if the committed ones are another
+    source's (the catalog changed the env's agent, config, seed or eval interval), or with
+    ``rewrite``; returns what happened."""
     path = records_path(directory, run.env_id)
     if os.path.exists(path) and not rewrite:
         with open(path) as f:
             saved = [json.loads(line) for line in f if line.strip()]
+        old, new = _run_identity(saved), _run_identity(run.records)
+        if old != new:
+            _write_records(path, run.records)
+            return (f"written to {path}, replacing another source's records "
+                    f"({_describe(old)}; the catalog names {_describe(new)})")
         if saved != run.records:
             diff = next(((a, b) for a, b in zip(saved, run.records, strict=False) if a != b),
                         (len(saved), len(run.records)))
@@ -264,10 +271,26 @@ def check_or_write_records(run: SourceRun, directory: str, rewrite: bool = False
                 "this platform's run, and the manifest's hashes will differ")
         return f"matches {path}"
     replaced = os.path.exists(path)
-    os.makedirs(directory, exist_ok=True)
+    _write_records(path, run.records)
+    return f"{'rewritten' if replaced else 'written'} to {path}"
+
+
+#: What names a generating run in its records (the first record's env steps: the interval).
+_IDENTITY_KEYS = ("agent", "reading", "config_hash", "seed", "env_steps")
+
+
+def _run_identity(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {k: records[0].get(k) for k in _IDENTITY_KEYS} if records else {}
+
+
+def _describe(identity: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {identity.get(k)}" for k in _IDENTITY_KEYS)
+
+
+def _write_records(path: str, records: list[dict[str, Any]]) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        for r in run.records:
+        for r in records:
             f.write(json.dumps(r, sort_keys=True) + "\n")
     os.replace(tmp, path)
-    return f"{'rewritten' if replaced else 'written'} to {path}"

@@ -411,7 +411,8 @@ def test_trained_datasets_rebuild_bit_for_bit_from_the_committed_source_records(
     path = sources.records_path(str(tmp_path / "src"), "Platform-v0")
     with open(path) as f:
         lines = f.read().splitlines()
-    lines[0] = lines[0].replace('"seed": 0', '"seed": 7')
+    first = json.loads(lines[0])
+    lines[0] = json.dumps({**first, "return_mean": first["return_mean"] + 1.0}, sort_keys=True)
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     builder = build.Builder(str(tmp_path / "c"), _manifest(tmp_path, "Platform-v0"),
@@ -600,6 +601,26 @@ def test_rewrite_sources_records_this_platforms_run(tmp_path):
         sources.check_or_write_records(other, str(tmp_path))
     assert sources.check_or_write_records(other, str(tmp_path), True).startswith("rewritten")
     assert sources.check_or_write_records(other, str(tmp_path)).startswith("matches")
+
+
+def test_records_of_the_source_the_catalog_no_longer_names_are_replaced(tmp_path):
+    """Goal's source moved from P-DQN to HyAR-TD3: the committed P-DQN records are not a
+    platform mismatch of the new run, so they are replaced (and the message says whose)."""
+    first = {"agent": "pdqn", "reading": "hyar", "config_hash": "a", "seed": 0,
+             "env_steps": 5000, "return_mean": 1.0}
+    src = catalog.Source(agent="pdqn", reading="hyar", budget=5000, eval_interval=5000)
+    run = sources.SourceRun(CATCH, src, None, "a", {}, [first], None, 0.0)
+    sources.check_or_write_records(run, str(tmp_path))
+    for change in ({"agent": "hyar_td3", "reading": None, "config_hash": "b"}, {"seed": 1},
+                   {"env_steps": 2500}):
+        new = dataclasses.replace(run, records=[{**first, **change}])
+        what = sources.check_or_write_records(new, str(tmp_path))
+        assert "replacing another source's records" in what
+        assert sources.check_or_write_records(new, str(tmp_path)).startswith("matches")
+        sources.check_or_write_records(run, str(tmp_path))  # back to the first source
+    same = dataclasses.replace(run, records=[{**first, "return_mean": 2.0}])
+    with pytest.raises(sources.SourceMismatchError, match="--rewrite_sources"):
+        sources.check_or_write_records(same, str(tmp_path))
 
 
 def test_a_builder_removes_what_killed_builds_left(tmp_path):
