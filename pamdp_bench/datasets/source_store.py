@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from pamdp_bench.harness.checkpoints import CheckpointError, RunCheckpointer
+from pamdp_bench.harness.checkpoints import CheckpointError, RunCheckpointer, check_compatible
 
 _WARMUP = "warmup"
 
@@ -116,12 +116,9 @@ class SourceStore:
         return os.path.join(self._stream, f"{_WARMUP if point is None else point}.npz")
 
     def _check(self, meta: Mapping[str, Any]) -> None:
-        for name, want in self.identity.items():
-            if meta.get(name) != want:
-                raise CheckpointError(
-                    f"{self.directory}: the stored run at {meta.get('env_steps', '?')} env steps "
-                    f"has {name} {meta.get(name, '<missing>')!r}, this run {want!r}; remove the "
-                    "directory (or pass another --source_store) to train the run again")
+        check_compatible(meta, self.identity, self.directory, fields=tuple(self.identity),
+                         hint="Remove the directory (or pass another --source_store) to train "
+                              "the run again.")
 
 
 class StoredStates(Mapping[int, Any]):

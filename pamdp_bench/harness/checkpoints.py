@@ -52,7 +52,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -119,9 +119,16 @@ def _spec_matches(saved: dict[str, Any], want: dict[str, Any]) -> bool:
             and saved.get("key") == want["key"])
 
 
-def check_compatible(meta: Mapping[str, Any], expected: Mapping[str, Any], where: str) -> None:
-    """Raise ``CheckpointError`` unless ``meta`` matches ``expected`` on every identity field."""
-    for name in IDENTITY_FIELDS:
+_RESUME_HINT = ("Resume with the original configuration and code, or start a new run in "
+                "another --out directory.")
+
+
+def check_compatible(meta: Mapping[str, Any], expected: Mapping[str, Any], where: str, *,
+                     fields: Sequence[str] = IDENTITY_FIELDS, hint: str = _RESUME_HINT
+                     ) -> None:
+    """Raise ``CheckpointError`` (ending with ``hint``: what to do) unless ``meta`` matches
+    ``expected`` on every field of ``fields`` that ``expected`` has."""
+    for name in fields:
         if name not in expected:
             continue
         saved = meta.get(name, "<missing>")
@@ -131,9 +138,7 @@ def check_compatible(meta: Mapping[str, Any], expected: Mapping[str, Any], where
             raise CheckpointError(
                 f"{where}: the checkpoint at {meta.get('env_steps', '?')} env steps has {what} "
                 f"{saved!r}, but this run has {what} {expected[name]!r}; refusing to load it. "
-                "Resume with the original configuration and code, or start a new run in "
-                "another --out directory."
-            )
+                + hint)
 
 
 _GLOB_CHARS = re.compile(r"[\[\]*?]")

@@ -561,7 +561,8 @@ def test_source_store_resumes_the_newest_point_with_kept_states_and_parts(tmp_pa
     run_dir = os.path.join(str(tmp_path), CATCH)  # h's run under the name of another hash
     shutil.copytree(os.path.join(run_dir, "pdqn-h-seed0-every10"),
                     os.path.join(run_dir, "pdqn-other-seed0-every10"))
-    with pytest.raises(CheckpointError, match="has config_hash 'h', this run 'other'"):
+    with pytest.raises(CheckpointError, match="has config hash 'h', but this run has config "
+                       "hash 'other'; refusing to load it. Remove the directory"):
         SourceStore(str(tmp_path), {**ident, "config_hash": "other"}).resume(template)
 
 
