@@ -8,10 +8,12 @@ windows of ``steps`` calls each, after a warm-up call that compiles.
 
 The single-env rows are measured twice: in this process (all the machine's CPUs) and in a child
 process confined to one CPU before jax starts (``os.sched_setaffinity``, what ``taskset -c 0``
-does), so XLA's worker threads share the caller's core. On this 2-vCPU VM the difference is
-4x (Platform: ~500 vs ~2,100 steps/s): each step hands work between the Python thread and
-XLA's threads, and when those sit on different vCPUs every hand-off wakes an idle vCPU through
-the hypervisor (measured as 22-31% CPU steal while the unconfined rows ran, ~1% confined).
+does), so XLA's worker threads share the caller's core. Each step hands work between the
+Python thread and XLA's threads, and when those sit on different vCPUs every hand-off wakes an
+idle vCPU through the hypervisor. How much that costs depends on the host under this 2-vCPU VM:
+on one, 4x (Platform: ~500 vs ~2,100 steps/s, 22-31% CPU steal while the unconfined rows ran,
+~1% confined); on another, with no steal, 1.04-1.12x (4,692-5,059 vs 5,229-5,279 steps/s,
+three runs). The table's steal column says which case a row was measured in.
 """
 
 from __future__ import annotations
