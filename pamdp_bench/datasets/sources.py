@@ -164,11 +164,47 @@ def generate_source(env_id: str, source: Source | None = None,
             f"{ev['return_mean']:.3f}, success {ev['success_rate']:.2f} "
             f"({time.perf_counter() - t0:.0f} s)")
     if store is not None:
+        _retrain_missing(env_id, source, agent, store, template, chunk, evaluate, records,
+                         warmup, unrecorded is None, log)
         store.close()
         states = StoredStates(store_root, identity, template)
     stream = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
     return SourceRun(env_id, source, agent, chash, states, records, stream,
                      time.perf_counter() - t0, unrecorded, warmup)
+
+
+def _retrain_missing(env_id: str, source: Source, agent: Any, store: SourceStore,
+                     template: Any, chunk: Callable[[Any], Any], evaluate: Callable[..., Any],
+                     records: list[dict[str, Any]], warmup: int, recorded: bool,
+                     log: Callable[[str], None]) -> None:
+    """Re-train the kept states the store lacks (pruned by an older keep rule, or deleted)
+    from the nearest earlier stored state, or from scratch. Training is deterministic, so
+    every re-evaluated point must give its stored record again (``SourceMismatchError``
+    otherwise: the code or the platform changed since the run was stored)."""
+    stored = set(store.steps())
+    by_step = {r["env_steps"]: i for i, r in enumerate(records)}
+    for target in sorted(kept_points(records) - stored):
+        base = max((s for s in stored if s < target), default=0)
+        if base:
+            state = store.load_state(base, template)
+        else:
+            state = jax.jit(agent.init)(init_key(source.seed))
+            if recorded:
+                state, _ = agent.warmup_recorded(state)
+        for point in range(base + source.eval_interval, target + 1, source.eval_interval):
+            state, _, _ = chunk(state)
+            ev = evaluate(state, source.seed, point, source.eval_episodes)
+            want = records[by_step[point]]
+            if any(want.get(k) != v for k, v in ev.items()):
+                raise SourceMismatchError(
+                    f"{env_id}: re-training the stored run's state at {target} env steps from "
+                    f"{base} gave another evaluation at {point} ({ev} vs {want}); the code "
+                    f"or platform changed since the run was stored: remove {store.directory} "
+                    "to train it again")
+        store.save(target, state, records[:by_step[target] + 1], warmup, recorded)
+        stored.add(target)
+        log(f"{env_id} source {source.agent}: the kept state at {target} env steps was not "
+            f"stored; re-trained from {base or 'scratch'}, its records match")
 
 
 def medium_index(env_id: str, records: list[dict[str, Any]], expert_return: float

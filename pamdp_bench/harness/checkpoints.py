@@ -331,8 +331,12 @@ class RunCheckpointer:
         """Start saving ``state`` (a pytree of arrays) and ``meta`` as checkpoint ``step``.
 
         The device-to-host copy happens here; the write continues in the background (a
-        previous unfinished save is waited for first).
+        previous unfinished save is waited for first). A step below the newest stored one is
+        saved too (a source store re-training a lost state): orbax skips those silently
+        unless forced; an existing step is refused (``CheckpointError``).
         """
+        if int(step) in self.all_steps():
+            raise CheckpointError(f"{self.directory}: a checkpoint at step {step} exists")
         specs = leaf_specs(state)
         arrays = {}
         for spec, leaf in zip(specs, jax.tree.leaves(state), strict=True):
@@ -347,7 +351,8 @@ class RunCheckpointer:
         items: dict[str, Any] = {"meta": ocp.args.JsonSave(full_meta)}
         if arrays:
             items["state"] = ocp.args.StandardSave(arrays)
-        self._manager.save(int(step), args=ocp.args.Composite(**items))
+        if not self._manager.save(int(step), args=ocp.args.Composite(**items), force=True):
+            raise CheckpointError(f"{self.directory}: orbax did not save step {step}")
 
     def wait(self) -> None:
         """Block until every started save is committed to disk."""

@@ -590,6 +590,23 @@ def test_a_stored_source_run_resumes_bit_for_bit(tmp_path):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="past the budget 10"):
         sources.generate_source(CATCH, src(10), log=lambda s: None, store_root=str(tmp_path))
+    # a kept state the store lost (an older keep rule pruned Goal's medium state) is re-trained
+    # from the nearest earlier stored one (here: from scratch) and equals the original
+    from pamdp_bench.datasets.source_store import SourceStore
+    store = SourceStore(str(tmp_path), {"env_id": CATCH, "agent": "pdqn",
+                                        "config_hash": whole.config_hash, "seed": 0,
+                                        "eval_interval": 10})
+    store._states.delete(10)
+    store.close()
+    logs = []
+    again = sources.generate_source(CATCH, src(20), log=logs.append, store_root=str(tmp_path))
+    assert any("state at 10 env steps was not stored; re-trained from scratch" in line
+               for line in logs)
+    for a, b in zip(jax.tree.leaves(whole.states[10]), jax.tree.leaves(again.states[10]),
+                    strict=True):
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
+            a, b = jax.random.key_data(a), jax.random.key_data(b)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_rewrite_sources_records_this_platforms_run(tmp_path):
