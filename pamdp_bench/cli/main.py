@@ -86,7 +86,7 @@ def parse(argv: Sequence[str]) -> tuple[Command, argparse.Namespace] | int:
     parser = command_parser(command)
     rest = normalize_bools(args[1:], bool_flag_names(parser))
     try:
-        ns, unknown = parser.parse_known_args(rest)
+        ns, unknown = parser.parse_known_intermixed_args(rest)  # ids after flags too
         if unknown:
             flag = unknown[0].split("=", 1)[0]
             if not flag.startswith("-"):

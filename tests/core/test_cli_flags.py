@@ -102,6 +102,13 @@ def test_absl_style_bools() -> None:
     # a bool before a positional does not swallow it
     ns = parsed("conformance", "--x64", "d")
     assert ns.x64 is True and ns.directory == "d"
+    # positional lists may follow flags (argparse's plain parsing ended ``ids`` at the first
+    # flag and called the id after it an unexpected argument)
+    ns = parsed("datasets", "build", "--overwrite", "pamdp/Goal-v0/expert-v0", "--root=r",
+                "pamdp/Goal-v0/random-v0")
+    assert ns.overwrite is True and ns.ids == ["pamdp/Goal-v0/expert-v0",
+                                               "pamdp/Goal-v0/random-v0"]
+    assert parsed("table", "--out=t", "a", "b").paths == ["a", "b"]
 
 
 def test_values() -> None:
