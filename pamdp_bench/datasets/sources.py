@@ -132,17 +132,15 @@ def generate_source(env_id: str, source: Source | None = None,
             f"{store.directory}")
     else:
         start, states, records, parts, warmup = 0, {}, [], [], 0
-        state = jax.jit(agent.init)(init_key(source.seed))
-        if unrecorded is None:  # an uncounted warm-up (HyAR) is part of what the run collected
-            state, rec = agent.warmup_recorded(state)
-            if rec is not None:
-                rec = {k: np.asarray(v) for k, v in rec.items()}
-                parts.append(rec)
-                warmup = len(rec["reward"])
-                if store is not None:
-                    store.save_part(None, rec)
-                log(f"{env_id} source {source.agent}: {warmup} uncounted warm-up transitions "
-                    f"recorded ({time.perf_counter() - t0:.0f} s)")
+        state, rec = _initial_state(agent, source, unrecorded is None)
+        if rec is not None:  # an uncounted warm-up (HyAR) is part of what the run collected
+            rec = {k: np.asarray(v) for k, v in rec.items()}
+            parts.append(rec)
+            warmup = len(rec["reward"])
+            if store is not None:
+                store.save_part(None, rec)
+            log(f"{env_id} source {source.agent}: {warmup} uncounted warm-up transitions "
+                f"recorded ({time.perf_counter() - t0:.0f} s)")
     for point in range(start + source.eval_interval, source.budget + 1, source.eval_interval):
         state, metrics, rec = chunk(state)
         if rec is not None:
@@ -173,6 +171,15 @@ def generate_source(env_id: str, source: Source | None = None,
                      time.perf_counter() - t0, unrecorded, warmup)
 
 
+def _initial_state(agent: Any, source: Source, recorded: bool) -> tuple[Any, Any]:
+    """A run's state at env step 0 and its recorded warm-up (None without one): after HyAR's
+    uncounted warm-up when the run is recorded (an unrecorded ``train`` runs it itself)."""
+    state = jax.jit(agent.init)(init_key(source.seed))
+    if not recorded:
+        return state, None
+    return agent.warmup_recorded(state)
+
+
 def _retrain_missing(env_id: str, source: Source, agent: Any, store: SourceStore,
                      template: Any, chunk: Callable[[Any], Any], evaluate: Callable[..., Any],
                      records: list[dict[str, Any]], warmup: int, recorded: bool,
@@ -185,12 +192,8 @@ def _retrain_missing(env_id: str, source: Source, agent: Any, store: SourceStore
     by_step = {r["env_steps"]: i for i, r in enumerate(records)}
     for target in sorted(kept_points(records) - stored):
         base = max((s for s in stored if s < target), default=0)
-        if base:
-            state = store.load_state(base, template)
-        else:
-            state = jax.jit(agent.init)(init_key(source.seed))
-            if recorded:
-                state, _ = agent.warmup_recorded(state)
+        state = (store.load_state(base, template) if base
+                 else _initial_state(agent, source, recorded)[0])
         for point in range(base + source.eval_interval, target + 1, source.eval_interval):
             state, _, _ = chunk(state)
             ev = evaluate(state, source.seed, point, source.eval_episodes)

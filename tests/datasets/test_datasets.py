@@ -583,11 +583,7 @@ def test_a_stored_source_run_resumes_bit_for_bit(tmp_path):
     for k in whole.stream:
         np.testing.assert_array_equal(resumed.stream[k], whole.stream[k])
     for point in (10, 20):
-        for a, b in zip(jax.tree.leaves(whole.states[point]),
-                        jax.tree.leaves(resumed.states[point]), strict=True):
-            if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
-                a, b = jax.random.key_data(a), jax.random.key_data(b)
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        _assert_same_state(whole.states[point], resumed.states[point])
     with pytest.raises(ValueError, match="past the budget 10"):
         sources.generate_source(CATCH, src(10), log=lambda s: None, store_root=str(tmp_path))
     # a kept state the store lost (an older keep rule pruned Goal's medium state) is re-trained
@@ -602,8 +598,12 @@ def test_a_stored_source_run_resumes_bit_for_bit(tmp_path):
     again = sources.generate_source(CATCH, src(20), log=logs.append, store_root=str(tmp_path))
     assert any("state at 10 env steps was not stored; re-trained from scratch" in line
                for line in logs)
-    for a, b in zip(jax.tree.leaves(whole.states[10]), jax.tree.leaves(again.states[10]),
-                    strict=True):
+    _assert_same_state(whole.states[10], again.states[10])
+
+
+def _assert_same_state(a_state, b_state) -> None:
+    """Every leaf equal, keys by their data."""
+    for a, b in zip(jax.tree.leaves(a_state), jax.tree.leaves(b_state), strict=True):
         if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
             a, b = jax.random.key_data(a), jax.random.key_data(b)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
