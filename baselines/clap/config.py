@@ -5,8 +5,9 @@ latent-imagination actor-critic C-LAP builds on.
 
 Readings (``default_config(env_id, reading=...)``): ``None`` is §6.3's model; ``"cpu"`` is a
 smaller one for the offline table on a 2-core CPU (``experiments/offline_cpu.toml``): §6.3's
-model costs about 0.8 s per gradient step on one core (about 300 GFLOP, most of it the
-imagination from 2,048 starts), the ``cpu`` reading about 0.06 s. Its values are in
+model costs 1.7 to 4.2 s per gradient step on one core of this project's machines (about 300
+GFLOP, most of it the imagination from 2,048 starts; ``results/bench/offline.json``), the
+``cpu`` reading about 0.06 s. Its values are in
 ``CPU_READING``; tables say which reading a row ran.
 """
 

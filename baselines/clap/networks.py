@@ -15,9 +15,20 @@ World model (one module, methods called through ``apply(..., method=...)``):
 
 flax.linen rather than ``common.networks``: C-LAP has no original whose initial weights the
 suite must reproduce, and flax brings the GRU cell.
+
+[choice] The GRU's recurrent kernels keep flax's orthogonal initialiser, but under ``vmap``
+(the harness initialises every seed at once) each seed's QR runs on its own
+(``_orthogonal_per_seed``). jaxlib's batched LAPACK QR on the CPU splits a batch over XLA's
+intra-op thread pool and waits for it from inside a pool worker; two such QRs at once on a
+2-thread pool wait for each other forever (seen: ``vmap`` of ``init`` over 2 or more seeds
+never returned, every worker idle in ``ParallelBatchMap``; one seed, or one core, runs). One
+matrix at a time runs inline, and gives the same values the batched QR gives.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -26,6 +37,16 @@ import jax.numpy as jnp
 from pamdp_bench.baselines.common.hybrid_head import HybridHead
 
 Gaussian = tuple[jax.Array, jax.Array]  # (mean, std)
+
+
+def _orthogonal_per_seed() -> Callable[..., jax.Array]:
+    """flax's orthogonal initialiser, one QR per matrix when vmapped (module docstring)."""
+    base = nn.initializers.orthogonal()
+
+    def init(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.float32) -> jax.Array:
+        return jax.custom_batching.sequential_vmap(lambda k: base(k, shape, dtype))(key)
+
+    return init
 
 
 class MLP(nn.Module):
@@ -61,7 +82,7 @@ class WorldModel(nn.Module):
         self.prior_net = MLP(h[:1], 2 * self.stoch)
         self.post_net = MLP(h[:1], 2 * self.stoch)
         self.gru_in = nn.Dense(h[0])
-        self.gru = nn.GRUCell(features=self.deter)
+        self.gru = nn.GRUCell(features=self.deter, recurrent_kernel_init=_orthogonal_per_seed())
         self.obs_head = MLP(h, self.obs_dim)
         self.reward_head = MLP(h, 1)
         self.cont_head = MLP(h, 1)

@@ -305,7 +305,7 @@ SUITES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {
 #: would take too long (QMLE: ~15 ms per env step and seed on this CPU; 200 steps are 20
 #: updates).
 SUITE_REPEATS: dict[str, int] = {"qmle": 3, "scale": 3, "offline": 3}
-#: offline: C-LAP at §6.3's sizes takes about 0.8 s per gradient step and seed on this CPU
+#: offline: C-LAP at §6.3's sizes takes 1.7 to 4.2 s per gradient step and seed on this CPU
 SUITE_CHUNK: dict[str, int] = {"qmle": 200, "scale": 200, "offline": 10}
 
 #: The original implementations' agent cost per training env step (seconds; env excluded), for

@@ -190,3 +190,24 @@ def test_cpu_reading_and_bad_configs_are_named():
         CLAP.default_config("Platform-v0", reading="gpu")
     with pytest.raises(ValueError, match="n_step"):
         CLAPConfig(n_step=20, horizon=15)
+
+
+def test_seeds_initialise_without_a_batched_lapack_call(catch_data):
+    """The harness vmaps ``init`` over seeds; a batched LAPACK QR there deadlocked XLA's CPU
+    thread pool (networks module docstring): every QR of the vmapped init is unbatched."""
+    agent = _agent()
+    keys = jax.random.split(jax.random.key(0), 3)
+    lowered = jax.jit(jax.vmap(lambda k: agent.init(k, catch_data))).lower(keys)
+    lapack = [line for line in lowered.as_text().splitlines() if "custom_call @lapack_" in line]
+    assert lapack, "the GRU's orthogonal init no longer uses LAPACK: revisit this test"
+    assert all('num_batch_dims = "0"' in line for line in lapack), lapack
+
+
+@pytest.mark.long  # make test-long: two compilations of the model's init, ~15 s
+def test_vmapped_init_gives_each_seed_its_own_weights(catch_data):
+    agent = _agent()
+    keys = jax.random.split(jax.random.key(0), 3)
+    batched = jax.jit(jax.vmap(lambda k: agent.init(k, catch_data)))(keys).model.params
+    alone = jax.jit(lambda k: agent.init(k, catch_data))(keys[2]).model.params
+    jax.tree.map(lambda b, a: np.testing.assert_array_equal(np.asarray(b[2]), np.asarray(a)),
+                 batched, alone)
