@@ -226,6 +226,19 @@ def _preflight(run: EnvRun, resume: bool) -> None:
             raise ckpt_lib.CheckpointError(f"{err}{differences}") from err
 
 
+def _recorded_to_the_end(run: EnvRun) -> list[dict[str, Any]] | None:
+    """The run's records if its file holds every seed at every evaluation point, else None.
+
+    A committed record set (a fresh clone has no checkpoints) is a finished run: resuming it
+    must not train it again from scratch only to re-derive the same records."""
+    existing = run.existing_records()
+    have = {(r["seed"], r["env_steps"]) for r in existing.values()}
+    if not all((seed, point) in have for seed in run.placement.seeds
+               for point in run.ep.eval_points()):
+        return None
+    return sorted(existing.values(), key=lambda r: (r["seed"], r["env_steps"]))
+
+
 def _sync_records(run: EnvRun, records: list[dict[str, Any]],
                   existing: dict[tuple[Any, ...], dict[str, Any]]) -> int:
     """Append the records not yet in the file; those already there must be identical."""
@@ -286,6 +299,14 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
     ``dataset_root``: where offline tasks' datasets live (default: Minari's directory).
     """
     ep, placement, agent = run.ep, run.placement, run.agent
+    if resume and not _has_files(run.ckpt_dir):
+        recorded = _recorded_to_the_end(run)
+        if recorded is not None:
+            logging.info("%s %s (%s): already finished: its records hold every evaluation "
+                         "point to %d %s steps (no checkpoint needed)", ep.task,
+                         run.agent_name, ep.protocol, ep.budget,
+                         "gradient" if ep.dataset else "env")
+            return recorded
     eval_env, eval_params = ep.env_params(training=False)
     sharding = placement.sharding
     lane_seeds = jnp.asarray(placement.lane_seeds)

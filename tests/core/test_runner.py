@@ -275,6 +275,32 @@ def _copy_run(setup: dict[str, Any], tmp_path, name: str) -> str:
     return dst
 
 
+def test_resume_of_a_committed_record_set_trains_nothing(setup: dict[str, Any], tmp_path,
+                                                         monkeypatch) -> None:
+    """A clone holds records but no checkpoints: a task with a record for every seed at every
+    evaluation point is finished; one missing a record is trained (from scratch, records
+    checked against the file)."""
+    out = _copy_run(setup, tmp_path, "records-only")
+    shutil.rmtree(os.path.join(out, "checkpoints"))
+    path = os.path.join(out, "results.jsonl")
+    kept = [r for r in results.iter_records(path)
+            if not (r["env_id"] == "HardMove-n4-v0" and r["seed"] == 1 and r["env_steps"] == 300)]
+    os.remove(path)
+    results.append_records(path, kept)
+    trained = []
+    original = toy_agent.ToyAgent.train
+
+    def train(self, state, num_steps):
+        trained.append(num_steps)
+        return original(self, state, num_steps)
+
+    monkeypatch.setattr(toy_agent.ToyAgent, "train", train)
+    assert train_cli(TOY, setup["protocol"], None, None, out, True) == 0
+    assert trained, "HardMove-n4-v0 lost a record: it must be trained again"
+    assert _numbers(path) == _numbers(os.path.join(setup["reference"], "results.jsonl"))
+    assert os.listdir(os.path.join(out, "checkpoints")) == ["HardMove-n4-v0"]
+
+
 def test_refuses_to_overwrite_without_resume(setup: dict[str, Any], tmp_path, capsys) -> None:
     out = _copy_run(setup, tmp_path, "again")
     with open(os.path.join(out, "results.jsonl")) as f:
