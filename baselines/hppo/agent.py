@@ -47,12 +47,11 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 from flax.training.train_state import TrainState
 
 from pamdp_bench.agents import register_agent
-from pamdp_bench.baselines.common import ends_value, tree_where
+from pamdp_bench.baselines.common import ends_value, hybrid_head, tree_where
 from pamdp_bench.baselines.common.optim import adam, train_state
 from pamdp_bench.baselines.hppo import config as config_lib
 from pamdp_bench.baselines.hppo import losses, networks
@@ -96,8 +95,7 @@ class HPPO:
         self.obs_dim = int(env.observation_space(env_params).shape[0])
         if self.num_params == 0:
             raise ValueError("H-PPO needs at least one continuous parameter")
-        owner = np.repeat(np.arange(self.num_actions), space.param_dims).astype(np.int32)
-        self.param_owner = jnp.asarray(owner)
+        self.param_owner = hybrid_head.param_owner(space)
         self.actor_tx = adam(cfg.lr_actor)
         self.critic_tx = adam(cfg.lr_critic)
         t = cfg.epoch_steps

@@ -55,11 +55,10 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
 from pamdp_bench.agents import register_agent, register_preset
-from pamdp_bench.baselines.common import linear_decay, td3
+from pamdp_bench.baselines.common import hybrid_head, linear_decay, td3
 from pamdp_bench.baselines.common.noise import ou_init, ou_step
 from pamdp_bench.baselines.common.offpolicy import OffPolicyAgent, OffPolicyState
 from pamdp_bench.baselines.common.optim import adam
@@ -91,8 +90,7 @@ class PDQNAgent(OffPolicyAgent):
         self.num_params = space.total_param_dim
         if self.num_params == 0:
             raise ValueError("P-DQN needs at least one continuous parameter")
-        owner = np.repeat(np.arange(self.num_actions), space.param_dims).astype(np.int32)
-        self.param_owner = jnp.asarray(owner)
+        self.param_owner = hybrid_head.param_owner(space)
         # Frozen (never trained): constants of the agent, not part of the train state.
         self.passthrough = networks.make_passthrough(cfg.passthrough_bias,
                                                      cfg.passthrough_weights, self.num_params,
