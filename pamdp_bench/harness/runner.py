@@ -226,17 +226,21 @@ def _preflight(run: EnvRun, resume: bool) -> None:
             raise ckpt_lib.CheckpointError(f"{err}{differences}") from err
 
 
-def _recorded_to_the_end(run: EnvRun) -> list[dict[str, Any]] | None:
-    """The run's records if its file holds every seed at every evaluation point, else None.
+def _recorded_to_the_end(run: EnvRun, existing: dict[tuple[Any, ...], dict[str, Any]]) -> bool:
+    """Does the file hold a record for every seed at every evaluation point?
 
     A committed record set (a fresh clone has no checkpoints) is a finished run: resuming it
     must not train it again from scratch only to re-derive the same records."""
-    existing = run.existing_records()
     have = {(r["seed"], r["env_steps"]) for r in existing.values()}
-    if not all((seed, point) in have for seed in run.placement.seeds
-               for point in run.ep.eval_points()):
-        return None
-    return sorted(existing.values(), key=lambda r: (r["seed"], r["env_steps"]))
+    return all((seed, point) in have for seed in run.placement.seeds
+               for point in run.ep.eval_points())
+
+
+def _seed_records(run: EnvRun, existing: dict[tuple[Any, ...], dict[str, Any]]
+                  ) -> list[dict[str, Any]]:
+    """This process's records, by seed and step."""
+    mine = [r for r in existing.values() if r["seed"] in run.placement.seeds]
+    return sorted(mine, key=lambda r: (r["seed"], r["env_steps"]))
 
 
 def _sync_records(run: EnvRun, records: list[dict[str, Any]],
@@ -299,14 +303,12 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
     ``dataset_root``: where offline tasks' datasets live (default: Minari's directory).
     """
     ep, placement, agent = run.ep, run.placement, run.agent
-    if resume and not _has_files(run.ckpt_dir):
-        recorded = _recorded_to_the_end(run)
-        if recorded is not None:
-            logging.info("%s %s (%s): already finished: its records hold every evaluation "
-                         "point to %d %s steps (no checkpoint needed)", ep.task,
-                         run.agent_name, ep.protocol, ep.budget,
-                         "gradient" if ep.dataset else "env")
-            return recorded
+    existing = run.existing_records() if resume else {}
+    if resume and not _has_files(run.ckpt_dir) and _recorded_to_the_end(run, existing):
+        logging.info("%s %s (%s): already finished: its records hold every evaluation point "
+                     "to %d %s steps (no checkpoint needed)", ep.task, run.agent_name,
+                     ep.protocol, ep.budget, "gradient" if ep.dataset else "env")
+        return _seed_records(run, existing)
     eval_env, eval_params = ep.env_params(training=False)
     sharding = placement.sharding
     lane_seeds = jnp.asarray(placement.lane_seeds)
@@ -338,7 +340,6 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
     keys_fn = jax.jit(lambda seeds, point, n: jax.vmap(lambda s: eval_keys(s, point, n))(seeds),
                       static_argnums=2)
 
-    existing = run.existing_records() if resume else {}
     process_local = placement.process_count > 1
     ck = ckpt_lib.RunCheckpointer(run.ckpt_dir, process_local=process_local)
     label = f"{ep.task} {run.agent_name} ({ep.protocol})"
@@ -399,8 +400,7 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
         bar.close()
     finally:
         ck.close()
-    all_records = [r for r in existing.values() if r["seed"] in placement.seeds]
-    return sorted(all_records, key=lambda r: (r["seed"], r["env_steps"]))
+    return _seed_records(run, existing)
 
 
 # ---------------------------------------------------------------------------- entry
