@@ -292,8 +292,12 @@ def _load_data(ep: EnvProtocol, root: str | None, sharding: Any) -> Any:
     except FileNotFoundError as err:
         raise RunError(f"{ep.dataset}: dataset not found ({err}); build it with `pamdp-bench "
                        f"datasets build --env={ep.env_id}` or pass --dataset_root") from err
-    replicated = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
-    return jax.device_put(data, replicated)
+    return jax.device_put(data, _replicated(sharding))
+
+
+def _replicated(sharding: Any) -> Any:
+    """A copy on every device of ``sharding``'s mesh."""
+    return jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
 
 
 def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
@@ -314,23 +318,26 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
     lane_seeds = jnp.asarray(placement.lane_seeds)
     num_real = len(placement.seeds)
     data = _load_data(ep, dataset_root, sharding)
-    if data is None:
-        init_one, train_one = agent.init, agent.train
-    else:  # the dataset is an unbatched argument of every seed lane (module docstring)
-        def init_one(key: jax.Array) -> Any:
-            return agent.init(key, data)
+    # The dataset is an argument of the compiled functions, unbatched in every seed lane
+    # (module docstring). Closed over instead, it became a constant of each executable: a
+    # second copy per compilation (4 GB for Hard Move n=10's) and a slow compile.
+    data_args = () if data is None else (data,)
+    in_axes = (0,) + (None,) * len(data_args)
+    data_shardings = tuple(_replicated(sharding) for _ in data_args)
+    init_jit = jax.jit(jax.vmap(agent.init, in_axes=in_axes),
+                       in_shardings=(sharding, *data_shardings), out_shardings=sharding)
 
-        def train_one(s: Any, n: int) -> Any:
-            return agent.train(s, n, data)
+    def init_fn(keys: jax.Array) -> Any:
+        return init_jit(keys, *data_args)
 
-    init_fn = jax.jit(jax.vmap(init_one), in_shardings=sharding, out_shardings=sharding)
     train_fns: dict[int, Callable[[Any], Any]] = {}
 
     def train_fn(n: int) -> Callable[[Any], Any]:
         if n not in train_fns:  # one compilation per distinct chunk length
-            train_fns[n] = jax.jit(jax.vmap(lambda s: train_one(s, n)),
-                                   in_shardings=sharding, out_shardings=sharding,
-                                   donate_argnums=0)
+            jitted = jax.jit(jax.vmap(lambda s, *d: agent.train(s, n, *d), in_axes=in_axes),
+                             in_shardings=(sharding, *data_shardings), out_shardings=sharding,
+                             donate_argnums=0)
+            train_fns[n] = lambda s, f=jitted: f(s, *data_args)
         return train_fns[n]
 
     eval_fn = jax.jit(
@@ -347,7 +354,7 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
         found = None
         wall_before = 0.0
         if resume and ck.latest_step() is not None:
-            template = jax.eval_shape(jax.vmap(init_one),
+            template = jax.eval_shape(init_fn,
                                       jax.vmap(init_key)(jnp.asarray(placement.seeds)))
             found = ck.restore_latest(template, lambda m: ckpt_lib.check_compatible(
                 m, run.identity, run.ckpt_dir))
