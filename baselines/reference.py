@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from pamdp_bench.agents import register_agent
+from pamdp_bench.baselines.common.binding import EnvBound
 from pamdp_bench.envs.goal import GOAL_WIDTH, HALF_GOAL
 from pamdp_bench.registry import env_spec
 
@@ -28,15 +29,10 @@ class CounterState:
     env_steps: jax.Array
 
 
-class _ReferenceAgent:
+class _ReferenceAgent(EnvBound):
     """Shared plumbing of agents that do not learn."""
 
     name: ClassVar[str] = ""
-
-    def __init__(self, env: Any, env_params: Any, config: Any = None) -> None:
-        self.env = env
-        self.env_params = env_params
-        self.space = env.pamdp_space
 
     @classmethod
     def default_config(cls, env_id: str) -> NoConfig:

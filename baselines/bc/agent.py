@@ -36,13 +36,10 @@ class BC(OfflineAgent):
     name: ClassVar[str] = ""
 
     def __init__(self, env: Any, env_params: Any, config: BCConfig | None = None) -> None:
-        cfg = config if config is not None else BCConfig()
-        self.env, self.env_params, self.config = env, env_params, cfg
-        space = env.pamdp_space
-        self.owner = hybrid_head.param_owner(space)
-        self.obs_dim = int(env.observation_space(env_params).shape[0])
-        self.net = hybrid_head.HybridPolicy(tuple(cfg.hidden), space.num_actions,
-                                            space.total_param_dim)
+        super().__init__(env, env_params, config)
+        cfg = self.config
+        self.owner = hybrid_head.param_owner(self.space)
+        self.net = hybrid_head.HybridPolicy(tuple(cfg.hidden), self.num_actions, self.num_params)
         self.tx = adam(cfg.lr, cfg.max_grad_norm)
 
     @classmethod

@@ -114,14 +114,8 @@ class CLAP(OfflineAgent):
     CONFIG_READINGS: ClassVar[tuple[str, ...]] = config_lib.READINGS
 
     def __init__(self, env: Any, env_params: Any, config: CLAPConfig | None = None) -> None:
-        cfg = config if config is not None else CLAPConfig()
-        self.env, self.env_params, self.config = env, env_params, cfg
-        space = env.pamdp_space
-        self.space = space
-        self.num_actions = space.num_actions
-        self.num_params = space.total_param_dim
-        self.max_param_dim = space.max_param_dim
-        self.obs_dim = int(env.observation_space(env_params).shape[0])
+        super().__init__(env, env_params, config)
+        cfg, space = self.config, self.space
         self.owner = hybrid_head.param_owner(space)
         self.offsets = jnp.asarray(np.asarray(space.param_offsets, np.int32))
         self.param_dims = jnp.asarray(np.asarray(space.param_dims, np.int32))

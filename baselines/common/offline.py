@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
+from pamdp_bench.baselines.common.binding import EnvBound
+
 Data = dict[str, jax.Array]
 
 #: fields a sequence window carries (``sample_windows``)
@@ -55,7 +57,7 @@ def sample_windows(key: jax.Array, data: Data, batch: int, length: int) -> Data:
     return out
 
 
-class OfflineAgent:
+class OfflineAgent(EnvBound):
     """Base of the offline agents: the protocol's ``train`` over the agent's ``update``."""
 
     offline: ClassVar[bool] = True

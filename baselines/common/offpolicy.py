@@ -67,6 +67,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from pamdp_bench.baselines.common.binding import EnvBound
 from pamdp_bench.baselines.common.control import ends_value, scan_sums, tree_where
 from pamdp_bench.baselines.common.replay import make_replay
 
@@ -89,7 +90,7 @@ class OffPolicyState:
     ep_return: jax.Array  # float32, return of the running training episode
 
 
-class OffPolicyAgent:
+class OffPolicyAgent(EnvBound):
     """Base of the off-policy agents: ``init``, ``train`` and the per-step loop."""
 
     name: ClassVar[str] = ""
@@ -100,12 +101,10 @@ class OffPolicyAgent:
     #: Env steps per ``learn`` (module docstring); 1 = the per-step loop.
     train_every: int = 1
 
-    def __init__(self, env: Any, env_params: Any, config: Any) -> None:
-        self.env, self.env_params, self.config = env, env_params, config
-        self.space = env.pamdp_space
-        self.obs_dim = int(env.observation_space(env_params).shape[0])
-        self.replay = make_replay(config.buffer_size, config.batch_size)
-        self.learning_starts = config.learning_starts
+    def __init__(self, env: Any, env_params: Any, config: Any = None) -> None:
+        super().__init__(env, env_params, config)
+        self.replay = make_replay(self.config.buffer_size, self.config.batch_size)
+        self.learning_starts = self.config.learning_starts
 
     # --------------------------------------------------------------- agent hooks
     def init_parts(self, keys: Sequence[jax.Array], obs: jax.Array

@@ -103,6 +103,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
+from pamdp_bench.baselines.common.binding import EnvBound
 from pamdp_bench.baselines.common.optim import adam, adam_step_rows
 from pamdp_bench.baselines.dlpa import config as config_lib
 from pamdp_bench.baselines.dlpa.config import DLPAConfig
@@ -140,22 +141,17 @@ class DLPAState:
 
 
 @register_agent("dlpa")
-class DLPAAgent:
+class DLPAAgent(EnvBound):
     """See the module docstring."""
 
     name: ClassVar[str] = "dlpa"
     paper_url = "https://arxiv.org/abs/2404.03037"
 
     def __init__(self, env: Any, env_params: Any, config: DLPAConfig | None = None) -> None:
-        self.env = env
-        self.env_params = env_params
-        self.space = env.pamdp_space
-        if config is None:
-            config = config_lib.default_config(env.name)
-        self.config = config
-        self.s_dim = int(env.observation_space(env_params).shape[0])
-        self.num_k = self.space.num_actions
-        self.p_pad = self.space.max_param_dim
+        super().__init__(env, env_params, config)
+        config = self.config
+        # The official code's names for the binding's sizes.
+        self.s_dim, self.num_k, self.p_pad = self.obs_dim, self.num_actions, self.max_param_dim
         self.param_dims = jnp.asarray(self.space.param_dims, jnp.int32)
         self.optimizer = adam(config.lr)
         lazy = config.lazy_k_adam

@@ -78,7 +78,7 @@ class FLEXploreAgent(DLPAAgent):
 
     def __init__(self, env: Any, env_params: Any, config: FLEXploreConfig | None = None
                  ) -> None:
-        super().__init__(env, env_params, config or config_lib.default_config(env.name))
+        super().__init__(env, env_params, config)
         self.critic_opt = adam(self.config.disc_lr)
         self.policy_opt = adam(self.config.policy_lr)
 

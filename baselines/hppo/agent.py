@@ -52,6 +52,7 @@ from flax.training.train_state import TrainState
 
 from pamdp_bench.agents import register_agent
 from pamdp_bench.baselines.common import ends_value, hybrid_head, tree_where
+from pamdp_bench.baselines.common.binding import EnvBound
 from pamdp_bench.baselines.common.optim import adam, train_state
 from pamdp_bench.baselines.hppo import config as config_lib
 from pamdp_bench.baselines.hppo import losses, networks
@@ -79,23 +80,18 @@ _UPDATE_METRICS = ("loss_critic", "loss_actor", "loss_actor_discrete", "loss_act
 
 
 @register_agent("hppo")
-class HPPO:
+class HPPO(EnvBound):
     """H-PPO; see the module docstring."""
 
     name: ClassVar[str] = ""
     paper_url: ClassVar[str] = "https://arxiv.org/abs/1903.01344"
+    LABEL: ClassVar[str] = "H-PPO"
+    NEEDS_PARAMS: ClassVar[bool] = True
 
     def __init__(self, env: Any, env_params: Any, config: HPPOConfig | None = None) -> None:
-        cfg = config if config is not None else HPPOConfig()
-        self.env, self.env_params, self.config = env, env_params, cfg
-        space = env.pamdp_space
-        self.space = space
-        self.num_actions = space.num_actions
-        self.num_params = space.total_param_dim
-        self.obs_dim = int(env.observation_space(env_params).shape[0])
-        if self.num_params == 0:
-            raise ValueError("H-PPO needs at least one continuous parameter")
-        self.param_owner = hybrid_head.param_owner(space)
+        super().__init__(env, env_params, config)
+        cfg = self.config
+        self.param_owner = hybrid_head.param_owner(self.space)
         self.actor_tx = adam(cfg.lr_actor)
         self.critic_tx = adam(cfg.lr_critic)
         t = cfg.epoch_steps

@@ -88,17 +88,14 @@ class HyARAgent(Representation, OffPolicyAgent):
     INIT_KEYS: ClassVar[int] = 3  # actor, critics, VAE
     ACT_KEYS: ClassVar[int] = 2  # noise on d_emb, on p_emb
     STATE: ClassVar[type] = HyARState
+    LABEL: ClassVar[str] = "HyAR"
+    NEEDS_PARAMS: ClassVar[bool] = True
 
     def __init__(self, env: Any, env_params: Any, config: HyARConfig | None = None) -> None:
-        cfg = config if config is not None else self.default_config(env.name)
+        super().__init__(env, env_params, config)
+        cfg = self.config
         if cfg.warmup_episodes < 1:
             raise ValueError("HyAR needs at least one warm-up episode to train its VAE")
-        super().__init__(env, env_params, cfg)
-        self.num_actions = self.space.num_actions
-        self.num_params = self.space.total_param_dim
-        self.max_param_dim = self.space.max_param_dim
-        if self.num_params == 0:
-            raise ValueError("HyAR needs at least one continuous parameter")
         self.num_critics = 2 if cfg.twin else 1
         self.actor_tx = adam(cfg.lr_actor, cfg.actor_max_grad_norm)
         self.critic_tx = adam(cfg.lr_critic)

@@ -59,10 +59,8 @@ class PADDPGAgent(OffPolicyAgent):
     ACT_KEYS: ClassVar[int] = 1  # exploration noise
 
     def __init__(self, env: Any, env_params: Any, config: PADDPGConfig | None = None) -> None:
-        cfg = config if config is not None else self.default_config(env.name)
-        super().__init__(env, env_params, cfg)
-        self.num_actions = int(self.space.num_actions)
-        self.num_params = int(self.space.total_param_dim)
+        super().__init__(env, env_params, config)
+        cfg = self.config
         self.action_dim = self.num_actions + self.num_params
         self.actor_tx = adam(cfg.lr_actor, cfg.actor_max_grad_norm)
         self.critic_tx = adam(cfg.lr_critic, cfg.critic_max_grad_norm)

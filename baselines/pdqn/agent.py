@@ -80,17 +80,14 @@ class PDQNAgent(OffPolicyAgent):
     INIT_KEYS: ClassVar[int] = 2  # Q-network, parameter network
     ACT_KEYS: ClassVar[int] = 4  # explore?, random k, OU, uniform x
     STATE: ClassVar[type] = PDQNState
+    LABEL: ClassVar[str] = "P-DQN"
+    NEEDS_PARAMS: ClassVar[bool] = True
     CONFIG_READINGS: ClassVar[tuple[str, ...]] = config_lib.READINGS
 
     def __init__(self, env: Any, env_params: Any, config: PDQNConfig | None = None) -> None:
-        cfg = config if config is not None else self.default_config(env.name)
-        super().__init__(env, env_params, cfg)
-        space = self.space
-        self.num_actions = space.num_actions
-        self.num_params = space.total_param_dim
-        if self.num_params == 0:
-            raise ValueError("P-DQN needs at least one continuous parameter")
-        self.param_owner = hybrid_head.param_owner(space)
+        super().__init__(env, env_params, config)
+        cfg = self.config
+        self.param_owner = hybrid_head.param_owner(self.space)
         # Frozen (never trained): constants of the agent, not part of the train state.
         self.passthrough = networks.make_passthrough(cfg.passthrough_bias,
                                                      cfg.passthrough_weights, self.num_params,
@@ -100,7 +97,7 @@ class PDQNAgent(OffPolicyAgent):
         self.learning_starts = max(cfg.batch_size, cfg.learning_starts)
         # MP-DQN's Q_k only reads action k's parameters, so its replay keeps k's slice only
         # (exact, and P / max_param_dim times smaller: Hard Move n=10 stores 1 float, not 1024).
-        self.stored_x_dim = space.max_param_dim if cfg.multipass else self.num_params
+        self.stored_x_dim = self.max_param_dim if cfg.multipass else self.num_params
 
     @classmethod
     def default_config(cls, env_id: str, reading: str | None = None) -> PDQNConfig:

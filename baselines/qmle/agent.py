@@ -86,13 +86,11 @@ class QMLEAgent(OffPolicyAgent):
     STATE: ClassVar[type] = OffPolicyState
 
     def __init__(self, env: Any, env_params: Any, config: QMLEConfig | None = None) -> None:
-        cfg = config if config is not None else self.default_config(env.name)
-        super().__init__(env, env_params, cfg)
-        space = self.space
+        super().__init__(env, env_params, config)
+        cfg, space = self.config, self.space
         self.replay = make_prioritised_replay(cfg.buffer_size, cfg.batch_size, cfg.per_alpha)
         self.train_every = cfg.train_every
         self.learning_starts = cfg.learning_starts
-        self.num_actions, self.max_param_dim = space.num_actions, space.max_param_dim
         self.param_dims = jnp.asarray(space.param_dims, jnp.int32)
         self.k_bits = self._k_bits(cfg, env)
         enumerate_k = (cfg.enumerate_k if cfg.enumerate_k is not None
