@@ -23,12 +23,14 @@ unless the digest is recomputed, and a recomputed digest is what ``verify`` is f
   compared. The cost of a verification is the cost of the submission; ``envs`` verifies a
   subset of the envs (each env is a separate run, so the layout is unchanged).
 
-Comparison. On the device kind and count the entry was recorded on, records must be equal
-bit for bit (every field but wall time and provenance). On another device kind or count the
-numbers of learning runs can legitimately drift, so each numeric field must agree within
-``VERIFY_RTOL`` relative (``VERIFY_ATOL`` absolute) and the verdict says ``tolerance``, never
-``bitwise``; a drift beyond that is a failure that only a verification on the entry's device
-kind can settle.
+Comparison. On the device kind and count the entry was recorded on (and, for ``cpu``, the same
+host CPU: ``records.cpu_description``; XLA compiles for the host's instruction set, so two CPU
+hosts can round differently), records must be equal bit for bit (every field but wall time and
+provenance). Elsewhere the numbers of learning runs can legitimately drift, so each numeric
+field must agree within ``VERIFY_RTOL`` relative (``VERIFY_ATOL`` absolute) and the verdict
+says ``tolerance``, never ``bitwise``; a drift beyond that is a failure that only a
+verification on the entry's device kind and CPU can settle. Entries recorded before records
+named their CPU are compared bit for bit on their device kind and count, as before.
 
 Verdicts. ``verify`` writes ``<entry>.verification.json`` bound to the entry's digest; with
 ``PAMDP_BENCH_VERDICT_KEY`` set it is signed (HMAC-SHA256). The board shows ✓ only for a
@@ -261,7 +263,7 @@ class Verification:
     entry: str
     entry_digest: str
     ok: bool
-    mode: str  # "bitwise" (same device kind and count) | "tolerance"
+    mode: str  # "bitwise" (same device kind and count; for cpu, same CPU) | "tolerance"
     envs: list[str]
     seeds: list[int]
     compared: int
@@ -273,13 +275,21 @@ class Verification:
     def describe(self) -> str:
         head = "VERIFIED" if self.ok else "FAILED"
         rule = ("bit for bit" if self.mode == "bitwise" else
-                f"within relative tolerance {VERIFY_RTOL:g} (re-run on another device kind or "
-                "count than the entry's)")
+                f"within relative tolerance {VERIFY_RTOL:g} (re-run on another device kind, "
+                "count or CPU than the entry's)")
         lines = [f"{head}: {self.entry}: seeds {self.seeds} on {', '.join(self.envs)}: "
                  f"{self.compared} records compared {rule}; max relative deviation "
                  f"{self.max_rel_dev:.2e}"]
         lines += [f"  {p}" for p in self.problems[:20]]
         return "\n".join(lines)
+
+
+def _same_platform(prov: dict[str, Any], device: str, count: int) -> bool:
+    """Whether this host can reproduce an entry's provenance bit for bit: the device kind
+    and count, and for ``cpu`` the host CPU where the entry names it."""
+    cpu = prov.get("cpu")
+    return (prov.get("device_kind") == device and str(prov.get("device_count", "")) == str(count)
+            and (device != "cpu" or cpu is None or cpu == results_lib.cpu_description()))
 
 
 def _compare(ours: dict[str, Any], ref: dict[str, Any], exact: bool) -> tuple[float, list[str]]:
@@ -334,8 +344,7 @@ def verify(path: str, envs: Sequence[str] | None = None, work_dir: str | None = 
             seeds=len(entry["seeds"]), resume=False, progress=False, **entry["overrides"])
     device = jax.devices()[0].device_kind
     prov = entry.get("provenance", {})
-    exact = (prov.get("device_kind") == device
-             and str(prov.get("device_count", "")) == str(jax.device_count()))
+    exact = _same_platform(prov, device, jax.device_count())
     ref = {results_lib.record_key(r): r for r in entry["records"] if r["env_id"] in chosen}
     ours = {results_lib.record_key(r): r for r in rerun}
     worst = 0.0

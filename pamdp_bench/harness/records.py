@@ -4,7 +4,10 @@ Files are append-only: a writer opens with ``"a"``, writes whole lines and flush
 run loses at most the line being written, and a reader reports such a truncated line with its
 file and line number instead of failing silently or discarding the rest. Every record carries
 its provenance (package version, git commit, config hash, jax/jaxlib versions, device kind,
-wall time), so a table can always say where its numbers came from.
+the host CPU, wall time), so a table can always say where its numbers came from. The CPU is
+part of it because XLA compiles CPU code for the host's instruction set: the same code, seeds
+and jax on two CPUs can round differently, and a learning run then drifts (BC on Platform's
+expert data, 500 gradient steps: return 0.476 on one 2-core host, 0.375 on another).
 
 The schema is small and checked by hand (one table below) rather than with a JSON-schema
 library: the messages name the file, line and field, which is what a user needs.
@@ -17,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import platform
 import socket
 import subprocess
 import time
@@ -104,8 +108,27 @@ def git_commit(path: str | None = None) -> str:
         return "unknown"
 
 
+def cpu_description() -> str:
+    """The host CPU: model, widest vector instruction set and a digest of its feature flags
+    (Linux's ``/proc/cpuinfo``; elsewhere ``platform``'s processor and machine)."""
+    model, flags = platform.processor() or platform.machine(), ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            info = dict(line.split(":", 1) for line in f if ":" in line)
+    except OSError:
+        info = {}
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    model = info.get("model name", model)
+    flags = info.get("flags", info.get("Features", ""))
+    have = set(flags.split())
+    isa = next((name for name, flag in (("avx512", "avx512f"), ("avx2", "avx2"),
+                                        ("neon", "asimd")) if flag in have), "other")
+    digest = hashlib.sha256(" ".join(sorted(have)).encode()).hexdigest()[:8]
+    return f"{model}; {isa}; flags {digest}"
+
+
 def provenance() -> dict[str, str]:
-    """Where a number came from: versions, commit, device."""
+    """Where a number came from: versions, commit, device, CPU."""
     import jax
     import jaxlib
 
@@ -118,6 +141,7 @@ def provenance() -> dict[str, str]:
         "jaxlib_version": jaxlib.__version__,
         "device_kind": jax.devices()[0].device_kind,
         "device_count": str(jax.device_count()),
+        "cpu": cpu_description(),
         "host": socket.gethostname(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pamdp_bench.analysis import leaderboard as lb
+from pamdp_bench.harness import records as records_lib
 
 #: A learning agent (P-DQN, small networks) on one env, 3 seeds: the case that failed when
 #: verify re-ran one seed alone.
@@ -46,6 +47,21 @@ def test_an_honest_three_seed_learning_entry_verifies_bitwise(honest: str) -> No
     with open(honest) as f:
         records = json.load(f)["records"]
     assert len({r["return_mean"] for r in records}) > 1  # it learns: numbers differ
+
+
+def test_an_entry_from_another_cpu_is_verified_within_tolerance(honest: str,
+                                                                tmp_path) -> None:
+    """XLA compiles for the host's instruction set, so bit-for-bit equality is only owed on
+    the entry's CPU; elsewhere the verdict must say ``tolerance``, never ``bitwise``."""
+    with open(honest) as f:
+        assert json.load(f)["provenance"]["cpu"] == records_lib.cpu_description()
+
+    def edit(e: dict[str, Any]) -> None:
+        e["provenance"]["cpu"] = "Another CPU; avx2; flags 00000000"
+
+    result = lb.verify(_forge(honest, tmp_path, "other_cpu.json", edit))
+    assert result.ok and result.mode == "tolerance", result.describe()
+    assert "count or CPU than the entry's" in result.describe()
 
 
 def test_another_seeds_numbers_changed_is_caught_by_the_rerun(honest: str, tmp_path) -> None:
