@@ -177,7 +177,10 @@ class Builder:
         builder (``picks["medium"]`` is None when the run has no medium state)."""
         if env_id not in self._runs:
             self.log(f"{env_id}: training the generating run ({SOURCES[env_id]})")
-            run = sources.generate_source(env_id, log=self.log, store_root=self.source_store)
+            expected = (None if self.rewrite_sources
+                        else sources.committed_records(self.sources_dir, env_id))
+            run = sources.generate_source(env_id, log=self.log, store_root=self.source_store,
+                                          expected=expected)
             what = sources.check_or_write_records(run, self.sources_dir, self.rewrite_sources)
             self.log(f"{env_id}: source records {what}")
             self._runs[env_id] = (run, sources.pick_policies(run))

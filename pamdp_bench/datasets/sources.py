@@ -97,11 +97,15 @@ def evaluator(agent: Any, env_id: str) -> Callable[[Any, int, int, int], dict[st
 
 
 def generate_source(env_id: str, source: Source | None = None,
-                    log: Callable[[str], None] = print, store_root: str | None = None
-                    ) -> SourceRun:
+                    log: Callable[[str], None] = print, store_root: str | None = None,
+                    expected: list[dict[str, Any]] | None = None) -> SourceRun:
     """Train ``env_id``'s source agent, recording everything (module docstring). With
     ``store_root``, every evaluation point is checkpointed there (``SourceStore``) and a run
-    stored earlier resumes from its newest point."""
+    stored earlier resumes from its newest point. ``expected``: committed records of this
+    source (``committed_records``); the first evaluation that differs stops the run with
+    ``SourceMismatchError`` (on another CPU training drifts from the first point, and the
+    check at the end came after the whole budget: 50 min for Goal). The point is stored
+    first, so ``--rewrite_sources`` resumes from it."""
     source = source or SOURCES[env_id]
     agent, _, chash = source_agent(env_id, source)
     if source.budget % source.eval_interval:
@@ -161,6 +165,7 @@ def generate_source(env_id: str, source: Source | None = None,
         log(f"{env_id} source {source.agent}: {point}/{source.budget} env steps, return "
             f"{ev['return_mean']:.3f}, success {ev['success_rate']:.2f} "
             f"({time.perf_counter() - t0:.0f} s)")
+        _check_expected(env_id, source, records, expected)
     if store is not None:
         _retrain_missing(env_id, source, agent, store, template, chunk, evaluate, records,
                          warmup, unrecorded is None, log)
@@ -169,6 +174,23 @@ def generate_source(env_id: str, source: Source | None = None,
     stream = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
     return SourceRun(env_id, source, agent, chash, states, records, stream,
                      time.perf_counter() - t0, unrecorded, warmup)
+
+
+def _check_expected(env_id: str, source: Source, records: list[dict[str, Any]],
+                    expected: list[dict[str, Any]] | None) -> None:
+    """``SourceMismatchError`` if the newest record differs from the committed one at its
+    point (nothing to check without committed records of this very source)."""
+    if not expected or _run_identity(expected) != _run_identity(records):
+        return
+    new = records[-1]
+    want = next((r for r in expected if r.get("env_steps") == new["env_steps"]), None)
+    if want is not None and want != new:
+        raise SourceMismatchError(
+            f"{env_id}: the regenerated {source.agent} run differs from the committed "
+            f"records at {new['env_steps']} env steps ({new} vs {want}); on another "
+            "platform (CPU/GPU, jax version) training is not bitwise the same: rebuild with "
+            "--rewrite_sources to record this platform's run, and the manifest's hashes will "
+            "differ")
 
 
 def _initial_state(agent: Any, source: Source, recorded: bool) -> tuple[Any, Any]:
@@ -286,15 +308,23 @@ def records_path(directory: str, env_id: str) -> str:
     return os.path.join(directory, f"{env_id}.jsonl")
 
 
+def committed_records(directory: str, env_id: str) -> list[dict[str, Any]] | None:
+    """The env's committed source records, or None."""
+    path = records_path(directory, env_id)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def check_or_write_records(run: SourceRun, directory: str, rewrite: bool = False) -> str:
     """Compare the run's records with the committed ones (``SourceMismatchError`` on any
     difference), or write them if none are committed, if the committed ones are another
     source's (the catalog changed the env's agent, config, seed or eval interval), or with
     ``rewrite``; returns what happened."""
     path = records_path(directory, run.env_id)
-    if os.path.exists(path) and not rewrite:
-        with open(path) as f:
-            saved = [json.loads(line) for line in f if line.strip()]
+    saved = None if rewrite else committed_records(directory, run.env_id)
+    if saved is not None:
         old, new = _run_identity(saved), _run_identity(run.records)
         if old != new:
             _write_records(path, run.records)

@@ -417,8 +417,9 @@ def test_trained_datasets_rebuild_bit_for_bit_from_the_committed_source_records(
         f.write("\n".join(lines) + "\n")
     builder = build.Builder(str(tmp_path / "c"), _manifest(tmp_path, "Platform-v0"),
                             str(tmp_path / "src"), log=lambda s: None, progress=False)
-    with pytest.raises(sources.SourceMismatchError, match="differs from"):
-        builder.build([catalog.parse_id(ids[0])])
+    with pytest.raises(sources.SourceMismatchError,
+                       match="differs from the committed records at 100 env steps"):
+        builder.build([catalog.parse_id(ids[0])])  # at the first point, not after the budget
 
 
 @pytest.mark.long  # 40-60 s: HyAR's recorded and plain chunks compiled; CI has the warm-up
@@ -607,6 +608,22 @@ def _assert_same_state(a_state, b_state) -> None:
         if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
             a, b = jax.random.key_data(a), jax.random.key_data(b)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_source_run_stops_at_its_first_record_that_differs_from_the_committed_one():
+    """On another CPU a source run drifts from its first evaluation: generate_source checks
+    each new record against the committed ones (of the same source only) as it comes."""
+    src = catalog.Source(agent="pdqn", reading="hyar", budget=30, eval_interval=10)
+    head = {"agent": "pdqn", "reading": "hyar", "config_hash": "h", "seed": 0}
+    committed = [{**head, "env_steps": p, "return_mean": float(p)} for p in (10, 20, 30)]
+    ours = [{**head, "env_steps": 10, "return_mean": 10.0}]
+    sources._check_expected(CATCH, src, ours, committed)  # equal so far
+    sources._check_expected(CATCH, src, ours, None)  # nothing committed (or a rewrite)
+    ours.append({**head, "env_steps": 20, "return_mean": 19.5})
+    with pytest.raises(sources.SourceMismatchError, match="at 20 env steps.*--rewrite_sources"):
+        sources._check_expected(CATCH, src, ours, committed)
+    other = [{**r, "config_hash": "g"} for r in committed]  # another source's records
+    sources._check_expected(CATCH, src, ours, other)
 
 
 def test_rewrite_sources_records_this_platforms_run(tmp_path):
