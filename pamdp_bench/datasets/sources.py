@@ -176,6 +176,12 @@ def generate_source(env_id: str, source: Source | None = None,
                      time.perf_counter() - t0, unrecorded, warmup)
 
 
+#: What a source run that differs from its committed records means, and the way out.
+_OTHER_PLATFORM = ("on another platform (CPU/GPU, jax version) training is not bitwise the "
+                   "same: rebuild with --rewrite_sources to record this platform's run, and the "
+                   "manifest's hashes will differ")
+
+
 def _check_expected(env_id: str, source: Source, records: list[dict[str, Any]],
                     expected: list[dict[str, Any]] | None) -> None:
     """``SourceMismatchError`` if the newest record differs from the committed one at its
@@ -187,10 +193,7 @@ def _check_expected(env_id: str, source: Source, records: list[dict[str, Any]],
     if want is not None and want != new:
         raise SourceMismatchError(
             f"{env_id}: the regenerated {source.agent} run differs from the committed "
-            f"records at {new['env_steps']} env steps ({new} vs {want}); on another "
-            "platform (CPU/GPU, jax version) training is not bitwise the same: rebuild with "
-            "--rewrite_sources to record this platform's run, and the manifest's hashes will "
-            "differ")
+            f"records at {new['env_steps']} env steps ({new} vs {want}); {_OTHER_PLATFORM}")
 
 
 def _initial_state(agent: Any, source: Source, recorded: bool) -> tuple[Any, Any]:
@@ -335,9 +338,7 @@ def check_or_write_records(run: SourceRun, directory: str, rewrite: bool = False
                         (len(saved), len(run.records)))
             raise SourceMismatchError(
                 f"{run.env_id}: the regenerated {run.source.agent} run differs from {path} "
-                f"(first difference: {diff}); on another platform (CPU/GPU, jax version) "
-                "training is not bitwise the same: rebuild with --rewrite_sources to record "
-                "this platform's run, and the manifest's hashes will differ")
+                f"(first difference: {diff}); {_OTHER_PLATFORM}")
         return f"matches {path}"
     replaced = os.path.exists(path)
     _write_records(path, run.records)

@@ -16,6 +16,7 @@ library: the messages name the file, line and field, which is what a user needs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -108,6 +109,7 @@ def git_commit(path: str | None = None) -> str:
         return "unknown"
 
 
+@functools.cache  # one host, one answer; provenance() asks once per run
 def cpu_description() -> str:
     """The host CPU: model, widest vector instruction set and a digest of its feature flags
     (Linux's ``/proc/cpuinfo``; elsewhere ``platform``'s processor and machine)."""
