@@ -78,6 +78,24 @@ class ParameterizedActionSpace:
             for o, d in zip(self.param_offsets, self.param_dims, strict=True)
         )
 
+    @cached_property
+    def param_slot_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(index int32[K, D], mask bool[K, D])``, D = ``max_param_dim``: the position in
+        ``z`` of action k's j-th parameter (0 where k has fewer than j + 1) and which entries
+        exist. Gathers k's slice without the flat vector (``z[index[k]]`` = ``z_pad``)."""
+        j = np.arange(self.max_param_dim)
+        mask = j[None, :] < np.asarray(self.param_dims)[:, None]
+        index = np.where(mask, self.param_offsets[:, None] + j[None, :], 0).astype(np.int32)
+        return index, mask
+
+    def padded_params(self, k: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Host-side ``to_padded`` of many actions: ``k[N]``, ``z[N, P]`` -> ``z_pad[N, D]``
+        (for datasets whose flat ``z`` should not reach the device)."""
+        index, mask = self.param_slot_table
+        k = np.asarray(k)
+        picked = np.take_along_axis(np.asarray(z), index[k], axis=1)
+        return np.where(mask[k], picked, 0).astype(np.asarray(z).dtype)
+
     # ------------------------------------------------------------- jittable API
     def sample(self, key: jax.Array) -> Action:
         """Uniform k and uniform parameters (DLPA's ``rand_action`` distribution)."""

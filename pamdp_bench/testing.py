@@ -100,7 +100,8 @@ def check_env(env: Any, params: Any = None, steps: int = 50, key: int = 0) -> No
 
 
 def dataset_avals(env: Any, params: Any, transitions: int = 256) -> dict[str, Any]:
-    """Shapes and dtypes of a dataset as ``datasets.minari_io.load_arrays`` returns it."""
+    """Shapes and dtypes of a dataset as ``datasets.minari_io.load_arrays`` returns it (and
+    the harness passes it to offline agents: no flat ``z``)."""
     space = env.pamdp_space
     obs = env.observation_space(params).shape
     f32, i32 = jnp.float32, jnp.int32
@@ -109,7 +110,7 @@ def dataset_avals(env: Any, params: Any, transitions: int = 256) -> dict[str, An
         return jax.ShapeDtypeStruct((transitions, *shape), dtype)
 
     return {"obs": a(obs, f32), "next_obs": a(obs, f32), "k": a((), i32),
-            "z": a((space.total_param_dim,), f32), "z_pad": a((space.max_param_dim,), f32),
+            "z_pad": a((space.max_param_dim,), f32),
             "reward": a((), f32), "terminated": a((), jnp.bool_), "truncated": a((), jnp.bool_),
             "success": a((), jnp.bool_), "episode": a((), i32), "step": a((), i32)}
 

@@ -38,7 +38,7 @@ class BC(OfflineAgent):
     def __init__(self, env: Any, env_params: Any, config: BCConfig | None = None) -> None:
         super().__init__(env, env_params, config)
         cfg = self.config
-        self.owner = hybrid_head.param_owner(self.space)
+        self.slots = hybrid_head.param_slots(self.space)
         self.net = hybrid_head.HybridPolicy(tuple(cfg.hidden), self.num_actions, self.num_params)
         self.tx = adam(cfg.lr, cfg.max_grad_norm)
 
@@ -55,7 +55,7 @@ class BC(OfflineAgent):
     def loss(self, params: Any, batch: Data) -> tuple[jax.Array, dict[str, jax.Array]]:
         logits, mean, log_std = self.net.apply(params, batch["obs"])
         logp, logp_k, logp_z = hybrid_head.log_prob(logits, mean, log_std, batch["k"],
-                                                     batch["z"], self.owner)
+                                                     batch["z_pad"], self.slots)
         acc = jnp.mean(jnp.argmax(logits, -1) == batch["k"])
         return -jnp.mean(logp), {"nll_k": -jnp.mean(logp_k), "nll_z": -jnp.mean(logp_z),
                                  "k_accuracy": acc}

@@ -116,7 +116,7 @@ class CLAP(OfflineAgent):
     def __init__(self, env: Any, env_params: Any, config: CLAPConfig | None = None) -> None:
         super().__init__(env, env_params, config)
         cfg, space = self.config, self.space
-        self.owner = hybrid_head.param_owner(space)
+        self.slots = hybrid_head.param_slots(space)
         self.offsets = jnp.asarray(np.asarray(space.param_offsets, np.int32))
         self.param_dims = jnp.asarray(np.asarray(space.param_dims, np.int32))
         self.action_dim = self.num_actions + self.max_param_dim
@@ -248,7 +248,7 @@ class CLAP(OfflineAgent):
             kl_u = jnp.mean(kl_gaussian(q_us, self._m(params, "action_prior", feat)))
             logits, mean, log_std = self._m(params, "decode_action", feat, xs)
             logp, _, _ = hybrid_head.log_prob(logits, mean, log_std, tm(batch["k"]),
-                                              tm(batch["z"]), self.owner)
+                                              tm(batch["z_pad"]), self.slots)
             nll_a = -jnp.mean(logp)
             loss = loss + nll_a + cfg.action_kl_weight * kl_u
             metrics.update(kl_action=kl_u, nll_action=nll_a,

@@ -3,9 +3,10 @@
 An offline agent (``offline = True``, see ``pamdp_bench.agents``) gets the dataset from the
 harness as an argument of ``init(key, data)`` and ``train(state, num_steps, data)``: a dict of
 flat per-transition arrays in episode order (``datasets.minari_io.load_arrays``: ``obs``,
-``next_obs``, ``k``, ``z``, ``z_pad``, ``reward``, ``terminated``, ``truncated``, ``success``,
-``episode``, ``step``). Batches are gathered on the device with ``jnp.take`` inside the jitted
-train chunk, so no host round-trip happens per batch.
+``next_obs``, ``k``, ``z_pad``, ``reward``, ``terminated``, ``truncated``, ``success``,
+``episode``, ``step``; not the flat ``z``, whose K-wide rows would dominate device memory at
+large K: agents read k's parameters from ``z_pad``). Batches are gathered on the device with
+``jnp.take`` inside the jitted train chunk, so no host round-trip happens per batch.
 
 ``OfflineAgent.train`` runs ``num_steps`` calls of the agent's ``update(state, data)`` in one
 ``lax.scan`` and reports the chunk's mean of each metric (flashbax is not used: its buffers
@@ -24,7 +25,7 @@ from pamdp_bench.baselines.common.binding import EnvBound
 Data = dict[str, jax.Array]
 
 #: fields a sequence window carries (``sample_windows``)
-WINDOW_FIELDS = ("obs", "next_obs", "k", "z", "z_pad", "reward", "terminated", "truncated",
+WINDOW_FIELDS = ("obs", "next_obs", "k", "z_pad", "reward", "terminated", "truncated",
                  "step")
 
 
@@ -33,7 +34,7 @@ def num_transitions(data: Data) -> int:
 
 
 def sample_transitions(key: jax.Array, data: Data, batch: int,
-                       fields: tuple[str, ...] = ("obs", "k", "z")) -> Data:
+                       fields: tuple[str, ...] = ("obs", "k", "z_pad")) -> Data:
     """``batch`` transitions drawn uniformly with replacement: arrays ``[batch, ...]``."""
     idx = jax.random.randint(key, (batch,), 0, num_transitions(data))
     return {f: jnp.take(data[f], idx, axis=0) for f in fields}

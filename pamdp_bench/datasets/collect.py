@@ -31,8 +31,8 @@ import numpy as np
 #: ``policy(obs, key) -> (k, z)`` on one observation (traceable).
 Policy = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
 
-#: The per-transition arrays of a dataset in the agents' form (``minari_io.load_arrays``), plus
-#: ``z_pad`` (``agent_arrays``).
+#: The per-transition arrays of a dataset (``minari_io.load_arrays``); in the agents' form
+#: ``z_pad`` replaces the flat ``z`` (``agent_arrays``).
 TRANSITION_KEYS = ("obs", "next_obs", "k", "z", "reward", "terminated", "truncated", "success",
                    "episode", "step")
 
@@ -164,11 +164,16 @@ def random_policy(space: Any) -> Policy:
     return lambda obs, key: space.sample_rand_action(key)
 
 
-def agent_arrays(space: Any, arrays: dict[str, Any]) -> dict[str, jax.Array]:
-    """``TRANSITION_KEYS`` of ``arrays`` as JAX arrays, plus ``z_pad`` (k's parameters at the
-    front, zero padded: the model-based agents' form)."""
-    out = {k: jnp.asarray(arrays[k]) for k in TRANSITION_KEYS}
-    out["z_pad"] = jax.vmap(lambda k, z: space.to_padded((k, z))[1])(out["k"], out["z"])
+def agent_arrays(space: Any, arrays: dict[str, Any], *, flat_z: bool = False
+                 ) -> dict[str, jax.Array]:
+    """``TRANSITION_KEYS`` of ``arrays`` as JAX arrays with ``z_pad`` (k's parameters at the
+    front, zero padded) in place of the flat ``z``, which is kept only with ``flat_z``: the
+    agents read ``z_pad``, and the flat rows are K-wide (Hard Move n=10: 1,024 floats each).
+    ``z_pad`` is gathered on the host, so the flat array never reaches the device."""
+    k = np.asarray(arrays["k"])
+    out = {name: jnp.asarray(arrays[name]) for name in TRANSITION_KEYS
+           if flat_z or name != "z"}
+    out["z_pad"] = jnp.asarray(space.padded_params(k, np.asarray(arrays["z"], np.float32)))
     return out
 
 

@@ -256,14 +256,15 @@ def _save_cache(path: str, arrays: dict[str, np.ndarray]) -> None:
     os.replace(tmp, path)
 
 
-def load_arrays(dataset_id: str, root: str | None = None, *, cache: bool = True
-                ) -> dict[str, jnp.ndarray]:
+def load_arrays(dataset_id: str, root: str | None = None, *, cache: bool = True,
+                flat_z: bool = False) -> dict[str, jnp.ndarray]:
     """A dataset as flat per-transition JAX arrays, ready for the suite's agents.
 
-    Keys: ``obs``, ``k``, ``z`` (flat), ``z_pad`` (k's parameters, zero padded: the
-    model-based agents' form), ``reward``, ``next_obs``, ``terminated``, ``truncated``,
-    ``success``, ``episode`` (id), ``step`` (index in the episode). ``cache``: keep / reuse
-    the arrays under ``cache_dir()`` keyed by the data file's sha256 (module docstring).
+    Keys: ``obs``, ``k``, ``z_pad`` (k's parameters, zero padded), ``reward``, ``next_obs``,
+    ``terminated``, ``truncated``, ``success``, ``episode`` (id), ``step`` (index in the
+    episode); with ``flat_z`` also ``z``, the env's flat parameter vector (every action's
+    slice; ``ActionSpace.from_padded`` rebuilds it from ``k`` and ``z_pad``). ``cache``: keep /
+    reuse the arrays under ``cache_dir()`` keyed by the data file's sha256 (module docstring).
     """
     ds = load_dataset(dataset_id, root)
     env_id = suite_metadata(ds).get("env_id")
@@ -282,4 +283,4 @@ def load_arrays(dataset_id: str, root: str | None = None, *, cache: bool = True
         if cache:
             _save_cache(path, arrays)
     env, _ = make(env_id)
-    return agent_arrays(env.pamdp_space, arrays)
+    return agent_arrays(env.pamdp_space, arrays, flat_z=flat_z)

@@ -23,7 +23,8 @@ def _dataset(env, params, n=4_096, seed=0):
     z = rng.uniform(-1, 1, (n, space.total_param_dim)).astype(np.float32)
     offsets = np.asarray(space.param_offsets)
     z[np.arange(n), offsets[k]] = 2 * obs[:, 1] - 1
-    return {"obs": jnp.asarray(obs), "k": jnp.asarray(k), "z": jnp.asarray(z)}
+    return {"obs": jnp.asarray(obs), "k": jnp.asarray(k), "z": jnp.asarray(z),
+            "z_pad": jnp.asarray(space.padded_params(k, z))}
 
 
 # make test-long: 20 s; BC's training path runs in CI in test_offline's bitwise resume
@@ -44,12 +45,20 @@ def test_bc_recovers_a_known_hybrid_policy():
 
 
 def test_likelihood_reads_only_the_chosen_actions_parameters():
-    owner = jnp.asarray([0, 1, 1, 2], jnp.int32)  # action 0: 1 param, 1: 2, 2: 1
-    logits, mean, log_std = jnp.zeros(3), jnp.zeros(4), jnp.zeros(4)
-    z = jnp.asarray([0.3, -0.2, 0.5, 0.9])
-    _, _, lp_a = hybrid_head.log_prob(logits, mean, log_std, jnp.int32(1), z, owner)
-    _, _, lp_b = hybrid_head.log_prob(logits, mean, log_std, jnp.int32(1),
-                                      z.at[0].set(5.0).at[3].set(-7.0), owner)
-    assert float(lp_a) == float(lp_b)
-    gauss = -0.5 * (0.2**2 + 0.5**2) - np.log(2 * np.pi)
-    np.testing.assert_allclose(float(lp_a), gauss, rtol=1e-6)
+    """Goal's layout (kick-to: 2 parameters, the shots: 1 each): k's padded parameters are
+    read against k's slice of the flat head outputs; other slices and the padding are not
+    read."""
+    env, _ = make("Goal-v0")
+    slots = hybrid_head.param_slots(env.pamdp_space)
+    logits, log_std = jnp.zeros(3), jnp.zeros(4)
+    mean = jnp.asarray([0.1, -0.4, 0.7, 0.2])
+    c = -0.5 * np.log(2 * np.pi)
+
+    def lp(k, z_pad, mean=mean):
+        return float(hybrid_head.log_prob(logits, mean, log_std, jnp.int32(k),
+                                          jnp.asarray(z_pad), slots)[2])
+
+    np.testing.assert_allclose(lp(0, [0.3, -0.2]), -0.5 * (0.2**2 + 0.2**2) + 2 * c, rtol=1e-6)
+    np.testing.assert_allclose(lp(1, [0.5, 0.0]), -0.5 * 0.2**2 + c, rtol=1e-6)
+    assert lp(1, [0.5, 9.0]) == lp(1, [0.5, 0.0])  # padding
+    assert lp(1, [0.5, 0.0], mean.at[0].set(-1.0).at[3].set(1.0)) == lp(1, [0.5, 0.0])

@@ -123,11 +123,12 @@ def test_minari_reads_the_dataset_and_the_env_replays_it(built):
 def test_loader_returns_agent_ready_arrays(built, tmp_path, monkeypatch):
     root, manifest = built[0]
     monkeypatch.setenv("PAMDP_BENCH_CACHE", str(tmp_path / "cache"))
-    x = minari_io.load_arrays(SMALL_RANDOM, root)
+    x = minari_io.load_arrays(SMALL_RANDOM, root, flat_z=True)
+    assert "z" not in minari_io.load_arrays(SMALL_RANDOM, root)  # the agents' form: z_pad only
     (cached,) = os.listdir(tmp_path / "cache")  # one file, named by the data's sha256
-    again = minari_io.load_arrays(SMALL_RANDOM, root)
+    again = minari_io.load_arrays(SMALL_RANDOM, root, flat_z=True)
     assert all(np.array_equal(np.asarray(x[k]), np.asarray(again[k])) for k in x)
-    fresh = minari_io.load_arrays(SMALL_RANDOM, root, cache=False)
+    fresh = minari_io.load_arrays(SMALL_RANDOM, root, cache=False, flat_z=True)
     assert all(np.array_equal(np.asarray(x[k]), np.asarray(fresh[k])) for k in x)
     assert cached.endswith(".npz")
     entry = build.load_manifest(manifest)["datasets"][SMALL_RANDOM]

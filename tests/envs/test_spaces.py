@@ -59,6 +59,18 @@ def test_padded_round_trip(goal_space: ParameterizedActionSpace) -> None:
         np.testing.assert_allclose(flat, full)
 
 
+@pytest.mark.parametrize("dims", [(2, 1, 1), (1, 0), (1,) * 16])
+def test_host_padding_equals_to_padded(dims: tuple[int, ...]) -> None:
+    """``padded_params`` (numpy, many actions: the datasets' ``z_pad``) gives ``to_padded``'s
+    bits, zero-parameter actions and padding included."""
+    space = ParameterizedActionSpace(len(dims), dims)
+    ks, zs = jax.vmap(space.sample)(jax.random.split(jax.random.key(1), 200))
+    want = jax.vmap(lambda k, z: space.to_padded((k, z))[1])(ks, zs)
+    got = space.padded_params(np.asarray(ks), np.asarray(zs))
+    assert got.dtype == np.float32 and got.shape == (200, space.max_param_dim)
+    np.testing.assert_array_equal(got, np.asarray(want))
+
+
 def test_large_action_space_is_linear() -> None:
     """Hard Move n=16: 65536 actions, one parameter each; conversions under jit."""
     space = ParameterizedActionSpace(2**16, (1,) * 2**16)
