@@ -73,6 +73,21 @@ def test_offline_agents_bench_gradient_steps_on_random_episodes(monkeypatch) -> 
     assert "| bc | CatchPoint-v0 | 2 |" in md and "gradient steps/s" in md
 
 
+def test_cost_per_step_and_seed_divides_the_vmapped_step_by_its_seeds() -> None:
+    """4 seeds at 800 env steps/s summed: a seed's step costs 1.25 ms (the vmapped step,
+    5 ms, advances all four)."""
+    row = {"agent": "pdqn", "env": "Platform-v0", "seeds": 4, "env_steps_per_second": 800.0,
+           "env_steps_per_second_per_seed": 200.0, "compile_seconds": 1.0,
+           "load_average_1min": 0.0}
+    assert "| 800 | 200 | 1.25 |" in bench_agents.suite_markdown({"suite": "modelfree",
+                                                                  "rows": [row]})
+    row = {"agent": "bc", "env": "Platform-v0", "seeds": 4, "gradient_steps_per_second": 800.0,
+           "gradient_steps_per_second_per_seed": 200.0, "compile_seconds": 1.0,
+           "load_average_1min": 0.0}
+    assert "| 800.0 | 200.0 | 1.25 |" in bench_agents.suite_markdown({"suite": "offline",
+                                                                      "rows": [row]})
+
+
 def test_qmle_table_shows_flops_per_step_and_share_of_peak() -> None:
     row = {"agent": "qmle", "env": "CatchPoint-v0", "seeds": 1, "env_steps_per_second": 50.0,
            "env_steps_per_second_per_seed": 50.0, "compile_seconds": 1.0,
