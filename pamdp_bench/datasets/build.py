@@ -42,6 +42,7 @@ from pamdp_bench.datasets.catalog import (
     DatasetRef,
     parse_id,
 )
+from pamdp_bench.harness.records import cpu_description
 from pamdp_bench.registry import make
 
 SCHEMA = "pamdp_bench.datasets/1"
@@ -317,7 +318,8 @@ class Builder:
                            "transitions_per_s": None if gen is None else round(
                                stats["transitions"] / gen),
                            **_library_versions(),
-                           "device_kind": jax.devices()[0].device_kind}}
+                           "device_kind": jax.devices()[0].device_kind,
+                           "cpu": cpu_description()}}
         self.manifest["datasets"][ref.id] = entry
         self.manifest = update_manifest(self.manifest_path, ref.id, entry, ref.env_id,
                                         self.manifest["anchors"][ref.env_id], sets_anchor)
@@ -562,10 +564,23 @@ def verify(root: str, ids: Iterable[str], manifest: dict[str, Any]) -> list[str]
             elif got != want:
                 problems.append(f"{dataset_id}: {rel} differs from the manifest (sha256 "
                                 f"{got['sha256'][:12]}.. vs {want['sha256'][:12]}.., "
-                                f"{got['bytes']} vs {want['bytes']} bytes)")
+                                f"{got['bytes']} vs {want['bytes']} bytes){_host_hint(entry)}")
         for rel in sorted(set(local) - set(entry["files"])):
             problems.append(f"{dataset_id}: {rel} is not in the manifest")
     return problems
+
+
+def _host_hint(entry: dict[str, Any]) -> str:
+    """Why a learned dataset's bytes can differ here: its source agent trained on another
+    CPU kind (XLA's CPU code, hence training's rounding, follows the instruction set)."""
+    if not entry.get("source_agent"):
+        return ""
+    built, here = entry.get("build", {}).get("cpu"), cpu_description()
+    if built == here:
+        return ""
+    return (f"; its {entry['source_agent']} source was trained on "
+            f"{built or 'an unrecorded CPU'}, this host is {here}: learned datasets are "
+            "bit for bit only on their source's CPU kind")
 
 
 def resolve_ids(envs: list[str] | None, kinds: list[str] | None, small: bool | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as copy_module
 import dataclasses
 import json
 import os
@@ -13,6 +14,7 @@ import pytest
 
 from pamdp_bench.datasets import build, catalog, collect, minari_io, sources
 from pamdp_bench.envs.gymnasium_adapter import _seed_key
+from pamdp_bench.harness import records
 from pamdp_bench.registry import make
 
 CATCH = "CatchPoint-v0"
@@ -163,6 +165,17 @@ def test_build_twice_is_bitwise_and_verify_catches_changes(built, tmp_path):
         f.write(bytes([byte[0] ^ 1]))
     problems = build.verify(copy, [SMALL_RANDOM], manifest)
     assert len(problems) == 1 and "main_data.hdf5 differs" in problems[0]
+    assert "source was trained on" not in problems[0]  # random data: no learning, no hint
+    # a learned dataset's mismatch names the CPU its source trained on when it is not this one
+    learned = copy_module.deepcopy(manifest)
+    entry = learned["datasets"][SMALL_RANDOM]
+    entry["source_agent"] = "hyar_td3"
+    entry["build"]["cpu"] = "Other CPU; avx2; flags 00000000"
+    (problem,) = build.verify(copy, [SMALL_RANDOM], learned)
+    assert "hyar_td3 source was trained on Other CPU; avx2" in problem
+    assert records.cpu_description() in problem
+    entry["build"]["cpu"] = records.cpu_description()
+    assert "source was trained on" not in build.verify(copy, [SMALL_RANDOM], learned)[0]
     os.remove(os.path.join(copy, SMALL_RANDOM, "data", "metadata.json"))
     assert any("metadata.json is missing" in p for p in build.verify(copy, [SMALL_RANDOM],
                                                                       manifest))
