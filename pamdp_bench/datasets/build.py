@@ -571,16 +571,15 @@ def verify(root: str, ids: Iterable[str], manifest: dict[str, Any]) -> list[str]
 
 
 def _host_hint(entry: dict[str, Any]) -> str:
-    """Why a learned dataset's bytes can differ here: its source agent trained on another
-    CPU kind (XLA's CPU code, hence training's rounding, follows the instruction set)."""
-    if not entry.get("source_agent"):
-        return ""
+    """Why a dataset's bytes can differ here: it was built on another CPU kind. XLA compiles
+    CPU code for the host's instruction set, so float rounding can differ: in training (every
+    learned dataset's source run) and in the env itself (Goal's and Hard Goal's random data,
+    built on another CPU, differ here too; Platform's and Catch Point's match)."""
     built, here = entry.get("build", {}).get("cpu"), cpu_description()
     if built == here:
         return ""
-    return (f"; its {entry['source_agent']} source was trained on "
-            f"{built or 'an unrecorded CPU'}, this host is {here}: learned datasets are "
-            "bit for bit only on their source's CPU kind")
+    return (f"; it was built on {built or 'an unrecorded CPU'}, this host is {here}: a "
+            "dataset is bit for bit only on the CPU kind that built it")
 
 
 def resolve_ids(envs: list[str] | None, kinds: list[str] | None, small: bool | None,
