@@ -377,8 +377,9 @@ def _previous_rows(path: str, name: str) -> list[dict[str, Any]]:
 
 def suite_markdown(record: dict[str, Any]) -> str:
     """A table of a suite's rows (DLPA: ms per planned step; model-free: env steps/s).
-    "ms per step and seed" is the wall time of one vmapped step over the seeds it advances
-    (what a seed costs when run beside the others), like DLPA's "per seed (ms)"."""
+    "ms per step and seed" is the wall time of one vmapped step divided by the number of
+    seeds it advances (what a seed costs when run beside the others), like DLPA's "per seed
+    (ms)"."""
     rows = record["rows"]
     if record["suite"] == "flexplore":
         dlpa = {(r["env"], r["seeds"]): r["seconds_per_planned_step"] for r in rows
