@@ -13,6 +13,11 @@ mis-ranked by them":
    (success, terminal without success, alive), with each group's reward and Q. A policy that
    values staying alive above finishing shows up as the "alive" group's Q far above the
    "success" group's, whatever the rewards say.
+3. **Replayed next states** (``--replay``, QMLE's stored-argmax buffer): on that many stored
+   transitions, the target network's max over ``m`` fresh candidates for each ``m`` of
+   ``M_LIST`` (does the value grow with the number of candidates searched?), the stored argmax
+   alone, and the online network's value of the target's winner of ``m_target`` (what a
+   double-Q decoupling would give).
 
 Works for agents with QMLE's interface (``best_candidate``, ``latent``, ``q_values``); the run
 is loaded with ``harness.restore.load_trained``.
@@ -33,6 +38,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from pamdp_bench.harness.restore import load_trained
+
+#: Candidate-set sizes of the replay measurement.
+M_LIST = (1, 10, 100, 1000)
 
 
 def discounted_returns(rewards: np.ndarray, gamma: float) -> np.ndarray:
@@ -102,6 +110,36 @@ def probe_seed(agent: Any, env: Any, params: Any, state: Any, steps: int, action
     return out
 
 
+def probe_replay(agent: Any, state: Any, n: int, key: jax.Array) -> dict[str, Any]:
+    """Measurement 3 (module docstring) on ``n`` stored transitions drawn uniformly."""
+    s = jax.tree.map(jnp.asarray, state)
+    ln, exp = s.learner, s.buffer.experience
+    stored = (exp["obs"].shape[1] if bool(s.buffer.is_full)
+              else int(s.buffer.current_index))
+    i_key, key = jax.random.split(key)
+    idx = jax.random.randint(i_key, (n,), 0, stored)
+    b = jax.tree.map(lambda x: x[0, idx], exp)  # the item buffer's leading axis is 1
+
+    def one(obs: jax.Array, k: jax.Array, ak: jax.Array, az: jax.Array) -> tuple:
+        maxes = jnp.stack([agent.best_candidate(ln.target, obs, jax.random.fold_in(k, i), m)[0]
+                           for i, m in enumerate(M_LIST)])
+        lat = agent.latent(ln.target["q"], obs)
+        q_stored = agent.q_values(ln.target["q"], lat, ak[None], az[None])[0]
+        _, wk, wz = agent.best_candidate(ln.target, obs, jax.random.fold_in(k, len(M_LIST)),
+                                         agent.config.m_target, (ak, az))
+        q_online = agent.q_values(ln.params["q"], agent.latent(ln.params["q"], obs), wk[None],
+                                  wz[None])[0]
+        return maxes, q_stored, q_online
+
+    maxes, q_stored, q_online = jax.jit(lambda *a: jax.lax.map(lambda x: one(*x), a))(
+        b["next_obs"], jax.random.split(key, n), b["argmax_k"], b["argmax_z"])
+    maxes = np.asarray(maxes)
+    return {"replay_states": n,
+            "target_max_by_m": {str(m): float(maxes[:, i].mean()) for i, m in enumerate(M_LIST)},
+            "stored_argmax_q": float(np.mean(q_stored)),
+            "online_q_of_target_winner": float(np.mean(q_online))}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pamdp_bench.tools.q_probe",
                                  description=__doc__.split("\n")[0])
@@ -110,18 +148,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--step", type=int, default=None, help="checkpoint step (default latest)")
     ap.add_argument("--steps", type=int, default=150, help="greedy path length")
     ap.add_argument("--actions", type=int, default=4096, help="probed actions at its end")
+    ap.add_argument("--replay", type=int, default=256,
+                    help="stored transitions of measurement 3 (0: skip it)")
     ap.add_argument("--key", type=int, default=0)
     args = ap.parse_args(argv)
-    if args.steps < 1 or args.actions < 1:
-        ap.error("--steps and --actions must be >= 1")
+    if args.steps < 1 or args.actions < 1 or args.replay < 0:
+        ap.error("--steps and --actions must be >= 1, --replay >= 0")
     run = load_trained(args.run_dir, args.env, args.step)
     if not all(hasattr(run.agent, m) for m in ("best_candidate", "latent", "q_values")):
         ap.error(f"{run.agent.name} has no best_candidate / latent / q_values (QMLE's "
                  f"interface); q_probe cannot read its Q")
     env, params = run.ep.env_params(training=False)
     for seed in run.seeds:
+        key = jax.random.fold_in(jax.random.key(args.key), seed)
         row = probe_seed(run.agent, env, params, run.state_of(seed), args.steps, args.actions,
-                         jax.random.fold_in(jax.random.key(args.key), seed))
+                         key)
+        if args.replay:
+            row.update(probe_replay(run.agent, run.state_of(seed), args.replay,
+                                    jax.random.fold_in(key, 1)))
         print(json.dumps({"run": args.run_dir, "env": args.env, "step": run.step, "seed": seed,
                           **row}))
     return 0
