@@ -52,7 +52,7 @@ def _protocol(tmp_path, budget: int = 40, **extra) -> str:
 def test_offline_protocols_expand_to_dataset_tasks(tmp_path):
     proto = load_protocol("offline_cpu")
     tasks = proto.tasks()
-    assert proto.offline and len(tasks) == 7 * 4
+    assert proto.offline and len(tasks) == 8 * 4
     assert tasks[0].dataset == "pamdp/Platform-v0/expert-v0" and tasks[0].task == tasks[0].dataset
     small = load_protocol("offline_quick").tasks(["CatchPoint-v0"])
     assert [t.dataset for t in small] == ["pamdp/CatchPoint-v0/expert-small-v0",
