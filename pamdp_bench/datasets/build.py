@@ -171,6 +171,8 @@ class Builder:
         _remove_killed_builds(self.root, log)
         self.manifest = load_manifest(manifest_path)
         self._runs: dict[str, tuple[sources.SourceRun, dict[str, Any]]] = {}
+        #: ids this ``build`` call has still to write (not named as stale: they are rebuilt)
+        self._pending: set[str] = set()
 
     # ------------------------------------------------------------------ policies
     def _source(self, env_id: str) -> tuple[sources.SourceRun, dict[str, Any]]:
@@ -268,7 +270,9 @@ class Builder:
         refs = sorted(set(refs), key=lambda r: (r.env_id, r.small,
                                                 r.kind != "expert", KINDS.index(r.kind)))
         built, failed = [], []
+        self._pending = {r.id for r in refs}
         for ref in refs:
+            self._pending.discard(ref.id)
             try:
                 self._build_one(ref)
                 built.append(ref.id)
@@ -332,7 +336,8 @@ class Builder:
         """After the env's anchors changed: give its local random datasets the new anchors
         (their episodes never depend on the expert, and the anchors live in ``metadata.json``
         alone: seconds, where a rebuild rewrites up to a million episode groups, an hour
-        here), and name the datasets that still carry the old ones (rebuild those)."""
+        here), and name the datasets that still carry the old ones (rebuild those), except
+        the ones this ``build`` call is about to write."""
         anchor = self.manifest["anchors"][env_id]
         for dataset_id in stale_anchor_ids(self.manifest, env_id):
             entry = self.manifest["datasets"][dataset_id]
@@ -350,7 +355,7 @@ class Builder:
             self.manifest = update_manifest(self.manifest_path, dataset_id, entry, env_id,
                                             anchor)
             self.log(f"{dataset_id}: re-anchored (metadata.json rewritten, episodes kept)")
-        stale = stale_anchor_ids(self.manifest, env_id)
+        stale = [i for i in stale_anchor_ids(self.manifest, env_id) if i not in self._pending]
         if stale:
             self.log(f"{env_id}: still built with the old anchors; rebuild with --overwrite: "
                      + ", ".join(stale))

@@ -248,6 +248,13 @@ def test_a_random_copy_that_differs_from_the_manifest_is_not_re_anchored(built, 
     builder._reanchor_random(CATCH)
     assert any("not re-anchored: the local copy differs" in line for line in logs)
     assert build.file_digests(os.path.join(root, SMALL_RANDOM)) == changed
+    stale_line = [line for line in logs if "still built with the old anchors" in line]
+    assert stale_line and SMALL_RANDOM in stale_line[0]
+    # a dataset the same build call is about to rewrite is not named as stale
+    logs.clear()
+    builder._pending = {SMALL_RANDOM}
+    builder._reanchor_random(CATCH)
+    assert not any(SMALL_RANDOM in line and "old anchors" in line for line in logs)
 
 
 def test_build_refuses_an_existing_dataset_and_keeps_it(built, tmp_path):
