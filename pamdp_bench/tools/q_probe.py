@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pamdp_bench.baselines.common.control import tree_where
 from pamdp_bench.harness.restore import load_trained
 
 #: Candidate-set sizes of the replay measurement.
@@ -64,10 +65,16 @@ def outcome_groups(q: np.ndarray, reward: np.ndarray, terminated: np.ndarray,
             for name, m in groups.items() if m.any()}
 
 
+def _q(agent: Any, q_params: Any, obs: jax.Array, k: jax.Array, z: jax.Array) -> jax.Array:
+    """Q of one action ``(k, z_pad)`` in ``obs``."""
+    return agent.q_values(q_params, agent.latent(q_params, obs), k[None], z[None])[0]
+
+
 def probe_seed(agent: Any, env: Any, params: Any, state: Any, steps: int, actions: int,
                key: jax.Array) -> dict[str, Any]:
-    """Both measurements (module docstring) for one seed's train state."""
-    p = jax.tree.map(jnp.asarray, state).learner.params
+    """Measurements 1 and 2 (module docstring) for one seed's train state (device arrays:
+    the networks are closed over, and a numpy embedding table cannot take traced indices)."""
+    p = state.learner.params
     reset_key, path_key, probe_key = jax.random.split(key, 3)
 
     def greedy(carry: tuple, k: jax.Array) -> tuple[tuple, tuple]:
@@ -76,8 +83,7 @@ def probe_seed(agent: Any, env: Any, params: Any, state: Any, steps: int, action
         q, a_k, a_z = agent.best_candidate(p, obs, c_key, agent.config.m_greedy)
         obs2, es2, r, term, info = env.step_env(
             s_key, es, agent.space.from_padded((a_k, a_z)), params)
-        obs2 = jnp.where(done, obs, obs2)  # a finished path stays where it ended
-        es2 = jax.tree.map(lambda a, b: jnp.where(done, a, b), es, es2)
+        obs2, es2 = tree_where(done, (obs, es), (obs2, es2))  # a finished path stays put
         return (obs2, es2, done | term), (q, r, term, info["success"], done)
 
     obs0, es0 = env.reset_env(reset_key, params)
@@ -99,7 +105,7 @@ def probe_seed(agent: Any, env: Any, params: Any, state: Any, steps: int, action
     def one(k: jax.Array) -> tuple:
         a_key, s_key = jax.random.split(k)
         a_k, a_z = agent.space.to_padded(agent.space.sample_rand_action(a_key))
-        qa = agent.q_values(p["q"], agent.latent(p["q"], obs), a_k[None], a_z[None])[0]
+        qa = _q(agent, p["q"], obs, a_k, a_z)
         _, _, ra, ta, info = env.step_env(s_key, es, agent.space.from_padded((a_k, a_z)),
                                           params)
         return qa, ra, ta, info["success"]
@@ -111,11 +117,11 @@ def probe_seed(agent: Any, env: Any, params: Any, state: Any, steps: int, action
 
 
 def probe_replay(agent: Any, state: Any, n: int, key: jax.Array) -> dict[str, Any]:
-    """Measurement 3 (module docstring) on ``n`` stored transitions drawn uniformly."""
-    s = jax.tree.map(jnp.asarray, state)
-    ln, exp = s.learner, s.buffer.experience
-    stored = (exp["obs"].shape[1] if bool(s.buffer.is_full)
-              else int(s.buffer.current_index))
+    """Measurement 3 (module docstring) on ``n`` stored transitions drawn uniformly (``state``
+    as for ``probe_seed``)."""
+    ln, exp = state.learner, state.buffer.experience
+    stored = (exp["obs"].shape[1] if bool(state.buffer.is_full)
+              else int(state.buffer.current_index))
     i_key, key = jax.random.split(key)
     idx = jax.random.randint(i_key, (n,), 0, stored)
     b = jax.tree.map(lambda x: x[0, idx], exp)  # the item buffer's leading axis is 1
@@ -123,12 +129,10 @@ def probe_replay(agent: Any, state: Any, n: int, key: jax.Array) -> dict[str, An
     def one(obs: jax.Array, k: jax.Array, ak: jax.Array, az: jax.Array) -> tuple:
         maxes = jnp.stack([agent.best_candidate(ln.target, obs, jax.random.fold_in(k, i), m)[0]
                            for i, m in enumerate(M_LIST)])
-        lat = agent.latent(ln.target["q"], obs)
-        q_stored = agent.q_values(ln.target["q"], lat, ak[None], az[None])[0]
+        q_stored = _q(agent, ln.target["q"], obs, ak, az)
         _, wk, wz = agent.best_candidate(ln.target, obs, jax.random.fold_in(k, len(M_LIST)),
                                          agent.config.m_target, (ak, az))
-        q_online = agent.q_values(ln.params["q"], agent.latent(ln.params["q"], obs), wk[None],
-                                  wz[None])[0]
+        q_online = _q(agent, ln.params["q"], obs, wk, wz)
         return maxes, q_stored, q_online
 
     maxes, q_stored, q_online = jax.jit(lambda *a: jax.lax.map(lambda x: one(*x), a))(
@@ -161,11 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     env, params = run.ep.env_params(training=False)
     for seed in run.seeds:
         key = jax.random.fold_in(jax.random.key(args.key), seed)
-        row = probe_seed(run.agent, env, params, run.state_of(seed), args.steps, args.actions,
-                         key)
+        state = jax.tree.map(jnp.asarray, run.state_of(seed))
+        row = probe_seed(run.agent, env, params, state, args.steps, args.actions, key)
         if args.replay:
-            row.update(probe_replay(run.agent, run.state_of(seed), args.replay,
-                                    jax.random.fold_in(key, 1)))
+            row.update(probe_replay(run.agent, state, args.replay, jax.random.fold_in(key, 1)))
         print(json.dumps({"run": args.run_dir, "env": args.env, "step": run.step, "seed": seed,
                           **row}))
     return 0
