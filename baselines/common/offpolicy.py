@@ -10,7 +10,8 @@ Per env step (one ``lax.scan`` iteration of ``train``):
 3. The env steps (auto-reset as always; the running episode return is the state's
    ``ep_return``, see below), then ``transition(state, aux, reward, next_obs, ends)`` is
    added to the flashbax replay: ``next_obs`` is the pre-reset final observation, ``ends`` the
-   no-bootstrap flag (``common.ends_value``: termination, plus truncation with a clock).
+   no-bootstrap flag (``ends``; by default ``common.ends_value``: termination, plus truncation
+   with a clock).
 4. ``after_step(state, item, done)``: agent bookkeeping on the new state with the stored
    item (HyAR: its VAE buffer).
 5. Once ``env_steps >= learning_starts`` (an int the agent sets): ``update(learner, state,
@@ -251,7 +252,7 @@ class OffPolicyAgent(EnvBound):
             keys[-2], s.env_state, action, self.env_params)
         reward = reward.astype(jnp.float32)
         item = self.transition(s, aux, reward, info["final_observation"],
-                               ends_value(self.env, self.env_params, terminated, truncated))
+                               self.ends(terminated, truncated))
         done = terminated | truncated
         cut = jnp.bool_(False)
         if last is not None:  # end_episode_at_eval: cut a running episode on the last step
@@ -276,6 +277,11 @@ class OffPolicyAgent(EnvBound):
                            "next_obs": info["final_observation"], "terminated": terminated,
                            "truncated": truncated | cut, "success": info["success"]}
         return s, m, keys[-1]
+
+    def ends(self, terminated: jax.Array, truncated: jax.Array) -> jax.Array:
+        """The stored no-bootstrap flag of a transition: the suite's convention
+        (``common.ends_value``); an agent with a config field that changes it overrides this."""
+        return ends_value(self.env, self.env_params, terminated, truncated)
 
     def learn(self, s: Any, key: jax.Array) -> tuple[Any, dict[str, jax.Array]]:
         """Step 5: ``update`` once ``env_steps >= learning_starts`` (zero metrics before);

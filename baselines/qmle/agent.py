@@ -26,7 +26,8 @@ Deviations and choices:
 
 * [choice] Terminations end bootstrapping (PAMDP episodes end; the official ``done[:] = False``
   is for continuing DeepMind Control tasks), truncations bootstrap unless the observation has a
-  clock (``common.ends_value``), as for every suite agent. No field restores ``done = False``.
+  clock (``common.ends_value``), as for every suite agent. No field restores ``done = False``;
+  ``truncation_ends=True`` ends bootstrapping at every step cap too.
 * [choice] Updates run after env steps ``train_every * j`` (> ``learning_starts``), target
   copies after env steps ``target_every * j``; the official loop trains at 0-based step indices
   ``10 j`` > 1000, i.e. after env steps ``10 j + 1``: one env step later. Chunks must be
@@ -186,6 +187,11 @@ class QMLEAgent(OffPolicyAgent):
         k, z = aux
         return {"obs": s.obs, "k": k, "z": z, "reward": reward, "next_obs": next_obs,
                 "ends": ends, "argmax_k": k, "argmax_z": z}
+
+    def ends(self, terminated: jax.Array, truncated: jax.Array) -> jax.Array:
+        if self.config.truncation_ends:
+            return terminated | truncated
+        return super().ends(terminated, truncated)
 
     def learn(self, s: OffPolicyState, key: jax.Array) -> tuple[OffPolicyState, dict]:
         """One gradient step once more than ``learning_starts`` env steps were taken (module

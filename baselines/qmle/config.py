@@ -32,6 +32,9 @@ class QMLEConfig:
     """QMLE for hybrid actions; the agent's module docstring says what each field changes."""
 
     K_HEADS: ClassVar[tuple[str, ...]] = ("auto", "softmax", "bits")
+    #: Fields added after records existed, with the value that reproduces them (left out of
+    #: the config hash at that value: ``harness.records.config_dict``).
+    HASH_ADDED_FIELDS: ClassVar[dict[str, object]] = {"truncation_ends": False}
 
     # --- sampled maximisation (model.py QMLENetwork.forward)
     m_greedy: int = 1000  # candidates per greedy action
@@ -81,6 +84,10 @@ class QMLEConfig:
     learning_starts: int = 1000  # no update until more env steps than this were taken
     train_every: int = 10  # env steps per gradient step
     target_every: int = 200  # env steps per hard target copy
+    #: True: a step cap also ends bootstrapping (old gym's ``TimeLimit`` done, as the original
+    #: P-DQN stored it); a diagnostic of over-estimation on clockless envs (issue 18). False:
+    #: the suite's convention (``common.ends_value``).
+    truncation_ends: bool = False
     sources: tuple[tuple[str, str], ...] = SOURCES
 
     def __post_init__(self) -> None:

@@ -228,6 +228,25 @@ def test_learn_rewrites_argmaxes_and_priorities_and_copies_target() -> None:
     assert np.all(leaves(after)[idx] != leaves(state)[idx])
 
 
+def test_stored_ends_follow_the_truncation_convention() -> None:
+    """Random play on Catch Point's clockless view (25-step cap): with ``truncation_ends`` the
+    replay's ``ends`` is the env's termination or step-cap truncation; without it (the suite's
+    convention, every other run) termination only."""
+    env, params = make("CatchPoint-v0", obs_view="hyar")
+    small = dict(m_greedy=4, m_target=4, batch_size=8, buffer_size=256, epsilon=1.0,
+                 learning_starts=10_000, train_every=1, target_every=1)
+    agent = QMLEAgent(env, params, QMLEConfig(**{**TINY, **small, "truncation_ends": True}))
+    n = 120
+    state, _, rec = jax.jit(agent.train_recorded, static_argnums=1)(
+        agent.init(jax.random.key(3)), n)
+    term, trunc = np.asarray(rec["terminated"]), np.asarray(rec["truncated"])
+    assert trunc.any() and term.any()  # both kinds of ending happen in 120 random steps
+    np.testing.assert_array_equal(np.asarray(state.buffer.experience["ends"][0, :n]),
+                                  term | trunc)
+    default = QMLEAgent(env, params, QMLEConfig(**{**TINY, **small}))
+    np.testing.assert_array_equal(default.ends(jnp.asarray(term), jnp.asarray(trunc)), term)
+
+
 def test_importance_weights_match_numpy() -> None:
     """``(N P)^-beta / (N min P)^-beta`` over the stored items, from the sum tree's leaves."""
     replay = make_prioritised_replay(64, 16, 0.6)
