@@ -189,6 +189,7 @@ class QMLEAgent(OffPolicyAgent):
                 "ends": ends, "argmax_k": k, "argmax_z": z}
 
     def ends(self, terminated: jax.Array, truncated: jax.Array) -> jax.Array:
+        """The suite's no-bootstrap flag, or with ``truncation_ends`` every episode end."""
         if self.config.truncation_ends:
             return terminated | truncated
         return super().ends(terminated, truncated)
