@@ -35,26 +35,29 @@ def hard_move_n(env_id: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def bench_costs(path: str) -> dict[tuple[str, int], float]:
+def bench_costs(path: str) -> dict[tuple[str, int], float | str]:
     """``(agent, n) -> seconds per env step and seed`` from a bench JSON (1-seed rows; a planner's
-    row gives seconds per planned step). A missing file gives no costs."""
+    row gives seconds per planned step), or the row's error where it could not be measured
+    (``out of memory: ...``). A missing file gives no costs."""
     if not os.path.exists(path):
         return {}
     with open(path) as f:
         record = json.load(f)
-    out: dict[tuple[str, int], float] = {}
+    out: dict[tuple[str, int], float | str] = {}
     for row in record.get("rows", []):
         n = hard_move_n(str(row.get("env", "")))
         if n is None or row.get("seeds") != 1:
             continue
-        if "seconds_per_planned_step" in row:
+        if "error" in row:
+            out[(row["agent"], n)] = str(row["error"])
+        elif "seconds_per_planned_step" in row:
             out[(row["agent"], n)] = float(row["seconds_per_planned_step"])
         elif row.get("env_steps_per_second_per_seed"):
             out[(row["agent"], n)] = 1.0 / float(row["env_steps_per_second_per_seed"])
     return out
 
 
-def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], float]
+def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], float | str]
                ) -> tuple[list[int], list[str], dict[tuple[str, int], dict[str, Any]]]:
     """``(ns, agents, cells)``; a cell holds success mean / std / seeds / env steps and cost."""
     cells: dict[tuple[str, int], dict[str, Any]] = {}
@@ -66,7 +69,11 @@ def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], f
         cells[(s.agent, n)] = {"success_mean": mean, "success_std": std, "seeds": k,
                                "env_steps": min(s.env_steps), "complete": s.complete}
     for (agent, n), sec in costs.items():
-        cells.setdefault((agent, n), {})["seconds_per_step"] = sec
+        cell = cells.setdefault((agent, n), {})
+        if isinstance(sec, str):
+            cell["cost_error"] = sec
+        else:
+            cell["seconds_per_step"] = sec
     ns = sorted({n for _, n in cells})
     agents = sorted({a for a, _ in cells})
     return ns, agents, cells
@@ -76,13 +83,19 @@ def _fmt(x: float | None, spec: str) -> str:
     return "—" if x is None or not math.isfinite(x) else format(x, spec)
 
 
+def _cost_error_cell(error: str) -> str:
+    """A short cell for a cost that could not be measured (the reason is in the bench file)."""
+    return "OOM" if error.startswith("out of memory") else "failed"
+
+
 def scale_markdown(ns: Sequence[int], agents: Sequence[str],
                    cells: Mapping[tuple[str, int], Mapping[str, Any]]) -> str:
     head = ["n", "K"] + [f"{a} {what}" for a in agents for what in ("success", "ms / step")]
     lines = ["# Scaling study: Hard Move n (K = 2^n actions)", "",
              "Success rate of the final evaluation, mean ± std over seeds (seeds, env steps "
              "reached), protocol `scale`; cost per training env step and seed (planners: per "
-             "planned step with its updates), 1 seed, `pamdp-bench bench --suite=scale`.", "",
+             "planned step with its updates), 1 seed, `pamdp-bench bench --suite=scale` (OOM: "
+             "it did not fit in memory; the bench file says how much it asked for).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for n in ns:
         row = [str(n), f"{2**n:,}"]
@@ -95,7 +108,8 @@ def scale_markdown(ns: Sequence[int], agents: Sequence[str],
             else:
                 row.append("—")
             sec = c.get("seconds_per_step")
-            row.append(_fmt(None if sec is None else sec * 1e3, ".1f"))
+            row.append(_cost_error_cell(c["cost_error"]) if "cost_error" in c
+                       else _fmt(None if sec is None else sec * 1e3, ".1f"))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -150,6 +164,6 @@ def build_scale(run_paths: Sequence[str], bench_path: str, out_dir: str) -> tupl
                 c = cells.get((a, n), {})
                 w.writerow([a, n, 2**n, c.get("success_mean", ""), c.get("success_std", ""),
                             c.get("seeds", ""), c.get("env_steps", ""), c.get("complete", ""),
-                            c.get("seconds_per_step", "")])
+                            c.get("seconds_per_step", c.get("cost_error", ""))])
     plot_scale(ns, agents, cells, files[2])
     return md, files

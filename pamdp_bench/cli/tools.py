@@ -71,7 +71,7 @@ def cmd_conformance(a: argparse.Namespace) -> int:
 # rather than ignore it). Defaults are applied in cmd_bench, so "given" is "not None".
 _BENCH_MODES = {
     "with --suite=adapter": ("env", "batches", "repeats", "out"),
-    "with --suite=dlpa|modelfree|qmle": ("agent", "out"),
+    "with --suite=dlpa|modelfree|qmle": ("agent", "env", "out"),
     "with --agent": ("agent", "config", "env", "seeds"),
     "without --agent": ("env", "batches", "bench_budget", "repeats", "out", "readme"),
 }
@@ -88,9 +88,10 @@ def _bench_arguments(p: argparse.ArgumentParser) -> None:
                    "%(default)s)")
     p.add_argument("--agent", metavar="SPEC",
                    help="envs suite: time this agent's training/planning instead (last line "
-                   "JSON); dlpa/modelfree/qmle suites: only these agents, 'a;b'")
+                   "JSON); dlpa/modelfree/qmle/... suites: only these agents, 'a;b'")
     add_agent_config(p)
-    add_env(p, "env id(s) (default: all eight; with --agent: the first, default Platform-v0)")
+    add_env(p, "env id(s) (default: all eight; with --agent: the first, default Platform-v0; "
+               "agent suites: re-measure only these of the suite's envs, keep the other rows)")
     p.add_argument("--seeds", type=int, metavar="N", help="with --agent: seeds (default: 1)")
     p.add_argument("--batches", type=int_list, metavar="B[,B...]",
                    help="envs suite: batch sizes (default: 1,256,4096)")
@@ -131,7 +132,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
         from pamdp_bench.tools.bench_agents import run_suite
 
         agents = a.agent.split(";") if a.agent is not None else None
-        path = run_suite(a.suite, out, agents)
+        path = run_suite(a.suite, out, agents, envs=a.env or None)
         print(f"wrote {path}")
         return 0
     if a.agent is not None:  # agent training/planning speed instead of env throughput

@@ -86,6 +86,7 @@ from pamdp_bench.agents import (
     reading_config,
 )
 from pamdp_bench.harness import checkpoints as ckpt_lib
+from pamdp_bench.harness import memory
 from pamdp_bench.harness import records as results_lib
 from pamdp_bench.harness.evaluate import agent_episodes, summarize_episodes
 from pamdp_bench.harness.placement import PlacementError, SeedPlacement, seed_placement
@@ -405,6 +406,13 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
                               f"success {succ.mean():.2f} (over {num_real} seeds)")
             done = point
         bar.close()
+    except jax.errors.JaxRuntimeError as err:
+        if not memory.is_out_of_memory(err):
+            raise
+        # Records and checkpoints already written stay; the task simply does not fit here.
+        raise RunError(f"{label}: {memory.describe(err)}. The train state (replay included) or "
+                       "one of its steps does not fit this device; a smaller replay "
+                       "(--config=...) or a larger device runs it") from err
     finally:
         ck.close()
     return _seed_records(run, existing)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from pamdp_bench.harness import memory
 
 TRAIN_CAP = 25  # the DLPA protocol's training truncation
 
@@ -321,16 +324,20 @@ OFFICIAL_SECONDS_PER_TRAIN_STEP: dict[tuple[str, str], float] = {
 
 
 def run_suite(name: str, out_dir: str, agents: Sequence[str] | None = None,
-              log: Callable[[str], None] = print) -> str:
+              log: Callable[[str], None] = print, envs: Sequence[str] | None = None) -> str:
     """Run one bench suite and write ``out_dir/NAME.json`` (rewritten after every row, so an
-    interrupted bench keeps what it measured) and ``NAME.md``; returns the JSON path. Rows
-    of the earlier file for agents not measured now are kept; a malformed earlier file is
-    refused, not overwritten."""
+    interrupted bench keeps what it measured) and ``NAME.md``; returns the JSON path. ``envs``
+    restricts the run to some of the suite's envs. Rows of the earlier file for (agent, env)
+    pairs not measured now are kept; a malformed earlier file is refused, not overwritten."""
     from pamdp_bench.agents import available_agents, parse_agent_spec
 
     if name not in SUITES:
         raise ValueError(f"unknown bench suite {name!r}; suites: envs, {', '.join(SUITES)}")
-    default_agents, envs, seed_counts = SUITES[name]
+    default_agents, suite_envs, seed_counts = SUITES[name]
+    outside = sorted(set(envs or ()) - set(suite_envs))
+    if outside:
+        raise ValueError(f"env(s) {outside} are not in the {name} suite: {', '.join(suite_envs)}")
+    envs = [e for e in suite_envs if envs is None or e in envs]
     known = set(available_agents())
     chosen = list(agents) if agents else [a for a in default_agents if a in known]
     unknown = [a for a in chosen if parse_agent_spec(a)[0] not in known]
@@ -338,8 +345,9 @@ def run_suite(name: str, out_dir: str, agents: Sequence[str] | None = None,
         raise ValueError(f"unknown agent(s) {unknown}; available: {', '.join(sorted(known))}")
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"{name}.json")
-    # Rows of agents not re-measured now are kept (a partial re-bench updates its rows).
-    kept = [r for r in _previous_rows(path, name) if r.get("agent") not in chosen]
+    # Rows not re-measured now are kept (a partial re-bench updates only its rows).
+    kept = [r for r in _previous_rows(path, name)
+            if r.get("agent") not in chosen or r.get("env") not in envs]
     record: dict[str, Any] = {"suite": name, "rows": kept, "time": time.strftime(
         "%Y-%m-%dT%H:%M:%S%z"), "jax_version": jax.__version__,
         "note": "medians; a shared machine skews them: see load_average_1min per row"}
@@ -348,16 +356,39 @@ def run_suite(name: str, out_dir: str, agents: Sequence[str] | None = None,
     for agent in chosen:
         for env_id in envs:
             for seeds in seed_counts:
-                record["rows"].append(bench_agent(
+                record["rows"].append(_bench_or_error(
                     agent, env_id, seeds=seeds, log=log, repeats=SUITE_REPEATS.get(name, 5),
                     chunk=SUITE_CHUNK.get(name, 1000)))
                 record["rows"].sort(key=lambda r: (order.get(r["agent"], len(order)),
-                                                   r["env"], r["seeds"]))
+                                                   _env_order(r["env"]), r["seeds"]))
                 with open(path, "w") as f:
                     json.dump(record, f, indent=1, sort_keys=True)
     with open(os.path.join(out_dir, f"{name}.md"), "w") as f:
         f.write(suite_markdown(record))
     return path
+
+
+def _env_order(env_id: str) -> tuple[str, int]:
+    """Sort key putting HardMove-n4 before HardMove-n10 (the number compared as a number)."""
+    m = re.match(r"^(.*?)(\d+)(-v\d+)$", env_id)
+    return (m.group(1), int(m.group(2))) if m else (env_id, -1)
+
+
+def _bench_or_error(agent: str, env_id: str, seeds: int, log: Callable[[str], None],
+                    repeats: int, chunk: int) -> dict[str, Any]:
+    """``bench_agent``'s row, or, where the agent does not fit in memory, a row saying so
+    (``error``, ``requested_bytes``): a suite measures every agent it can and records where one
+    stops fitting (the scaling study's P-DQN at n = 16) instead of aborting."""
+    try:
+        return bench_agent(agent, env_id, seeds=seeds, log=log, repeats=repeats, chunk=chunk)
+    except jax.errors.JaxRuntimeError as err:
+        if not memory.is_out_of_memory(err):
+            raise
+        log(f"  {memory.describe(err)}")
+        return {"agent": agent, "env": env_id, "seeds": seeds, "error": memory.describe(err),
+                "requested_bytes": memory.requested_bytes(err),
+                "load_average_1min": os.getloadavg()[0], "cpu_count": os.cpu_count(),
+                "backend": jax.default_backend()}
 
 
 def _previous_rows(path: str, name: str) -> list[dict[str, Any]]:
@@ -380,7 +411,8 @@ def suite_markdown(record: dict[str, Any]) -> str:
     "ms per step and seed" is the wall time of one vmapped step divided by the number of
     seeds it advances (what a seed costs when run beside the others), like DLPA's "per seed
     (ms)"."""
-    rows = record["rows"]
+    rows = [r for r in record["rows"] if "error" not in r]
+    failed = [r for r in record["rows"] if "error" in r]
     if record["suite"] == "flexplore":
         dlpa = {(r["env"], r["seeds"]): r["seconds_per_planned_step"] for r in rows
                 if r["agent"] == "dlpa"}
@@ -412,6 +444,21 @@ def suite_markdown(record: dict[str, Any]) -> str:
                 f"{off * 1e3 if off else float('nan'):.0f} | "
                 f"{r.get('speedup_vs_official', float('nan')):.1f}x | {frac} | {growth} | "
                 f"{r['compile_seconds']:.1f} | {r['load_average_1min']:.1f} |")
+    elif record["suite"] == "scale":  # planners (per planned step) beside trainers
+        lines = ["| agent | env | ms per env step (planners: planned step with its updates) | "
+                 "plan (ms) | updates (ms) | GFLOP per step | compile (s) | load |",
+                 "|" + "---|" * 8]
+        for r in rows:
+            planned = "seconds_per_planned_step" in r
+            sec = (r["seconds_per_planned_step"] if planned
+                   else 1.0 / r["env_steps_per_second_per_seed"])
+            flops = (sum(r.get(f"{n}_flops") or 0.0 for n in ("plan", "update")) or None
+                     if planned else r.get("flops_per_env_step_per_seed"))
+            lines.append(
+                f"| {r['agent']} | {r['env']} | {sec * 1e3:.1f} | "
+                f"{_fmt(r.get('plan_seconds'), 1e3, '.1f')} | "
+                f"{_fmt(r.get('update_seconds'), 1e3, '.1f')} | {_fmt(flops, 1e-9, '.2f')} | "
+                f"{r['compile_seconds']:.1f} | {r['load_average_1min']:.1f} |")
     elif record["suite"] == "offline":
         lines = ["| agent | env | seeds | gradient steps/s (seeds summed) | per seed | ms per "
                  "step and seed | 200k steps x 3 seeds at this rate (h) | compile (s) | load |",
@@ -441,6 +488,9 @@ def suite_markdown(record: dict[str, Any]) -> str:
                 f"{_fmt(r.get('flops_per_env_step_per_seed'), 1e-9, '.2f')} | "
                 f"{_fmt(r.get('fraction_of_peak'), 100, '.0f', '%')} | "
                 f"{r['compile_seconds']:.1f} | {r['load_average_1min']:.1f} |")
+    if failed:
+        lines += ["", "Not measured:"] + [f"- {r['agent']} on {r['env']}, {r['seeds']} seed(s): "
+                                          f"{r['error']}" for r in failed]
     return "\n".join(lines) + "\n"
 
 

@@ -128,3 +128,52 @@ def test_flops_per_env_step_is_act_plus_update_over_train_every() -> None:
     assert counts[200, 10] - update / 10 == pytest.approx(2 * act_100, rel=0.1)
     dlpa = get_agent("dlpa")(env, params, get_agent("dlpa").default_config("CatchPoint-v0"))
     assert bench_agents._flops_per_env_step(dlpa, None) is None  # not an off-policy agent
+
+
+def test_an_agent_that_does_not_fit_in_memory_gets_an_error_row(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """P-DQN at Hard Move n=16 (a 26 GB replay): the suite records the failure and goes on."""
+    import jax
+
+    def bench(agent: str, env_id: str, **kw: Any) -> dict[str, Any]:
+        if env_id == "HardMove-n16-v0":
+            raise jax.errors.JaxRuntimeError(
+                "INTERNAL: Error dispatching computation: Out of memory allocating "
+                "26214400000 bytes.")
+        return _fake_bench(agent, env_id, **kw)
+
+    monkeypatch.setattr(bench_agents, "bench_agent", bench)
+    path = bench_agents.run_suite("scale", str(tmp_path), agents=["pdqn"], log=lambda _: None)
+    with open(path) as f:
+        rows = {r["env"]: r for r in json.load(f)["rows"]}
+    assert len(rows) == 7 and "error" not in rows["HardMove-n14-v0"]
+    assert rows["HardMove-n16-v0"]["requested_bytes"] == 26_214_400_000
+    assert rows["HardMove-n16-v0"]["error"].startswith("out of memory: an allocation of 26.2 GB")
+    md = open(os.path.join(tmp_path, "scale.md")).read()
+    assert "| pdqn | HardMove-n14-v0 | 1 |" in md and "| pdqn | HardMove-n16-v0 |" not in md
+    assert "- pdqn on HardMove-n16-v0, 1 seed(s): out of memory" in md
+
+
+def test_other_runtime_errors_are_not_recorded_as_rows(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jax
+
+    def bench(agent: str, env_id: str, **kw: Any) -> dict[str, Any]:
+        raise jax.errors.JaxRuntimeError("INTERNAL: something else broke")
+
+    monkeypatch.setattr(bench_agents, "bench_agent", bench)
+    with pytest.raises(jax.errors.JaxRuntimeError, match="something else"):
+        bench_agents.run_suite("scale", str(tmp_path), agents=["pdqn"], log=lambda _: None)
+
+
+def test_a_rebench_of_some_envs_keeps_the_agents_other_rows(tmp_path: Any) -> None:
+    path = bench_agents.run_suite("qmle", str(tmp_path), log=lambda _: None)
+    with open(path) as f:
+        before = json.load(f)["rows"]
+    bench_agents.run_suite("qmle", str(tmp_path), log=lambda _: None,
+                           envs=["HardMove-n16-v0"])
+    with open(path) as f:
+        after = json.load(f)["rows"]
+    assert [(r["env"], r["seeds"]) for r in after] == [(r["env"], r["seeds"]) for r in before]
+    with pytest.raises(ValueError, match=r"\['Goal-v0'\] are not in the qmle suite"):
+        bench_agents.run_suite("qmle", str(tmp_path), log=lambda _: None, envs=["Goal-v0"])

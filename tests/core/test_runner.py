@@ -555,6 +555,32 @@ def test_random_agent_quick_protocol(tmp_path) -> None:
         (0, 25, False), (0, 50, True), (1, 25, False), (1, 50, True)]
 
 
+def test_a_task_that_runs_out_of_memory_fails_clearly_and_keeps_its_records(
+        tmp_path, monkeypatch) -> None:
+    """An XLA allocation failure mid-run becomes a RunError naming the task and the size; the
+    records of the evaluation points already reached stay in the file."""
+    made = runner._make_records
+    calls = []
+
+    def make_records(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise jax.errors.JaxRuntimeError(
+                "INTERNAL: Error dispatching computation: Out of memory allocating "
+                "26214400000 bytes.")
+        return made(*args, **kw)
+
+    monkeypatch.setattr(runner, "_make_records", make_records)
+    out = str(tmp_path / "oom")
+    with pytest.raises(runner.RunError,
+                       match=r"CatchPoint-v0 random \(quick\): out of memory: an allocation "
+                             r"of 26.2 GB"):
+        runner.train("random", "quick", out, envs=["CatchPoint-v0"], seeds=2, budget=50,
+                     eval_interval=25, eval_episodes=3, progress=False)
+    kept = list(results.iter_records(os.path.join(out, "results.jsonl")))
+    assert sorted((r["seed"], r["env_steps"]) for r in kept) == [(0, 25), (1, 25)]
+
+
 def test_env_overrides_enter_the_config_hash_only_when_set() -> None:
     """Runs recorded before protocols had ``env_overrides`` keep their hash; a protocol that
     changes the env (HyAR's Catch Point view) hashes differently."""

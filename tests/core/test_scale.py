@@ -32,14 +32,18 @@ def _bench(path: str) -> None:
             {"agent": "dlpa", "env": "HardMove-n16-v0", "seeds": 1,
              "seconds_per_planned_step": 0.05},
             {"agent": "qmle", "env": "Platform-v0", "seeds": 1,
-             "env_steps_per_second_per_seed": 1.0}]
+             "env_steps_per_second_per_seed": 1.0},
+            {"agent": "pdqn", "env": "HardMove-n16-v0", "seeds": 1,
+             "error": "out of memory: an allocation of 26.2 GB failed"}]
     with open(path, "w") as f:
         json.dump({"suite": "scale", "rows": rows}, f)
 
 
 def test_costs_take_one_seed_rows_of_hard_move(tmp_path) -> None:
     _bench(str(tmp_path / "b.json"))
-    assert bench_costs(str(tmp_path / "b.json")) == {("qmle", 4): 0.01, ("dlpa", 16): 0.05}
+    assert bench_costs(str(tmp_path / "b.json")) == {
+        ("qmle", 4): 0.01, ("dlpa", 16): 0.05,
+        ("pdqn", 16): "out of memory: an allocation of 26.2 GB failed"}
     assert bench_costs(str(tmp_path / "missing.json")) == {}
     assert hard_move_n("HardMove-n12-v0") == 12 and hard_move_n("Platform-v0") is None
 
@@ -52,9 +56,11 @@ def test_table_and_plot(tmp_path, capsys) -> None:
     md, files = build_scale([str(runs)], str(tmp_path / "b.json"), str(tmp_path / "out"))
     assert all(os.path.getsize(f) > 0 for f in files)
     lines = {ln.split(" | ")[0].strip("| "): ln for ln in md.splitlines() if ln.startswith("| ")}
-    assert lines["4"].split(" | ")[2:] == ["1.00 ± 0.00 (3, 20k)", "—", "0.80 ± 0.10 (3, 20k)",
-                                           "10.0 |"]
+    assert lines["4"].split(" | ")[2:] == ["1.00 ± 0.00 (3, 20k)", "—", "—", "—",
+                                           "0.80 ± 0.10 (3, 20k)", "10.0 |"]
     assert "0.10 ± 0.00 (3, 5k, partial)" in lines["16"] and "50.0" in lines["16"]
+    # P-DQN's n=16 cost could not be measured: the cell says why, not a blank
+    assert lines["16"].split(" | ")[4:6] == ["—", "OOM"]
     assert main(["pamdp-bench", "scale", str(runs), f"--bench={tmp_path / 'b.json'}",
                  f"--out={tmp_path / 'cli'}"]) == 0
     assert "Scaling study" in capsys.readouterr().out
