@@ -129,8 +129,43 @@ def cpu_description() -> str:
     return f"{model}; {isa}; flags {digest}"
 
 
+#: The libraries besides jax whose numerics enter a record (networks, optimisers, replay).
+NUMERIC_LIBRARIES = ("flax", "optax", "flashbax", "chex", "numpy")
+#: Provenance fields naming the numeric environment: a re-computation under different values
+#: may differ in the last bits (XLA picks kernels by CPU; libraries change defaults).
+ENVIRONMENT_FIELDS = ("cpu", "device_kind", "jax_version", "jaxlib_version", "libraries")
+
+
+@functools.cache
+def library_versions() -> str:
+    """``"flax 0.12.8, optax 0.2.8, ..."`` for ``NUMERIC_LIBRARIES`` (installed versions)."""
+    from importlib import metadata
+
+    out = []
+    for name in NUMERIC_LIBRARIES:
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} absent")
+    return ", ".join(out)
+
+
+def environment_differences(then: dict[str, Any] | None, now: dict[str, Any]) -> list[str]:
+    """How the numeric environment of a stored record (its provenance) differs from ``now``'s:
+    ``["cpu: A -> B", "libraries: not recorded", ...]``; empty when every recorded field agrees."""
+    then = then or {}
+    out = []
+    for field in ENVIRONMENT_FIELDS:
+        if field not in then:
+            out.append(f"{field}: not recorded")
+        elif then[field] != now.get(field):
+            out.append(f"{field}: {then[field]} -> {now.get(field)}")
+    return out
+
+
 def provenance() -> dict[str, str]:
-    """Where a number came from: versions, commit, device, CPU."""
+    """Where a number came from: versions (jax and the numeric libraries), commit, device,
+    CPU."""
     import jax
     import jaxlib
 
@@ -141,6 +176,7 @@ def provenance() -> dict[str, str]:
         "git_commit": git_commit(),
         "jax_version": jax.__version__,
         "jaxlib_version": jaxlib.__version__,
+        "libraries": library_versions(),
         "device_kind": jax.devices()[0].device_kind,
         "device_count": str(jax.device_count()),
         "cpu": cpu_description(),

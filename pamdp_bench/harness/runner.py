@@ -257,10 +257,17 @@ def _sync_records(run: EnvRun, records: list[dict[str, Any]],
         a, b = comparable(old), comparable(r)
         if a != b:
             diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            env_diff = results_lib.environment_differences(old.get("provenance"),
+                                                           r.get("provenance", {}))
+            why = ("changed code or config?" if not env_diff else
+                   "the numeric environment differs (" + "; ".join(env_diff) + "): XLA's "
+                   "kernels and the libraries' numerics can change the last bits, so a run "
+                   "resumes bit for bit only where it was made. Move these records aside (or "
+                   "use a new --out) to run the task again here")
             raise RunError(
                 f"{run.results_path}: the stored record {key} differs from its re-computation "
                 f"in {diff} (stored {[a.get(k) for k in diff]}, now {[b.get(k) for k in diff]});"
-                " the resumed run does not reproduce the original (changed code or config?)")
+                f" the resumed run does not reproduce the original ({why})")
     results_lib.append_records(run.results_path, new)
     for r in new:
         existing[results_lib.record_key(r)] = r

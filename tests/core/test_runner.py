@@ -581,6 +581,46 @@ def test_a_task_that_runs_out_of_memory_fails_clearly_and_keeps_its_records(
     assert sorted((r["seed"], r["env_steps"]) for r in kept) == [(0, 25), (1, 25)]
 
 
+@pytest.mark.parametrize("machine", ["same", "other"])
+def test_a_record_that_does_not_reproduce_is_refused_naming_the_likely_cause(
+        tmp_path, machine: str) -> None:
+    """A resumed run re-computes records; one that differs is refused. When the stored record
+    came from another CPU or library set, the error says so (a run resumes bit for bit only
+    where it was made); otherwise it points at the code or config."""
+    out = str(tmp_path / "run")
+    kw = dict(envs=["CatchPoint-v0"], seeds=2, budget=50, eval_interval=25, eval_episodes=3,
+              progress=False)
+    runner.train("random", "quick", out, **kw)
+    path = os.path.join(out, "results.jsonl")
+    recs = list(results.iter_records(path))
+    recs[0]["return_mean"] += 1.0
+    if machine == "other":
+        recs[0]["provenance"]["cpu"] = "Some Other CPU; avx2; flags 00000000"
+        del recs[0]["provenance"]["libraries"]
+    os.remove(path)
+    results.append_records(path, recs[:1])
+    shutil.rmtree(os.path.join(out, "checkpoints"))
+    with pytest.raises(runner.RunError, match="differs from its re-computation in "
+                       r"\['return_mean'\]") as err:
+        runner.train("random", "quick", out, resume=True, **kw)
+    if machine == "other":
+        assert "cpu: Some Other CPU; avx2; flags 00000000 -> " in str(err.value)
+        assert "libraries: not recorded" in str(err.value)
+    else:
+        assert "changed code or config?" in str(err.value)
+    assert list(results.iter_records(path)) == recs[:1]  # nothing overwritten
+
+
+def test_environment_differences_name_each_changed_field() -> None:
+    now = results.provenance()
+    assert results.environment_differences(now, now) == []
+    then = {**now, "jax_version": "0.0.1"}
+    del then["libraries"]
+    assert results.environment_differences(then, now) == [
+        f"jax_version: 0.0.1 -> {now['jax_version']}", "libraries: not recorded"]
+    assert "flax " in now["libraries"] and "numpy " in now["libraries"]
+
+
 def test_env_overrides_enter_the_config_hash_only_when_set() -> None:
     """Runs recorded before protocols had ``env_overrides`` keep their hash; a protocol that
     changes the env (HyAR's Catch Point view) hashes differently."""
