@@ -8,15 +8,25 @@ GOLDEN ?= ../shared/golden
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline lint envs \
+.PHONY: demo lock test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline lint envs \
 	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch flexplore-vs-dlpa scale
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "pamdp_bench needs Python >= 3.10"'
+# Every package is installed at the version of requirements-lock.txt (a constraints file): the
+# numbers of a run depend on flax/optax/flashbax/numpy as well as jax, and a fresh install months
+# later must compute what the committed records say. `make lock` re-resolves it.
+LOCK := requirements-lock.txt
+$(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pamdp_bench needs Python >= 3.11"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' \
-	  || { $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'; }
+	$(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --python $(BIN)/python \
+	  -c $(LOCK) -e '.[dev]' \
+	  || { $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'; }
 	@touch $(STAMP)
+
+## lock: re-resolve requirements-lock.txt from pyproject.toml (Python 3.11+, every platform)
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet \
+	  --custom-compile-command "make lock" -o $(LOCK)
 
 ## demo: the `quick` protocol for every agent that exists, then the score table
 DEMO_OUT    ?= runs/demo

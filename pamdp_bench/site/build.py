@@ -41,11 +41,7 @@ from typing import Any
 
 import jinja2
 import numpy as np
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+import tomllib
 
 from pamdp_bench.analysis import anchors as A
 from pamdp_bench.analysis import leaderboard as L

@@ -33,3 +33,32 @@ def test_wheel_ships_protocols_and_every_subpackage(tmp_path) -> None:
         mapped = {"envs": "pamdp_bench/envs", "baselines": "pamdp_bench/baselines"}.get(top, top)
         pkg = os.path.join(mapped, *rel.split(os.sep)[1:])
         assert pkg in packages, f"{rel} (package {pkg}) is not in the wheel: add it to pyproject"
+
+
+def test_the_lock_pins_every_requirement_within_its_range() -> None:
+    """``requirements-lock.txt`` (the constraints every ``make`` install uses) pins each runtime
+    and dev requirement of pyproject.toml at a version its range admits: a changed range
+    without ``make lock`` fails here, not as a quietly different environment."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)["project"]
+    pins: dict[str, str] = {}
+    with open(os.path.join(REPO, "requirements-lock.txt")) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if "==" in line:
+                name, rest = line.split("==", 1)
+                pins[name.split("[")[0].strip().lower().replace("_", "-")] = (
+                    rest.split(";")[0].strip())
+    reqs = [Requirement(r) for r in
+            (*project["dependencies"], *project["optional-dependencies"]["dev"])]
+    for req in reqs:
+        if req.marker is not None and not req.marker.evaluate({"python_version": "3.11"}):
+            continue
+        name = req.name.lower().replace("_", "-")
+        assert name in pins, f"{req.name} is not in requirements-lock.txt: run `make lock`"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"{req.name}=={pins[name]} in the lock is outside {req.specifier}: run `make lock`")
