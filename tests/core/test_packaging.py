@@ -40,7 +40,6 @@ def test_the_lock_pins_every_requirement_within_its_range() -> None:
     and dev requirement of pyproject.toml at a version its range admits: a changed range
     without ``make lock`` fails here, not as a quietly different environment."""
     import tomllib
-
     from packaging.requirements import Requirement
 
     with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
