@@ -122,16 +122,30 @@ def plot_scale(ns: Sequence[int], agents: Sequence[str],
     import matplotlib.pyplot as plt
 
     fig, (ax_s, ax_c) = plt.subplots(1, 2, figsize=(10, 4))
-    for a in agents:
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, a in enumerate(agents):
+        color = colors[i % len(colors)]  # one colour per agent on both panels
         pts = [(n, cells[(a, n)]) for n in ns if "success_mean" in cells.get((a, n), {})]
         if pts:
             ax_s.errorbar([n for n, _ in pts], [c["success_mean"] for _, c in pts],
                           yerr=[0.0 if not math.isfinite(c["success_std"]) else c["success_std"]
-                                for _, c in pts], marker="o", capsize=3, label=a)
+                                for _, c in pts], marker="o", capsize=3, label=a, color=color)
+            partial = [(n, c["success_mean"]) for n, c in pts if not c["complete"]]
+            if partial:  # short of the budget: hollow markers
+                ax_s.scatter([n for n, _ in partial], [m for _, m in partial], s=80,
+                             facecolors="white", edgecolors=color, zorder=3,
+                             label=f"{a} (partial run)")
         cost = [(n, cells[(a, n)]["seconds_per_step"] * 1e3) for n in ns
                 if "seconds_per_step" in cells.get((a, n), {})]
         if cost:
-            ax_c.plot([n for n, _ in cost], [c for _, c in cost], marker="o", label=a)
+            ax_c.plot([n for n, _ in cost], [c for _, c in cost], marker="o", label=a,
+                      color=color)
+        for n in ns:
+            if "cost_error" in cells.get((a, n), {}):
+                ax_c.annotate(f"{a}: {_cost_error_cell(cells[(a, n)]['cost_error'])}",
+                              (n, 0.04), xycoords=("data", "axes fraction"),
+                              ha="right" if n == ns[-1] else "center", va="bottom",
+                              color=color, fontsize=8)
     ax_s.set(xlabel="Hard Move n (K = 2^n)", ylabel="success rate (final eval)", ylim=(-0.05, 1.05))
     ax_c.set(xlabel="Hard Move n (K = 2^n)", ylabel="ms per env step and seed", yscale="log")
     for ax in (ax_s, ax_c):
