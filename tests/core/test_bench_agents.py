@@ -150,7 +150,7 @@ def test_an_agent_that_does_not_fit_in_memory_gets_an_error_row(
     assert rows["HardMove-n16-v0"]["requested_bytes"] == 26_214_400_000
     assert rows["HardMove-n16-v0"]["error"].startswith("out of memory: an allocation of 26.2 GB")
     md = open(os.path.join(tmp_path, "scale.md")).read()
-    assert "| pdqn | HardMove-n14-v0 | 1 |" in md and "| pdqn | HardMove-n16-v0 |" not in md
+    assert "| pdqn | HardMove-n14-v0 | 10.0 |" in md and "| pdqn | HardMove-n16-v0 |" not in md
     assert "- pdqn on HardMove-n16-v0, 1 seed(s): out of memory" in md
 
 

@@ -124,8 +124,8 @@ def test_values() -> None:
 
 
 def test_bench_refuses_flags_its_mode_ignores(capsys) -> None:
-    assert main(["pamdp-bench", "bench", "--suite=dlpa", "--env=Platform-v0"]) == 2
-    assert "does not use --env" in capsys.readouterr().err
+    assert main(["pamdp-bench", "bench", "--suite=dlpa", "--seeds=3"]) == 2
+    assert "does not use --seeds" in capsys.readouterr().err
     assert main(["pamdp-bench", "bench", "--agent=pdqn", "--readme=README.md"]) == 2
     assert "does not use --readme" in capsys.readouterr().err
     assert main(["pamdp-bench", "bench", "--config=x=1"]) == 2
