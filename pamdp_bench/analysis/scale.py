@@ -50,11 +50,19 @@ def bench_costs(path: str) -> dict[tuple[str, int], float | str]:
             continue
         if "error" in row:
             out[(row["agent"], n)] = str(row["error"])
-        elif "seconds_per_planned_step" in row:
-            out[(row["agent"], n)] = float(row["seconds_per_planned_step"])
-        elif row.get("env_steps_per_second_per_seed"):
-            out[(row["agent"], n)] = 1.0 / float(row["env_steps_per_second_per_seed"])
+        elif (sec := seconds_per_step(row)) is not None:
+            out[(row["agent"], n)] = sec
     return out
+
+
+def seconds_per_step(row: Mapping[str, Any]) -> float | None:
+    """A bench row's seconds per env step and seed: a planner's per planned step (with its
+    updates), a trainer's inverse per-seed throughput; None for a row with neither."""
+    if "seconds_per_planned_step" in row:
+        return float(row["seconds_per_planned_step"]) / int(row.get("seeds", 1))
+    if row.get("env_steps_per_second_per_seed"):
+        return 1.0 / float(row["env_steps_per_second_per_seed"])
+    return None
 
 
 def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], float | str]

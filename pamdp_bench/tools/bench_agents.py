@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pamdp_bench.analysis.scale import seconds_per_step
 from pamdp_bench.harness import memory
 
 TRAIN_CAP = 25  # the DLPA protocol's training truncation
@@ -384,8 +385,9 @@ def _bench_or_error(agent: str, env_id: str, seeds: int, log: Callable[[str], No
     except jax.errors.JaxRuntimeError as err:
         if not memory.is_out_of_memory(err):
             raise
-        log(f"  {memory.describe(err)}")
-        return {"agent": agent, "env": env_id, "seeds": seeds, "error": memory.describe(err),
+        what = memory.describe(err)
+        log(f"  {what}")
+        return {"agent": agent, "env": env_id, "seeds": seeds, "error": what,
                 "requested_bytes": memory.requested_bytes(err),
                 "load_average_1min": os.getloadavg()[0], "cpu_count": os.cpu_count(),
                 "backend": jax.default_backend()}
@@ -450,8 +452,7 @@ def suite_markdown(record: dict[str, Any]) -> str:
                  "|" + "---|" * 8]
         for r in rows:
             planned = "seconds_per_planned_step" in r
-            sec = (r["seconds_per_planned_step"] if planned
-                   else 1.0 / r["env_steps_per_second_per_seed"])
+            sec = seconds_per_step(r)
             flops = (sum(r.get(f"{n}_flops") or 0.0 for n in ("plan", "update")) or None
                      if planned else r.get("flops_per_env_step_per_seed"))
             lines.append(
