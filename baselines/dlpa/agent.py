@@ -464,15 +464,15 @@ class DLPAAgent(EnvBound):
     def bench_parts(self) -> dict[str, tuple[Any, int, int]]:
         """The parts of a planned step timed alone: ``name -> (fn(state, key), flops scale,
         calls per env step)``. XLA counts a loop body once: the plan's MPPI iterations and
-        the update loop are scaled by their trip counts."""
+        the update loop are scaled by their trip counts. The updates return the whole state,
+        so the bench donates and carries it, as the runner does."""
         cfg = self.config
 
         def plan_once(s: DLPAState, k: jax.Array) -> Any:
             return self._plan(s, s.obs, k, s.plan, jnp.asarray(True), deterministic=False)[0]
 
         return {"plan": (plan_once, cfg.iterations, 1),
-                "update": (lambda s, k: self._updates(s, k).params, cfg.num_updates,
-                           cfg.num_updates)}
+                "update": (self._updates, cfg.num_updates, cfg.num_updates)}
 
     def bench_info(self) -> dict[str, Any]:
         return {"horizon": self.config.horizon, "model_type": self.config.model_type,

@@ -7,7 +7,7 @@ object: ``seconds_per_planned_step`` (a full training env step after the seed ph
 env step, store, ``num_updates`` updates, with the state donated as the runner does; one seed
 unvmapped, for ``seeds`` > 1 the vmapped step of all seeds),
 ``plan_seconds`` (one plan, single seed), ``update_seconds`` (all updates of one env step,
-single seed), ``compile_seconds`` (the training step), the FLOPs XLA counts for the plan and
+single seed, state donated), ``compile_seconds`` (the training step), the FLOPs XLA counts for the plan and
 the updates (loop bodies scaled by their trip counts), the achieved FLOP/s, and a measured
 fp32 matmul peak of this machine for scale. Times are medians (the best step time is also
 given); the 1-minute load average is recorded because a shared 2-core machine skews them.
@@ -65,6 +65,26 @@ def matmul_peak(n: int = 1024, repeats: int = 5) -> float:
     return 2.0 * n**3 / _time(lambda: f(a), repeats)
 
 
+def _part_caller(fn: Callable[[Any, jax.Array], Any], state: Any, key: jax.Array
+                 ) -> tuple[Any, Callable[[], Any]]:
+    """The jitted part and a call timing it. A part that returns a new state (the updates) runs
+    as the runner runs it: state donated and carried from call to call, so its buffers are
+    updated in place. Timed on a fresh state each call instead, XLA would copy every table
+    into a new output (the K-row embedding tables at large K: the cause of an "updates" part
+    slower than the whole planned step it belongs to)."""
+    if jax.tree.structure(jax.eval_shape(fn, state, key)) != jax.tree.structure(state):
+        jitted = jax.jit(fn)
+        return jitted, lambda: jitted(state, key)
+    jitted = jax.jit(fn, donate_argnums=0)
+    holder = [jax.tree.map(jnp.copy, state)]  # ``state`` itself stays for the other parts
+
+    def call() -> Any:
+        holder[0] = jitted(holder[0], key)
+        return holder[0]
+
+    return jitted, call
+
+
 def bench_planned(spec: str, env_id: str, seeds: int = 1, steps: int = 5, repeats: int = 5,
                   config: Any = None, rounds: int = 3, log: Callable[[str], None] = print
                   ) -> dict[str, Any]:
@@ -74,7 +94,7 @@ def bench_planned(spec: str, env_id: str, seeds: int = 1, steps: int = 5, repeat
     The agent supplies three hooks (DLPA and the agents built on it do):
     ``bench_state(key)`` a state past its seed phase, ready for planned steps;
     ``bench_parts()`` ``{name: (fn(state, key), flops_scale, calls_per_step)}``, the parts timed
-    alone (single seed) with their XLA FLOP counts (``flops_scale``: XLA counts a loop body
+    alone (single seed; a part returning the state runs donated) with their XLA FLOP counts (``flops_scale``: XLA counts a loop body
     once, so a part whose body loops ``n`` times is scaled by ``n``); ``bench_info()`` a dict
     of descriptive fields (horizon, structure, K, the official code's seconds per planned
     step). With ``seeds`` > 1 the vmapped step and the single-seed step are timed in
@@ -97,8 +117,8 @@ def bench_planned(spec: str, env_id: str, seeds: int = 1, steps: int = 5, repeat
     pkey = jax.random.key(1)
     out: dict[str, Any] = {"agent": spec, "env": env_id, "seeds": seeds, **info}
     for name, (fn, flops_scale, calls) in agent.bench_parts().items():
-        jitted = jax.jit(fn)
-        secs = _time(lambda jitted=jitted: jitted(state1, pkey), repeats)
+        jitted, call_part = _part_caller(fn, state1, pkey)
+        secs = _time(call_part, repeats)
         flops = _flops(jitted, state1, pkey)
         flops = flops * flops_scale if flops else None
         out.update({f"{name}_seconds": secs, f"{name}_seconds_single": secs / calls,

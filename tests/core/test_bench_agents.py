@@ -177,3 +177,22 @@ def test_a_rebench_of_some_envs_keeps_the_agents_other_rows(tmp_path: Any) -> No
     assert [(r["env"], r["seeds"]) for r in after] == [(r["env"], r["seeds"]) for r in before]
     with pytest.raises(ValueError, match=r"\['Goal-v0'\] are not in the qmle suite"):
         bench_agents.run_suite("qmle", str(tmp_path), log=lambda _: None, envs=["Goal-v0"])
+
+
+def test_a_part_returning_the_state_runs_donated_and_carried() -> None:
+    """The updates part runs as in the runner: its state is donated and carried from call to
+    call (not copied into new buffers each time); the caller's state is left intact for the
+    other parts. A part returning something else is called on the caller's state."""
+    import jax
+    import jax.numpy as jnp
+
+    state = {"x": jnp.zeros(3), "n": jnp.asarray(0)}
+    key = jax.random.key(0)
+    _, call = bench_agents._part_caller(lambda s, k: {"x": s["x"] + 1.0, "n": s["n"] + 1},
+                                        state, key)
+    call()
+    out = call()
+    assert int(out["n"]) == 2 and float(out["x"][0]) == 2.0
+    assert int(state["n"]) == 0 and not state["x"].is_deleted()
+    _, call_sum = bench_agents._part_caller(lambda s, k: jnp.sum(s["x"]) + s["n"], state, key)
+    assert float(call_sum()) == 0.0 and float(call_sum()) == 0.0
