@@ -7,10 +7,11 @@ object: ``seconds_per_planned_step`` (a full training env step after the seed ph
 env step, store, ``num_updates`` updates, with the state donated as the runner does; one seed
 unvmapped, for ``seeds`` > 1 the vmapped step of all seeds),
 ``plan_seconds`` (one plan, single seed), ``update_seconds`` (all updates of one env step,
-single seed, state donated), ``compile_seconds`` (the training step), the FLOPs XLA counts for the plan and
-the updates (loop bodies scaled by their trip counts), the achieved FLOP/s, and a measured
-fp32 matmul peak of this machine for scale. Times are medians (the best step time is also
-given); the 1-minute load average is recorded because a shared 2-core machine skews them.
+single seed, state donated), ``compile_seconds`` (the training step), the FLOPs XLA counts
+for the plan and the updates (loop bodies scaled by their trip counts), the achieved FLOP/s,
+and a measured fp32 matmul peak of this machine for scale. Times are medians (the best step
+time is also given); the 1-minute load average is recorded because a shared 2-core machine
+skews them.
 """
 
 from __future__ import annotations
@@ -91,15 +92,15 @@ def bench_planned(spec: str, env_id: str, seeds: int = 1, steps: int = 5, repeat
     """Cost per planned env step of a model-based agent (plan + its updates), as the runner
     runs it.
 
-    The agent supplies three hooks (DLPA and the agents built on it do):
-    ``bench_state(key)`` a state past its seed phase, ready for planned steps;
-    ``bench_parts()`` ``{name: (fn(state, key), flops_scale, calls_per_step)}``, the parts timed
-    alone (single seed; a part returning the state runs donated) with their XLA FLOP counts (``flops_scale``: XLA counts a loop body
-    once, so a part whose body loops ``n`` times is scaled by ``n``); ``bench_info()`` a dict
-    of descriptive fields (horizon, structure, K, the official code's seconds per planned
-    step). With ``seeds`` > 1 the vmapped step and the single-seed step are timed in
-    alternating rounds: ``per_seed_vs_single`` (median over rounds of vmapped-per-seed /
-    single) is the "does the per-seed cost grow with vmapped seeds" number.
+    The agent supplies three hooks (DLPA and the agents built on it do): ``bench_state(key)`` a
+    state past its seed phase, ready for planned steps; ``bench_parts()`` ``{name: (fn(state,
+    key), flops_scale, calls_per_step)}``, the parts timed alone (single seed; a part returning
+    the state runs donated) with their XLA FLOP counts (``flops_scale``: XLA counts a loop body
+    once, so a part whose body loops ``n`` times is scaled by ``n``); ``bench_info()`` a dict of
+    descriptive fields (horizon, structure, K, the official code's seconds per planned step).
+    With ``seeds`` > 1 the vmapped step and the single-seed step are timed in alternating
+    rounds: ``per_seed_vs_single`` (median over rounds of vmapped-per-seed / single) is the
+    "does the per-seed cost grow with vmapped seeds" number.
     """
     from pamdp_bench.agents import agent_config, get_agent
     from pamdp_bench.registry import make
