@@ -6,7 +6,8 @@ Inputs: result records of the ``scale`` protocol (final evaluation per seed, thr
 ``pamdp-bench bench --suite=scale`` (``results/bench/scale.json``: seconds per training env step
 and seed, 1 seed; for a planner, per planned step with its updates). Outputs under ``out``:
 ``scale.md`` (one row per n, per agent the success rate mean ± std (seeds, env steps) and the ms
-per env step), ``scale.csv`` and ``scale.png`` (success and cost against n, log-scale cost).
+per env step; then per agent the mean success at every evaluation point, which shows whether a
+row was still rising at its budget), ``scale.csv`` and ``scale.png`` (success and cost against n, log-scale cost).
 
 An (agent, n) without records or without a bench row shows "—"; a run that has not reached its
 budget shows its env steps, so a partial study reads as partial.
@@ -122,6 +123,31 @@ def scale_markdown(ns: Sequence[int], agents: Sequence[str],
     return "\n".join(lines) + "\n"
 
 
+def progress_markdown(curves: Sequence[S.Curve]) -> str:
+    """Per agent, the mean success over seeds at every evaluation point, one row per n: a row
+    still rising at its last point has not shown where the method stops learning."""
+    by_agent: dict[str, list[S.Curve]] = {}
+    for c in curves:
+        if c.protocol == PROTOCOL and hard_move_n(c.env_id) is not None:
+            by_agent.setdefault(c.agent, []).append(c)
+    if not by_agent:
+        return ""
+    lines = ["", "## Success by env steps", "",
+             "Mean success over seeds at each evaluation: where a row still rises at its last "
+             "point, the budget does not show where the method stops learning.", ""]
+    for agent in sorted(by_agent):
+        cs = sorted(by_agent[agent], key=lambda c: hard_move_n(c.env_id) or 0)
+        steps = sorted({int(st) for c in cs for st in c.steps})
+        head = ["n"] + [f"{st / 1000:g}k" for st in steps]
+        lines += [f"### {agent}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for c in cs:
+            at = {int(st): float(m) for st, m in zip(c.steps, c.mean)}
+            cells = [_fmt(at.get(st), ".2f") for st in steps]
+            lines.append("| " + " | ".join([str(hard_move_n(c.env_id)), *cells]) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def plot_scale(ns: Sequence[int], agents: Sequence[str],
                cells: Mapping[tuple[str, int], Mapping[str, Any]], path: str) -> str:
     import matplotlib
@@ -173,7 +199,8 @@ def build_scale(run_paths: Sequence[str], bench_path: str, out_dir: str) -> tupl
     summaries = S.summarize(records)
     ns, agents, cells = scale_rows(summaries, bench_costs(bench_path))
     os.makedirs(out_dir, exist_ok=True)
-    md = scale_markdown(ns, agents, cells)
+    md = scale_markdown(ns, agents, cells) + progress_markdown(
+        S.learning_curves(records, "success", reps=1))
     files = [os.path.join(out_dir, name) for name in ("scale.md", "scale.csv", "scale.png")]
     with open(files[0], "w") as f:
         f.write(md)

@@ -55,12 +55,17 @@ def test_table_and_plot(tmp_path, capsys) -> None:
     _bench(str(tmp_path / "b.json"))
     md, files = build_scale([str(runs)], str(tmp_path / "b.json"), str(tmp_path / "out"))
     assert all(os.path.getsize(f) > 0 for f in files)
-    lines = {ln.split(" | ")[0].strip("| "): ln for ln in md.splitlines() if ln.startswith("| ")}
+    table, progress = md.split("## Success by env steps")
+    lines = {ln.split(" | ")[0].strip("| "): ln for ln in table.splitlines()
+             if ln.startswith("| ")}
     assert lines["4"].split(" | ")[2:] == ["1.00 ± 0.00 (3, 20k)", "—", "—", "—",
                                            "0.80 ± 0.10 (3, 20k)", "10.0 |"]
     assert "0.10 ± 0.00 (3, 5k, partial)" in lines["16"] and "50.0" in lines["16"]
     # P-DQN's n=16 cost could not be measured: the cell says why, not a blank
     assert lines["16"].split(" | ")[4:6] == ["—", "OOM"]
+    # the progress section: one table per agent of the scale protocol, a column per evaluation
+    assert "### qmle" in progress and "### dlpa" in progress and "| n | 5k | 20k |" in progress
+    assert "| 4 | — | 0.80 |" in progress and "| 16 | 0.10 | — |" in progress
     assert main(["pamdp-bench", "scale", str(runs), f"--bench={tmp_path / 'b.json'}",
                  f"--out={tmp_path / 'cli'}"]) == 0
     assert "Scaling study" in capsys.readouterr().out
