@@ -7,7 +7,8 @@ Inputs: result records of the ``scale`` protocol (final evaluation per seed, thr
 and seed, 1 seed; for a planner, per planned step with its updates). Outputs under ``out``:
 ``scale.md`` (one row per n, per agent the success rate mean ± std (seeds, env steps) and the ms
 per env step; then per agent the mean success at every evaluation point, which shows whether a
-row was still rising at its budget), ``scale.csv`` and ``scale.png`` (success and cost against n, log-scale cost).
+row was still rising at its budget), ``scale.csv`` and ``scale.png`` (success and cost against
+n, log-scale cost).
 
 An (agent, n) without records or without a bench row shows "—"; a run that has not reached its
 budget shows its env steps, so a partial study reads as partial.
@@ -141,7 +142,7 @@ def progress_markdown(curves: Sequence[S.Curve]) -> str:
         head = ["n"] + [f"{st / 1000:g}k" for st in steps]
         lines += [f"### {agent}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for c in cs:
-            at = {int(st): float(m) for st, m in zip(c.steps, c.mean)}
+            at = {int(st): float(m) for st, m in zip(c.steps, c.mean, strict=True)}
             cells = [_fmt(at.get(st), ".2f") for st in steps]
             lines.append("| " + " | ".join([str(hard_move_n(c.env_id)), *cells]) + " |")
         lines.append("")
