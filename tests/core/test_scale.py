@@ -70,3 +70,15 @@ def test_table_and_plot(tmp_path, capsys) -> None:
                  f"--out={tmp_path / 'cli'}"]) == 0
     assert "Scaling study" in capsys.readouterr().out
     assert os.path.exists(tmp_path / "cli" / "scale.png")
+
+
+def test_committed_scale_table_regenerates(tmp_path) -> None:
+    """``results/tables/scale`` comes back from the committed records and bench file."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    build_scale([os.path.join(repo, "results", "runs", "scale")],
+                os.path.join(repo, "results", "bench", "scale.json"), str(tmp_path))
+    for name in ("scale.md", "scale.csv"):
+        with open(os.path.join(repo, "results", "tables", "scale", name)) as f:
+            committed = f.read()
+        with open(tmp_path / name) as f:
+            assert f.read() == committed, f"scale/{name} differs from its regeneration"
