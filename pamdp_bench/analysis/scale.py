@@ -6,9 +6,9 @@ Inputs: result records of the ``scale`` protocol (final evaluation per seed, thr
 ``pamdp-bench bench --suite=scale`` (``results/bench/scale.json``: seconds per training env step
 and seed, 1 seed; for a planner, per planned step with its updates). Outputs under ``out``:
 ``scale.md`` (one row per n, per agent the success rate mean ± std (seeds, env steps) and the ms
-per env step; then per agent the mean success at every evaluation point, which shows whether a
-row was still rising at its budget), ``scale.csv`` and ``scale.png`` (success and cost against
-n, log-scale cost).
+per env step; each published number for an agent and n beside ours; per agent the mean success at
+every evaluation point, which shows whether a row was still rising at its budget), ``scale.csv``
+and ``scale.png`` (success and cost against n, log-scale cost).
 
 An (agent, n) without records or without a bench row shows "—"; a run that has not reached its
 budget shows its env steps, so a partial study reads as partial.
@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pamdp_bench.analysis import anchors as A
 from pamdp_bench.analysis import scoring as S
 from pamdp_bench.harness.records import load_records
 
@@ -76,8 +77,10 @@ def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], f
         if n is None or s.protocol != PROTOCOL:
             continue
         mean, std, k = s.stat("success")
+        ret_mean, ret_std, _ = s.stat("return")
         cells[(s.agent, n)] = {"success_mean": mean, "success_std": std, "seeds": k,
-                               "env_steps": min(s.env_steps), "complete": s.complete}
+                               "env_steps": min(s.env_steps), "complete": s.complete,
+                               "return_mean": ret_mean, "return_std": ret_std}
     for (agent, n), sec in costs.items():
         cell = cells.setdefault((agent, n), {})
         if isinstance(sec, str):
@@ -122,6 +125,39 @@ def scale_markdown(ns: Sequence[int], agents: Sequence[str],
                        else _fmt(None if sec is None else sec * 1e3, ".1f"))
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def published_markdown(ns: Sequence[int], agents: Sequence[str],
+                       cells: Mapping[tuple[str, int], Mapping[str, Any]]) -> str:
+    """Each published number for an (agent, n) of the table beside ours in its metric: DLPA's
+    return (DLPA Table 1) and the HyAR Table 2 success rates. Their protocols and budgets are
+    not the ``scale`` protocol's, which the rows say."""
+    rows = []
+    for n in ns:
+        for agent in agents:
+            c = cells.get((agent, n), {})
+            for p in A.published_for(f"HardMove-n{n}-v0", agent):
+                key = "return" if p.metric == "return" else "success"
+                if f"{key}_mean" not in c:
+                    ours = "—"
+                else:
+                    unit = "return" if key == "return" else "succ"  # as ``Published.label``
+                    ours = (f"{unit} {c[f'{key}_mean']:.2f} ± {_fmt(c[f'{key}_std'], '.2f')} "
+                            f"({c['env_steps'] / 1000:g}k)")
+                where = f"protocol `{p.protocol}`" if p.protocol else "protocol unknown"
+                note = f"; {p.note}" if p.note else ""
+                rows.append(f"| {n} | {agent} | {ours} | {p.label()} | {p.short}, {where}"
+                            f"{note} |")
+    if not rows:
+        return ""
+    return "\n".join(["", "## Published numbers beside ours", "",
+                      "Final evaluation of the `scale` protocol against each published number "
+                      "for the same agent and n, in the published metric. The published runs "
+                      "had other budgets (HyAR: 1M env steps, 30-step evaluation episodes; "
+                      "DLPA: not stated), so a gap is a budget question before it is a "
+                      "fidelity one.", "",
+                      "| n | agent | ours | published | source |", "|---|---|---|---|---|",
+                      *rows, ""])
 
 
 def progress_markdown(curves: Sequence[S.Curve]) -> str:
@@ -200,20 +236,21 @@ def build_scale(run_paths: Sequence[str], bench_path: str, out_dir: str) -> tupl
     summaries = S.summarize(records)
     ns, agents, cells = scale_rows(summaries, bench_costs(bench_path))
     os.makedirs(out_dir, exist_ok=True)
-    md = scale_markdown(ns, agents, cells) + progress_markdown(
-        S.learning_curves(records, "success", reps=1))
+    md = (scale_markdown(ns, agents, cells) + published_markdown(ns, agents, cells)
+          + progress_markdown(S.learning_curves(records, "success", reps=1)))
     files = [os.path.join(out_dir, name) for name in ("scale.md", "scale.csv", "scale.png")]
     with open(files[0], "w") as f:
         f.write(md)
     with open(files[1], "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["agent", "n", "num_actions", "success_mean", "success_std", "seeds",
-                    "env_steps", "complete", "seconds_per_step"])
+        w.writerow(["agent", "n", "num_actions", "success_mean", "success_std", "return_mean",
+                    "return_std", "seeds", "env_steps", "complete", "seconds_per_step"])
         for a in agents:
             for n in ns:
                 c = cells.get((a, n), {})
-                w.writerow([a, n, 2**n, c.get("success_mean", ""), c.get("success_std", ""),
-                            c.get("seeds", ""), c.get("env_steps", ""), c.get("complete", ""),
-                            c.get("seconds_per_step", c.get("cost_error", ""))])
+                w.writerow([a, n, 2**n, *(c.get(f, "") for f in (
+                    "success_mean", "success_std", "return_mean", "return_std", "seeds",
+                    "env_steps", "complete")),
+                    c.get("seconds_per_step", c.get("cost_error", ""))])
     plot_scale(ns, agents, cells, files[2])
     return md, files

@@ -56,6 +56,10 @@ def test_table_and_plot(tmp_path, capsys) -> None:
     md, files = build_scale([str(runs)], str(tmp_path / "b.json"), str(tmp_path / "out"))
     assert all(os.path.getsize(f) > 0 for f in files)
     table, progress = md.split("## Success by env steps")
+    table, published = table.split("## Published numbers beside ours")
+    # DLPA's n=4 return beside DLPA Table 1's (the records' return is 0.0)
+    assert "| 4 | dlpa | return 0.00 ± 0.00 (20k) | return 6.29 ± 5.74 | DLPA T1" in published
+    assert "| 16 |" not in published  # nobody published n = 16
     lines = {ln.split(" | ")[0].strip("| "): ln for ln in table.splitlines()
              if ln.startswith("| ")}
     assert lines["4"].split(" | ")[2:] == ["1.00 ± 0.00 (3, 20k)", "—", "—", "—",
