@@ -11,7 +11,9 @@ every evaluation point, which shows whether a row was still rising at its budget
 and ``scale.png`` (success and cost against n, log-scale cost).
 
 An (agent, n) without records or without a bench row shows "—"; a run that has not reached its
-budget shows its env steps, so a partial study reads as partial.
+budget shows its env steps, so a partial study reads as partial. The main table compares every
+agent at the protocol's budget; a run extended past it (``--budget``, for example QMLE where its
+curve still rises at 20k) gets its own section, so agents are never compared at unequal budgets.
 """
 
 from __future__ import annotations
@@ -68,9 +70,22 @@ def seconds_per_step(row: Mapping[str, Any]) -> float | None:
     return None
 
 
+def budget(env_id: str) -> int:
+    """The ``scale`` protocol's env-step budget for an env."""
+    return int(A.protocol_field(PROTOCOL, env_id, "budget"))
+
+
+def within_budget(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records up to the protocol's budget: a run extended past it (``--budget``) is
+    compared with the others at the budget they share."""
+    return [r for r in records if int(r["env_steps"]) <= budget(str(r["env_id"]))]
+
+
 def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], float | str]
                ) -> tuple[list[int], list[str], dict[tuple[str, int], dict[str, Any]]]:
-    """``(ns, agents, cells)``; a cell holds success mean / std / seeds / env steps and cost."""
+    """``(ns, agents, cells)``; a cell holds success mean / std / seeds / env steps and cost.
+    A cell is complete when every seed's last record is final or at the protocol's budget
+    (a run given a larger budget wrote its budget point as not final)."""
     cells: dict[tuple[str, int], dict[str, Any]] = {}
     for s in summaries:
         n = hard_move_n(s.env_id)
@@ -78,8 +93,9 @@ def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], f
             continue
         mean, std, k = s.stat("success")
         ret_mean, ret_std, _ = s.stat("return")
+        complete = s.complete or min(s.env_steps) >= budget(s.env_id)
         cells[(s.agent, n)] = {"success_mean": mean, "success_std": std, "seeds": k,
-                               "env_steps": min(s.env_steps), "complete": s.complete,
+                               "env_steps": min(s.env_steps), "complete": complete,
                                "return_mean": ret_mean, "return_std": ret_std}
     for (agent, n), sec in costs.items():
         cell = cells.setdefault((agent, n), {})
@@ -160,6 +176,31 @@ def published_markdown(ns: Sequence[int], agents: Sequence[str],
                       *rows, ""])
 
 
+def beyond_markdown(summaries: Sequence[S.Summary],
+                    cells: Mapping[tuple[str, int], Mapping[str, Any]]) -> str:
+    """Runs extended past the protocol's budget: success at the budget (the main table's
+    cell) and at the last evaluation every seed reached."""
+    rows = []
+    for s in summaries:
+        n = hard_move_n(s.env_id)
+        if n is None or s.protocol != PROTOCOL or min(s.env_steps) <= budget(s.env_id):
+            continue
+        at_budget = cells.get((s.agent, n), {})
+        mean, std, k = s.stat("success")
+        before = ("—" if "success_mean" not in at_budget else
+                  f"{at_budget['success_mean']:.2f} ± {_fmt(at_budget['success_std'], '.2f')}")
+        partial = "" if s.complete else ", partial"
+        rows.append(f"| {n} | {s.agent} | {before} | {mean:.2f} ± {_fmt(std, '.2f')} "
+                    f"({k}, {min(s.env_steps) / 1000:g}k{partial}) |")
+    if not rows:
+        return ""
+    return "\n".join(["", "## Beyond the protocol's budget", "",
+                      "Runs given a larger budget (`--budget`): success at the protocol's "
+                      "budget (the table above) and at the last evaluation every seed reached.",
+                      "", "| n | agent | at the budget | later (seeds, env steps) |",
+                      "|---|---|---|---|", *rows, ""])
+
+
 def progress_markdown(curves: Sequence[S.Curve]) -> str:
     """Per agent, the mean success over seeds at every evaluation point, one row per n: a row
     still rising at its last point has not shown where the method stops learning."""
@@ -217,12 +258,14 @@ def plot_scale(ns: Sequence[int], agents: Sequence[str],
                               (n, 0.04), xycoords=("data", "axes fraction"),
                               ha="right" if n == ns[-1] else "center", va="bottom",
                               color=color, fontsize=8)
-    ax_s.set(xlabel="Hard Move n (K = 2^n)", ylabel="success rate (final eval)", ylim=(-0.05, 1.05))
+    ax_s.set(xlabel="Hard Move n (K = 2^n)", ylabel="success rate (eval at the budget)",
+             ylim=(-0.05, 1.05))
     ax_c.set(xlabel="Hard Move n (K = 2^n)", ylabel="ms per env step and seed", yscale="log")
     for ax in (ax_s, ax_c):
         ax.set_xticks(list(ns))
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:  # the cost panel is empty without a bench file
+            ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -233,10 +276,10 @@ def build_scale(run_paths: Sequence[str], bench_path: str, out_dir: str) -> tupl
     """Write ``scale.md``, ``scale.csv`` and ``scale.png``; returns (markdown, files)."""
     records = load_records([p for p in run_paths if os.path.exists(p)])
     records = S.label_config_variants([r for r in records if r.get("protocol") == PROTOCOL])
-    summaries = S.summarize(records)
-    ns, agents, cells = scale_rows(summaries, bench_costs(bench_path))
+    ns, agents, cells = scale_rows(S.summarize(within_budget(records)), bench_costs(bench_path))
     os.makedirs(out_dir, exist_ok=True)
     md = (scale_markdown(ns, agents, cells) + published_markdown(ns, agents, cells)
+          + beyond_markdown(S.summarize(records), cells)
           + progress_markdown(S.learning_curves(records, "success", reps=1)))
     files = [os.path.join(out_dir, name) for name in ("scale.md", "scale.csv", "scale.png")]
     with open(files[0], "w") as f:

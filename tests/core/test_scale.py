@@ -76,6 +76,26 @@ def test_table_and_plot(tmp_path, capsys) -> None:
     assert os.path.exists(tmp_path / "cli" / "scale.png")
 
 
+def test_a_run_past_the_budget_is_compared_at_the_budget(tmp_path) -> None:
+    """QMLE extended to 40k (its 20k records written as final by the first run) and DLPA run
+    straight to 40k (its 20k record not final): the main table shows both at 20k, complete;
+    the section beyond the budget shows where they got to."""
+    records = []
+    for seed in range(3):
+        records += [rec("scale", "HardMove-n4-v0", "qmle", seed, 20000, 0.0, 0.5, True),
+                    rec("scale", "HardMove-n4-v0", "qmle", seed, 40000, 0.0, 0.9, True),
+                    rec("scale", "HardMove-n4-v0", "dlpa", seed, 20000, 0.0, 0.7, False),
+                    rec("scale", "HardMove-n4-v0", "dlpa", seed, 30000, 0.0, 0.8, False)]
+    append_records(str(tmp_path / "r.jsonl"), records)
+    md, _ = build_scale([str(tmp_path / "r.jsonl")], str(tmp_path / "none.json"),
+                        str(tmp_path / "out"))
+    table, beyond = md.split("## Beyond the protocol's budget")
+    row = next(ln for ln in table.splitlines() if ln.startswith("| 4 |"))
+    assert row.split(" | ")[2:] == ["0.70 ± 0.00 (3, 20k)", "—", "0.50 ± 0.00 (3, 20k)", "— |"]
+    assert "| 4 | qmle | 0.50 ± 0.00 | 0.90 ± 0.00 (3, 40k) |" in beyond
+    assert "| 4 | dlpa | 0.70 ± 0.00 | 0.80 ± 0.00 (3, 30k, partial) |" in beyond
+
+
 def test_committed_scale_table_regenerates(tmp_path) -> None:
     """``results/tables/scale`` comes back from the committed records and bench file."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
