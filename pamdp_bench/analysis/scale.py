@@ -19,6 +19,7 @@ curve still rises at 20k) gets its own section, so agents are never compared at 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -70,8 +71,10 @@ def seconds_per_step(row: Mapping[str, Any]) -> float | None:
     return None
 
 
+@functools.cache
 def budget(env_id: str) -> int:
-    """The ``scale`` protocol's env-step budget for an env."""
+    """The ``scale`` protocol's env-step budget for an env (read once per env: the protocol file
+    is parsed on every ``protocol_field`` call, and ``within_budget`` asks per record)."""
     return int(A.protocol_field(PROTOCOL, env_id, "budget"))
 
 
@@ -112,6 +115,19 @@ def _fmt(x: float | None, spec: str) -> str:
     return "—" if x is None or not math.isfinite(x) else format(x, spec)
 
 
+def _mean_std(mean: float, std: float) -> str:
+    """``mean ± std`` as every success and return cell prints it (std "—" for one seed)."""
+    return f"{mean:.2f} ± {_fmt(std, '.2f')}"
+
+
+def _section(title: str, text: str, head: Sequence[str], rows: Sequence[str]) -> str:
+    """A markdown section of its own (title, one paragraph, one table), or "" without rows."""
+    if not rows:
+        return ""
+    return "\n".join(["", f"## {title}", "", text, "", "| " + " | ".join(head) + " |",
+                      "|" + "---|" * len(head), *rows, ""])
+
+
 def _cost_error_cell(error: str) -> str:
     """A short cell for a cost that could not be measured (the reason is in the bench file)."""
     return "OOM" if error.startswith("out of memory") else "failed"
@@ -132,7 +148,7 @@ def scale_markdown(ns: Sequence[int], agents: Sequence[str],
             c = cells.get((a, n), {})
             if "success_mean" in c:
                 partial = "" if c["complete"] else ", partial"
-                row.append(f"{c['success_mean']:.2f} ± {_fmt(c['success_std'], '.2f')} "
+                row.append(f"{_mean_std(c['success_mean'], c['success_std'])} "
                            f"({c['seeds']}, {c['env_steps'] / 1000:g}k{partial})")
             else:
                 row.append("—")
@@ -158,22 +174,18 @@ def published_markdown(ns: Sequence[int], agents: Sequence[str],
                     ours = "—"
                 else:
                     unit = "return" if key == "return" else "succ"  # as ``Published.label``
-                    ours = (f"{unit} {c[f'{key}_mean']:.2f} ± {_fmt(c[f'{key}_std'], '.2f')} "
+                    ours = (f"{unit} {_mean_std(c[f'{key}_mean'], c[f'{key}_std'])} "
                             f"({c['env_steps'] / 1000:g}k)")
                 where = f"protocol `{p.protocol}`" if p.protocol else "protocol unknown"
                 note = f"; {p.note}" if p.note else ""
                 rows.append(f"| {n} | {agent} | {ours} | {p.label()} | {p.short}, {where}"
                             f"{note} |")
-    if not rows:
-        return ""
-    return "\n".join(["", "## Published numbers beside ours", "",
-                      "Final evaluation of the `scale` protocol against each published number "
-                      "for the same agent and n, in the published metric. The published runs "
-                      "had other budgets (HyAR: 1M env steps, 30-step evaluation episodes; "
-                      "DLPA: not stated), so a gap is a budget question before it is a "
-                      "fidelity one.", "",
-                      "| n | agent | ours | published | source |", "|---|---|---|---|---|",
-                      *rows, ""])
+    return _section("Published numbers beside ours",
+                    "Final evaluation of the `scale` protocol against each published number for "
+                    "the same agent and n, in the published metric. The published runs had other "
+                    "budgets (HyAR: 1M env steps, 30-step evaluation episodes; DLPA: not "
+                    "stated), so a gap is a budget question before it is a fidelity one.",
+                    ["n", "agent", "ours", "published", "source"], rows)
 
 
 def beyond_markdown(summaries: Sequence[S.Summary],
@@ -188,17 +200,14 @@ def beyond_markdown(summaries: Sequence[S.Summary],
         at_budget = cells.get((s.agent, n), {})
         mean, std, k = s.stat("success")
         before = ("—" if "success_mean" not in at_budget else
-                  f"{at_budget['success_mean']:.2f} ± {_fmt(at_budget['success_std'], '.2f')}")
+                  _mean_std(at_budget["success_mean"], at_budget["success_std"]))
         partial = "" if s.complete else ", partial"
-        rows.append(f"| {n} | {s.agent} | {before} | {mean:.2f} ± {_fmt(std, '.2f')} "
+        rows.append(f"| {n} | {s.agent} | {before} | {_mean_std(mean, std)} "
                     f"({k}, {min(s.env_steps) / 1000:g}k{partial}) |")
-    if not rows:
-        return ""
-    return "\n".join(["", "## Beyond the protocol's budget", "",
-                      "Runs given a larger budget (`--budget`): success at the protocol's "
-                      "budget (the table above) and at the last evaluation every seed reached.",
-                      "", "| n | agent | at the budget | later (seeds, env steps) |",
-                      "|---|---|---|---|", *rows, ""])
+    return _section("Beyond the protocol's budget",
+                    "Runs given a larger budget (`--budget`): success at the protocol's budget "
+                    "(the table above) and at the last evaluation every seed reached.",
+                    ["n", "agent", "at the budget", "later (seeds, env steps)"], rows)
 
 
 def progress_markdown(curves: Sequence[S.Curve]) -> str:
