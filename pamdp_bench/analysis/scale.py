@@ -19,7 +19,6 @@ curve still rises at 20k) gets its own section, so agents are never compared at 
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import math
 import os
@@ -71,10 +70,9 @@ def seconds_per_step(row: Mapping[str, Any]) -> float | None:
     return None
 
 
-@functools.cache
 def budget(env_id: str) -> int:
-    """The ``scale`` protocol's env-step budget for an env (read once per env: the protocol file
-    is parsed on every ``protocol_field`` call, and ``within_budget`` asks per record)."""
+    """The ``scale`` protocol's env-step budget for an env (the protocol file is parsed once:
+    ``anchors.shipped_protocol`` is cached)."""
     return int(A.protocol_field(PROTOCOL, env_id, "budget"))
 
 
