@@ -86,6 +86,15 @@ unless it is a plain bug, where the default is the suite's and the tag says why:
   restores dense Adam at any K. Measured on this 2-core CPU (``results/bench/
   dlpa_k_embedding.json``, 1 seed): n = 4 68 ms per planned step; n = 16 124 ms (1.8x) with
   the field on, 526 ms (7.8x) with dense Adam.
+* Updates are gated, not branched: every env step runs ``_learn`` and keeps its result where
+  the seed is past its seed phase (``active``). Under the harness's seed ``vmap`` a
+  ``lax.cond`` on that per-seed predicate runs both branches and then selects every learner
+  leaf; at K = 65,536 the K-row tables and their Adam moments are 604 MB for 3 seeds, and that
+  select was a third of the env step (467 against 313 ms per step from an n = 16 checkpoint).
+  Gated, the small leaves are selected and the lazily stepped tables drop the rows' writes of
+  an inactive update (``adam_step_rows``), so nothing K-wide is copied. The numbers are those
+  of the cond (same computation, same selection). Unvmapped, the seed phase now also computes
+  updates it discards; the harness always vmaps.
 * D5 [choice] ``rlkit_fanin`` (default False, official True). rlkit's ``fanin_init``
   (``models/model_utils.py:153-162``) takes ``size[0]`` of a PyTorch ``[out, in]`` weight,
   so the official hidden bound is 1/sqrt(64) (1/sqrt(64 K) for the masking structure's second
@@ -229,25 +238,27 @@ class DLPAAgent(EnvBound):
         return model_loss(params, self.config, batch, weights, key)
 
     def update(self, params: Params, opt_state: Any, batch: dict[str, jax.Array],
-               weights: jax.Array, key: jax.Array, loss_fn: Any = None
-               ) -> tuple[Params, Any, dict]:
+               weights: jax.Array, key: jax.Array, loss_fn: Any = None,
+               active: jax.Array | bool = True) -> tuple[Params, Any, dict]:
         """One Adam step on ``loss_fn(params, batch, weights, key) -> (loss, info)`` (default:
-        DLPA's model loss; FLEXplore adds its terms)."""
+        DLPA's model loss; FLEXplore adds its terms). ``active`` False: the lazily stepped
+        K-row tables are left as they were (the caller selects the other leaves, ``_gate``)."""
         loss_fn = loss_fn or self._model_loss
         if self.lazy_k_adam:
-            return self._update_k_rows(params, opt_state, batch, weights, key, loss_fn)
+            return self._update_k_rows(params, opt_state, batch, weights, key, loss_fn,
+                                       active)
         grads, info = jax.grad(loss_fn, has_aux=True)(params, batch, weights, key)
         upd, opt_state = self.optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, upd), opt_state, info
 
     def _update_k_rows(self, params: Params, opt_state: Any, batch: dict[str, jax.Array],
-                       weights: jax.Array, key: jax.Array, loss_fn: Any
-                       ) -> tuple[Params, Any, dict]:
+                       weights: jax.Array, key: jax.Array, loss_fn: Any,
+                       active: jax.Array | bool = True) -> tuple[Params, Any, dict]:
         """``update`` with the k embeddings (``w1k`` of every head) differentiated and
         Adam-stepped only at the rows of the batch's actions (``config.lazy_k_adam``): the
         loss sees a table of the batch's distinct k's, indexed by position (the batch's own k
         stays readable as ``k_true``); every other parameter takes optax's Adam step as in
-        ``update``."""
+        ``update``. ``active`` False drops the rows' writes: the tables stay as they were."""
         ks = batch["k"]
         n = ks.size
         flat = ks.reshape(-1)
@@ -273,10 +284,11 @@ class DLPAAgent(EnvBound):
         upd, (sub, rest) = self.optimizer.update(g_dense, (sub, rest), without_k(params))
         dense = optax.apply_updates(without_k(params), upd)
         new_p, new_mu, new_nu = {}, {}, {}
+        written = jnp.where(active, rows, self.num_k)  # an index >= K is dropped
         for h in ("dyn", "rc"):
             new_p[h], new_mu[h], new_nu[h] = adam_step_rows(
                 params[h]["w1k"], adam_state.mu[h]["w1k"], adam_state.nu[h]["w1k"],
-                g_rows[h], rows, sub.count, self.config.lr)
+                g_rows[h], written, sub.count, self.config.lr)
         adam_state = sub._replace(mu=with_rows(sub.mu, new_mu), nu=with_rows(sub.nu, new_nu))
         return with_rows(dense, new_p), (adam_state, rest), info
 
@@ -289,10 +301,12 @@ class DLPAAgent(EnvBound):
         return state.replace(params=learner[0], opt_state=learner[1], last_loss=learner[2])
 
     def _update_step(self, carry: tuple, batch: dict[str, jax.Array], weights: jax.Array,
-                     key: jax.Array, env_steps: jax.Array) -> tuple[tuple, dict]:
+                     key: jax.Array, env_steps: jax.Array, active: jax.Array
+                     ) -> tuple[tuple, dict]:
         """One of the ``num_updates`` gradient steps: carry = the learner without its loss
-        info, i.e. (params, opt_state, *extensions)."""
-        params, opt_state, info = self.update(carry[0], carry[1], batch, weights, key)
+        info, i.e. (params, opt_state, *extensions); ``active`` goes to ``update``."""
+        params, opt_state, info = self.update(carry[0], carry[1], batch, weights, key,
+                                              active=active)
         return (params, opt_state) + carry[2:], info
 
     def _plan(self, state: DLPAState, obs: jax.Array, key: jax.Array, prev: PlanState,
@@ -300,19 +314,37 @@ class DLPAAgent(EnvBound):
         return plan(state.params, self.config, self.param_dims, obs, key, prev, use_prev,
                     deterministic=deterministic)
 
-    def _learn(self, replay: Replay, learn: tuple, key: jax.Array,
-               env_steps: jax.Array) -> tuple:
-        """``num_updates`` Adam steps: the learner (``_learner``) -> the same, updated."""
+    def _learn(self, replay: Replay, learn: tuple, key: jax.Array, env_steps: jax.Array,
+               active: jax.Array | bool = True) -> tuple:
+        """``num_updates`` Adam steps: the learner (``_learner``) -> the same, updated where
+        ``active`` and unchanged where not (module docstring: gated, not branched)."""
         cum = jnp.cumsum(replay.n_valid)
+        active = jnp.asarray(active)
 
         def one(carry: tuple, kk: jax.Array) -> tuple[tuple, dict]:
             b_key, l_key = jax.random.split(kk)
             batch, weights = self.sample_batch(replay, cum, b_key)
-            return self._update_step(carry, batch, weights, l_key, env_steps)
+            return self._update_step(carry, batch, weights, l_key, env_steps, active)
 
         keys = jax.random.split(key, self.config.num_updates)
         carry, infos = jax.lax.scan(one, learn[:2] + learn[3:], keys)
-        return carry[:2] + (jax.tree.map(lambda x: x[-1], infos),) + carry[2:]
+        info = jax.tree.map(lambda x: x[-1], infos)
+        # loss-info keys these steps do not write (FLEXplore's policy loss) stay as they were
+        old = learn[:2] + ({k: learn[2][k] for k in info},) + learn[3:]
+        gated = self._gate(active, carry[:2] + (info,) + carry[2:], old)
+        return gated[:2] + ({**learn[2], **gated[2]},) + gated[3:]
+
+    def _gate(self, active: jax.Array, new: tuple, old: tuple) -> tuple:
+        """``new`` where ``active``, else ``old``, leaf by leaf, except the K-row tables that
+        ``update`` steps lazily (``w1k`` of the params and of their Adam moments): an inactive
+        update already left those as they were, and selecting them would copy K x 64 floats
+        per table."""
+        def pick(path: tuple, n: jax.Array, o: jax.Array) -> jax.Array:
+            lazy = (self.lazy_k_adam and path[0].idx in (0, 1)
+                    and any(getattr(p, "key", None) == "w1k" for p in path))
+            return n if lazy else jnp.where(active, n, o)
+
+        return jax.tree_util.tree_map_with_path(pick, new, old)
 
     def _updates(self, state: DLPAState, key: jax.Array) -> DLPAState:
         learner = self._learn(state.replay, self._learner(state), key, state.env_steps)
@@ -364,9 +396,11 @@ class DLPAAgent(EnvBound):
     def _cond(self, pred: jax.Array, if_true: Any, if_false: Any) -> Any:
         """``lax.cond``, or (``config.branchless``) both branches and a select.
 
-        Under ``vmap`` over seeds a ``cond`` with a per-seed predicate becomes a select anyway;
-        single-seed, ``cond`` skips planning and updates during the seed phase. (Measured on
-        Platform on a loaded 2-core CPU: no difference after the seed phase.)
+        The seed-phase switch between a random and a planned action (the updates are gated
+        instead, module docstring). Under ``vmap`` over seeds a ``cond`` with a per-seed
+        predicate becomes a select anyway; single-seed, ``cond`` skips planning during the seed
+        phase. (Measured on Platform on a loaded 2-core CPU: no difference after the seed
+        phase.)
         """
         if not self.config.branchless:
             return jax.lax.cond(pred, if_true, if_false, None)
@@ -414,11 +448,8 @@ class DLPAAgent(EnvBound):
             plan=sol, episodes=state.episodes + done.astype(jnp.int32),
             env_steps=state.env_steps + 1, ep_return=jnp.where(done, 0.0, ep_return))
         train_now = state.episodes >= cfg.seed_episodes
-        # the cond returns only what the updates change (not the replay), so no large copies
-        learn = self._learner(state)
-        learn = self._cond(train_now,
-                           lambda _: self._learn(state.replay, learn, u_key, state.env_steps),
-                           lambda _: learn)
+        learn = self._learn(state.replay, self._learner(state), u_key, state.env_steps,
+                            train_now)
         state = self._with_learner(state, learn).replace(
             updates=state.updates + jnp.where(train_now, cfg.num_updates, 0))
         out = {"reward": reward.astype(jnp.float32), "done": done.astype(jnp.float32),

@@ -48,6 +48,7 @@ import optax
 from flax import struct
 
 from pamdp_bench.agents import register_agent
+from pamdp_bench.baselines.common.control import tree_where
 from pamdp_bench.baselines.common.optim import adam
 from pamdp_bench.baselines.dlpa.agent import DLPAAgent, DLPAState, Replay
 from pamdp_bench.baselines.dlpa.losses import model_loss
@@ -125,10 +126,11 @@ class FLEXploreAgent(DLPAAgent):
         return env_steps >= self.config.smoothing_start
 
     def _update_step(self, carry: tuple, batch: dict[str, jax.Array], weights: jax.Array,
-                     key: jax.Array, env_steps: jax.Array) -> tuple[tuple, dict]:
+                     key: jax.Array, env_steps: jax.Array, active: jax.Array
+                     ) -> tuple[tuple, dict]:
         cfg = self.config
         if not (cfg.use_wasserstein or cfg.use_smoothing):
-            return super()._update_step(carry, batch, weights, key, env_steps)
+            return super()._update_step(carry, batch, weights, key, env_steps, active)
         params, opt_state, flex = carry
         flex = dict(flex)
         if cfg.use_wasserstein:
@@ -154,7 +156,8 @@ class FLEXploreAgent(DLPAAgent):
             info["loss"] = total
             return total, info
 
-        params, opt_state, info = self.update(params, opt_state, batch, weights, key, loss_fn)
+        params, opt_state, info = self.update(params, opt_state, batch, weights, key, loss_fn,
+                                              active)
         if cfg.use_wasserstein:
             s_hat = jax.lax.stop_gradient(info.pop("s_hat"))
 
@@ -169,9 +172,11 @@ class FLEXploreAgent(DLPAAgent):
             info["critic_loss"] = c_loss
         return (params, opt_state, flex), info
 
-    def _learn(self, replay: Replay, learn: tuple, key: jax.Array,
-               env_steps: jax.Array) -> tuple:
-        learn = super()._learn(replay, learn, key, env_steps)
+    def _learn(self, replay: Replay, learn: tuple, key: jax.Array, env_steps: jax.Array,
+               active: jax.Array | bool = True) -> tuple:
+        """DLPA's gated updates (the critic's inside them), then the policy networks' steps,
+        kept where ``active``."""
+        learn = super()._learn(replay, learn, key, env_steps, active)
         cfg = self.config
         if not cfg.use_policy:
             return learn
@@ -194,9 +199,11 @@ class FLEXploreAgent(DLPAAgent):
             return (optax.apply_updates(policy, upd), p_opt), loss
 
         keys = jax.random.split(jax.random.fold_in(key, _POLICY_UPDATES), cfg.policy_updates)
-        (policy, p_opt), losses = jax.lax.scan(one, (flex["policy"], flex["policy_opt"]), keys)
+        old = (flex["policy"], flex["policy_opt"], info["policy_loss"])
+        (policy, p_opt), losses = jax.lax.scan(one, old[:2], keys)
+        policy, p_opt, loss = tree_where(active, (policy, p_opt, losses[-1]), old)
         flex = {**flex, "policy": policy, "policy_opt": p_opt}
-        return params, opt_state, {**info, "policy_loss": losses[-1]}, flex
+        return params, opt_state, {**info, "policy_loss": loss}, flex
 
     # ----------------------------------------------------------------- planning
     def _plan(self, state: FLEXploreState, obs: jax.Array, key: jax.Array, prev: PlanState,

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 from typing import Any
 
 import jax
@@ -520,3 +521,44 @@ def test_lazy_k_adam_leaves_other_rows_alone_and_is_the_default_from_4096_action
     on = {n: DLPAAgent(*make(f"HardMove-n{n}-v0")).lazy_k_adam for n in (10, 12)}
     assert on == {10: False, 12: True}
     assert not DLPAAgent(*make("HardMove-n4-v0")).lazy_k_adam
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_updates_are_gated_per_seed(lazy: bool) -> None:
+    """Two seeds vmapped, one past its seed phase and one not: the first gets exactly the
+    updates an unvmapped active call computes, the second's learner is bitwise unchanged --
+    with the lazily stepped K-row tables too, which the gate does not select."""
+    agent = _agent("HardMove-n4-v0", lazy_k_adam=lazy)
+    state = agent.bench_state(jax.random.key(0))
+    learn = agent._learner(state)
+    key = jax.random.key(1)
+
+    def run(active: jax.Array) -> tuple:
+        return agent._learn(state.replay, learn, key, state.env_steps, active)
+
+    on = jax.jit(run)(jnp.asarray(True))
+    both = jax.jit(jax.vmap(run))(jnp.asarray([True, False]))
+    changed = []
+    for (path, old), new_on, new_both in zip(
+            jax.tree_util.tree_leaves_with_path(learn), jax.tree.leaves(on),
+            jax.tree.leaves(both), strict=True):
+        name = jax.tree_util.keystr(path)
+        np.testing.assert_array_equal(np.asarray(new_both[0]), np.asarray(new_on), err_msg=name)
+        np.testing.assert_array_equal(np.asarray(new_both[1]), np.asarray(old), err_msg=name)
+        changed.append(not np.array_equal(np.asarray(new_on), np.asarray(old)))
+    assert any(changed)  # the active seed did learn
+
+
+def test_vmapped_training_never_selects_a_k_table() -> None:
+    """Under the harness's seed vmap a ``lax.cond`` on a per-seed flag is a select of both
+    branches' outputs; the updates' gate must not select the lazily stepped K x hidden tables
+    or their moments (at K = 65,536 that select was a third of an env step). Compiled at
+    K = 256 (Hard Move n = 8); the selects the compiler keeps are read from its HLO (the cond
+    batching rule's own selects of a branch's operands against themselves fold away)."""
+    agent = _agent("HardMove-n8-v0", lazy_k_adam=True)
+    states = jax.vmap(agent.init)(jax.random.split(jax.random.key(0), 2))
+    hlo = jax.jit(jax.vmap(lambda s: agent.train(s, 2)[0])).lower(states).compile().as_text()
+    selects = re.findall(r"= (\w+\[[\d,]*\])\S* select\(", hlo)
+    table = f",{agent.num_k},{agent.config.hidden}]"
+    assert f"f32[2,{agent.config.hidden}]" in selects  # the small leaves are selected
+    assert not [s for s in selects if s.endswith(table)]
