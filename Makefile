@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo lock test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline lint envs \
-	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch flexplore-vs-dlpa scale
+	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch flexplore-vs-dlpa dlpa-eight scale
 
 # Every package is installed at the version of requirements-lock.txt (a constraints file): the
 # numbers of a run depend on flax/optax/flashbax/numpy as well as jax, and a fresh install months
@@ -144,6 +144,22 @@ flexplore-vs-dlpa: $(STAMP)
 	done
 	$(BIN)/pamdp-bench table results/runs/dlpa_repro results/runs/flexplore_vs_dlpa \
 	  --out=results/tables/flexplore_vs_dlpa
+
+## dlpa-eight: DLPA on all eight envs under the DLPA protocol at a common CPU budget (issue 19):
+## 3 seeds, DLPA_EIGHT_BUDGET env steps (default 20k), the protocol's evaluation (50 episodes
+## every 5k); resumable, prints ETA; table results/tables/dlpa with DLPA's Table 1 beside it.
+## DLPA_EIGHT_ENVS picks the envs (one short name = env id per entry).
+DLPA_EIGHT_BUDGET ?= 20000
+DLPA_EIGHT_ENVS ?= platform=Platform-v0 goal=Goal-v0 hardgoal=HardGoal-v0 \
+	catchpoint=CatchPoint-v0 hm4=HardMove-n4-v0 hm6=HardMove-n6-v0 hm8=HardMove-n8-v0 \
+	hm10=HardMove-n10-v0
+dlpa-eight: $(STAMP)
+	@for v in $(DLPA_EIGHT_ENVS); do name=$${v%%=*}; env=$${v#*=}; \
+	  echo "== $@: $$name ($$env, $(DLPA_EIGHT_BUDGET) env steps)"; \
+	  $(BIN)/pamdp-bench train --agent=dlpa --protocol=dlpa --env=$$env --seeds=3 \
+	    --budget=$(DLPA_EIGHT_BUDGET) --resume --out=results/runs/dlpa_eight/$$name || exit 1; \
+	done
+	$(BIN)/pamdp-bench table results/runs/dlpa_eight --out=results/tables/dlpa
 
 ## datasets / datasets-small: build the offline datasets (algorithms.md §6.3; 8 envs x 4 kinds,
 ## 1M transitions each / the 10k `-small` variants) into DATASETS_ROOT (Minari's directory
