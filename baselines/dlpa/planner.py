@@ -51,12 +51,21 @@ def init_plan_state(cfg: Any, num_k: int, p_pad: int) -> PlanState:
                      mean_z=jnp.zeros((h, kz, p_pad), jnp.float32))
 
 
+def alive_centred(x: jax.Array, alive: jax.Array) -> jax.Array:
+    """x [N] minus its mean over the ``alive`` entries (a constant: no gradient through it)."""
+    mean = jnp.sum(jnp.where(alive, x, 0.0)) / jnp.maximum(jnp.sum(alive), 1)
+    return x - jax.lax.stop_gradient(mean)
+
+
 def rollout_returns(params: Params, cfg: Any, obs: jax.Array, ks: jax.Array, zs: jax.Array,
                     key: jax.Array | None, model_fn: Callable | None = None) -> jax.Array:
     """obs [s], ks int[N, H], zs [N, H, p] -> discounted model returns [N].
 
     ``model_fn(params, cfg, s, k, z, key) -> (s_next, r0, r1, cont_logits)`` defaults to the
-    world model (``networks.model_step``); tests pass toy models.
+    world model (``networks.model_step``); tests pass toy models. A model_fn may return a
+    fifth output, an exploration bonus [N] (FLEXplore's): each step it counts against its mean
+    over the samples still alive at that step (``alive_centred``), so a bonus with a large
+    offset does not pay a trajectory for staying alive.
     """
     model_fn = model_fn or model_step
     n, horizon = ks.shape
@@ -70,10 +79,13 @@ def rollout_returns(params: Params, cfg: Any, obs: jax.Array, ks: jax.Array, zs:
             kk = None
         else:
             k, z, kk = xs
-        s_next, r0, r1, c = model_fn(params, cfg, s, k, z, kk)
+        out = model_fn(params, cfg, s, k, z, kk)
+        s_next, r0, r1, c = out[:4]
         cont = (c[:, 1] > c[:, 0]).astype(jnp.float32)  # argmax continuation
         r = jnp.where(cont > 0.5, r0, r1) if cfg.two_reward_heads else r0
         g = g + disc * r
+        if len(out) == 5:
+            g = g + disc * alive_centred(out[4], disc > 0)
         return (s_next, g, disc * cont * cfg.gamma), None
 
     xs = (ks.T, jnp.swapaxes(zs, 0, 1)) + (() if keys is None else (keys,))

@@ -34,8 +34,15 @@ Not implemented: §4.4 #16, spectral normalisation of the dynamics model (the su
 is off, and no field offers it yet).
 [choice] log T of the squashed envs (Platform, Goal, Hard Goal) is the density before the
 tanh (the Jacobian term would reward states near the bounds).
-[choice] In evaluation (``act`` is a pure function of the observation) the proposals are the
-policies' modes rolled through the model's means, as DLPA's evaluation plans from scratch.
+[choice] r_aux is measured against its mean over the samples scored together that are still
+alive (``mi_baseline``; the config field says why); ``mi_baseline="none"`` is the literal
+reading. [choice] eta = 0.01, not the spec's 0.1 (measured: ``mi_weight``). [choice]
+Evaluation plans on the model's reward without r_aux (``eval_bonus=True`` keeps it).
+[choice] In evaluation the proposals are the policies' samples (from the plan's key) rolled
+through the model's means: drawn as in training, with the model deterministic like the rest of
+DLPA's evaluation (``eval_proposals="modes"``, the behaviour before 2026-12-06: the policies'
+modes, every proposal row the same sequence, which could fill half the elites and win the
+final pick about half the time).
 """
 
 from __future__ import annotations
@@ -212,15 +219,16 @@ class FLEXploreAgent(DLPAAgent):
         if not cfg.use_policy:
             return super()._plan(state, obs, key, prev, use_prev, deterministic)
         policy = state.flex["policy"]
-        model_fn = (flosses.bonus_model_fn(policy, cfg, self.param_dims)
-                    if cfg.mi_weight > 0 else None)
+        bonus = cfg.mi_weight > 0 and (cfg.eval_bonus or not deterministic)
+        model_fn = flosses.bonus_model_fn(policy, cfg, self.param_dims) if bonus else None
         proposal = None
         m = cfg.num_proposals
         if m > 0:
-            p_key = None if deterministic else jax.random.fold_in(key, _PROPOSAL)
+            modes = deterministic and cfg.eval_proposals == "modes"
+            p_key = None if modes else jax.random.fold_in(key, _PROPOSAL)
             s0 = jnp.broadcast_to(obs, (m, obs.shape[-1]))
             _, ks, zs = flosses.imagine(state.params, policy, cfg, self.param_dims, s0,
-                                        p_key, cfg.horizon, False)
+                                        p_key, cfg.horizon, False, model_means=deterministic)
             proposal = (ks, zs)
         return plan(state.params, cfg, self.param_dims, obs, key, prev, use_prev,
                     deterministic=deterministic, model_fn=model_fn, proposal=proposal)

@@ -4,6 +4,8 @@
   [s_{t+h}, onehot(k_{t+h}), z_{t+h}, s_{t+h+1}] from the replay and x^_h the same with the
   model's open-loop prediction of s_{t+h+1}; w_h = rho^h (or gamma^h), m the DLPA loss mask
   times the importance weights. The model minimises it, the critic maximises it.
+  [choice] The 1/H (spec §4.4 #3 writes the sum alone): DLPA's H-step loss, which L_ex is
+  added to, carries the same 1/H, so lambda weighs the two per step alike.
 * ``smoothing_loss``: one FGSM step from a random start on every reward head at the window's
   first real transition (s_{t+1}, k_t, z_t), the squared difference of the predictions.
 * ``imagine``: an H-step rollout of the policy networks through the world model with the MI
@@ -19,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from pamdp_bench.baselines.dlpa.networks import Params, apply_head, model_step
+from pamdp_bench.baselines.dlpa.planner import alive_centred
 from pamdp_bench.baselines.flexplore import networks as fnet
 
 
@@ -79,13 +82,15 @@ def smoothing_loss(params: Params, cfg: Any, batch: dict[str, jax.Array],
 
 
 def imagine(model_params: Params, policy: Params, cfg: Any, param_dims: jax.Array,
-            s0: jax.Array, key: jax.Array | None, horizon: int, relaxed: bool
-            ) -> tuple[jax.Array, jax.Array, jax.Array]:
+            s0: jax.Array, key: jax.Array | None, horizon: int, relaxed: bool,
+            model_means: bool = False) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Roll the policy networks through the model from s0 [B, s] for ``horizon`` steps.
 
     Returns (discounted return of r^ + eta r_aux [B], ks int[B, H], zs [B, H, p]). ``key``
-    None: the policies' modes and the model's means. ``relaxed``: the straight-through
-    Gumbel-Softmax term reaches the model's k input (for the policy gradient).
+    None: the policies' modes and the model's means; ``model_means``: the policies sample
+    (with ``key``) and the model gives its means (evaluation's proposals). ``relaxed``: the
+    straight-through Gumbel-Softmax term reaches the model's k input (for the policy
+    gradient).
     """
     p_pad = policy["z"]["wm"].shape[1]
     n = s0.shape[0]
@@ -100,6 +105,7 @@ def imagine(model_params: Params, policy: Params, cfg: Any, param_dims: jax.Arra
             m_key = z_key = None
         else:
             g_key, z_key, m_key = jax.random.split(kk, 3)
+            m_key = None if model_means else m_key
             y = jax.nn.softmax((logits + jax.random.gumbel(g_key, logits.shape))
                                / cfg.gumbel_temperature)
             k = jnp.argmax(y, axis=-1)
@@ -115,6 +121,8 @@ def imagine(model_params: Params, policy: Params, cfg: Any, param_dims: jax.Arra
         cont = jax.lax.stop_gradient((c[:, 1] > c[:, 0]).astype(jnp.float32))
         r = jnp.where(cont > 0.5, r0, r1) if cfg.two_reward_heads else r0
         r_aux = log_t - fnet.z_log_prob(mean, log_std, z, dim_mask)
+        if cfg.mi_baseline == "alive_mean":
+            r_aux = alive_centred(r_aux, disc > 0)
         g = g + disc * (r + cfg.mi_weight * r_aux)
         return (s_next, g, disc * cont * cfg.gamma), (k, z)
 
@@ -128,8 +136,10 @@ def imagine(model_params: Params, policy: Params, cfg: Any, param_dims: jax.Arra
 
 
 def bonus_model_fn(policy: Params, cfg: Any, param_dims: jax.Array):
-    """A planner ``model_fn`` whose rewards carry eta r_aux (§4.4 #11): log T of the model's
-    own draw minus log p_theta of the sampled parameters."""
+    """A planner ``model_fn`` with eta r_aux (§4.4 #11): log T of the model's own draw minus
+    log p_theta of the sampled parameters. ``mi_baseline="alive_mean"``: returned as the
+    planner's bonus output (counted against the alive samples' mean); "none": added to the
+    rewards as it is."""
     p_pad = policy["z"]["wm"].shape[1]
 
     def fn(params: Params, cfg_: Any, s: jax.Array, k: jax.Array, z: jax.Array,
@@ -138,6 +148,8 @@ def bonus_model_fn(policy: Params, cfg: Any, param_dims: jax.Array):
         mean, log_std = fnet.z_dist(policy, cfg, s, k, p_pad)
         dim_mask = jnp.arange(p_pad)[None] < param_dims[k][:, None]
         bonus = cfg.mi_weight * (log_t - fnet.z_log_prob(mean, log_std, z, dim_mask))
+        if cfg.mi_baseline == "alive_mean":
+            return s_next, r0, r1, c, bonus
         return s_next, r0 + bonus, r1 + bonus, c
 
     return fn

@@ -19,7 +19,7 @@ import pytest
 from pamdp_bench.agents import get_agent
 from pamdp_bench.baselines.dlpa import DLPAAgent
 from pamdp_bench.baselines.dlpa import default_config as dlpa_default
-from pamdp_bench.baselines.dlpa.planner import init_plan_state, plan
+from pamdp_bench.baselines.dlpa.planner import alive_centred, init_plan_state, plan
 from pamdp_bench.baselines.flexplore import FLEXploreAgent, FLEXploreConfig, default_config
 from pamdp_bench.baselines.flexplore import losses as flosses
 from pamdp_bench.baselines.flexplore import networks as fnet
@@ -52,9 +52,11 @@ def test_defaults_registration_and_validation() -> None:
         assert cfg.horizon == h == dlpa_default(env_id).horizon
     cfg = default_config("CatchPoint-v0")
     assert (cfg.wasserstein_weight, cfg.smoothing, cfg.smoothing_start, cfg.fgsm_eps,
-            cfg.mi_weight, cfg.num_proposals) == (0.5, "after", 10_000, 0.01, 0.1, 50)
+            cfg.mi_weight, cfg.num_proposals) == (0.5, "after", 10_000, 0.01, 0.01, 50)
+    assert (cfg.mi_baseline, cfg.eval_proposals, cfg.eval_bonus) == ("alive_mean", "sampled", False)
     for bad in ({"smoothing": "late"}, {"wasserstein_form": "sum"}, {"mi_weight": -1.0},
-                {"proposal_fraction": 1.0}, {"policy_updates": 0}):
+                {"proposal_fraction": 1.0}, {"policy_updates": 0},
+                {"mi_baseline": "sample_mean"}, {"eval_proposals": "mode"}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             dataclasses.replace(cfg, **bad)
 
@@ -203,6 +205,77 @@ def test_proposals_are_scored_by_the_planner() -> None:
         (k, z), _, _ = plan({}, cfg, dims, jnp.zeros((2,)), jax.random.key(0), prev,
                             jnp.asarray(False), True, model, proposal)
         assert (int(k) == 1 and abs(float(z[0]) - target) < 1e-6) is found
+
+
+@pytest.mark.parametrize("baseline", ["alive_mean", "none"])
+def test_a_large_mi_offset_does_not_pay_for_staying_alive(baseline: str) -> None:
+    """Catch Point's shape: k = 1 ends the episode with +20 (less when late), k = 0 lives on
+    with reward 0; r_aux is a large offset (as log T of the model's own draw is) plus a little
+    noise while alive, and 0 in the model's states after a catch. Against the alive samples'
+    mean (``mi_baseline="alive_mean"``, the bonus as the planner's fifth model output) the
+    planner takes the +20; read literally, the offset paid on every step a trajectory lives
+    outweighs it."""
+    cfg = dataclasses.replace(_tiny("CatchPoint-v0", mi_baseline=baseline, mi_weight=0.1),
+                              horizon=8, num_samples=64, num_elites=8, iterations=3)
+
+    def model(params, cfg_, s, k, z, key):  # s[:, 0] counts steps, s[:, 1] = caught
+        catch = k == 1
+        r = jnp.where(catch, 20.0 - 10.0 * s[:, 0], 0.0)
+        ends = catch.astype(jnp.float32)
+        logits = jnp.stack([ends, 1.0 - ends], axis=-1)  # [terminal, continue]
+        bonus = cfg_.mi_weight * jnp.where(s[:, 1] > 0, 0.0, 200.0 + 0.1 * z[:, 0])
+        s_next = s.at[:, 0].add(1.0).at[:, 1].max(ends)
+        if cfg_.mi_baseline == "alive_mean":
+            return s_next, r, r, logits, bonus
+        return s_next, r + bonus, r + bonus, logits
+
+    picks = []
+    for i in range(8):
+        (k, _), _, _ = plan({}, cfg, jnp.array([1, 0], jnp.int32), jnp.zeros((2,)),
+                            jax.random.key(i), init_plan_state(cfg, 2, 1),
+                            jnp.asarray(False), True, model)
+        picks.append(int(k))
+    assert picks == ([1] * 8 if baseline == "alive_mean" else [0] * 8)
+
+
+def test_alive_centred_keeps_the_differences_and_the_gradient() -> None:
+    x = jnp.array([3.0, 5.0, 10.0, -50.0])
+    alive = jnp.array([True, True, True, False])
+    assert np.allclose(alive_centred(x, alive), x - 6.0)
+    g = jax.grad(lambda v: alive_centred(v, alive)[0])(x)
+    assert np.allclose(g, [1.0, 0.0, 0.0, 0.0])  # the mean is a constant
+    assert np.allclose(alive_centred(x, jnp.zeros(4, bool)), x)  # nobody alive: unchanged
+
+
+def test_evaluation_plans_without_the_bonus_unless_asked() -> None:
+    """``eval_bonus=False``: an evaluation plan equals the plan with eta = 0 (same proposals),
+    bit for bit; with ``eval_bonus=True`` or in training the bonus changes the plan."""
+    def planned(deterministic: bool, **kw):
+        agent = _cp_agent(num_samples=200, mi_weight=kw.pop("mi_weight", 5.0), **kw)
+        state = agent.init(jax.random.key(0))
+        return agent._plan(state, state.obs, jax.random.key(1), state.plan, jnp.asarray(False),
+                           deterministic)[2]["plan_return_elite_mean"]
+
+    same = lambda a, b: bool(jnp.all(a == b))  # noqa: E731
+    assert same(planned(True), planned(True, mi_weight=0.0))
+    assert not same(planned(True, eval_bonus=True), planned(True, mi_weight=0.0))
+    assert not same(planned(False), planned(False, mi_weight=0.0))
+
+
+@pytest.mark.parametrize("mode", ["sampled", "modes"])
+def test_evaluation_proposals(mode: str) -> None:
+    """Deterministic plans: "sampled" proposals are distinct draws (the model at its means),
+    "modes" repeats one sequence in every row."""
+    agent = _cp_agent(eval_proposals=mode, num_samples=200)  # 10 proposals
+    state = agent.init(jax.random.key(0))
+    cfg = agent.config
+    s0 = jnp.broadcast_to(state.obs, (cfg.num_proposals, agent.s_dim))
+    key = None if mode == "modes" else jax.random.key(1)
+    _, ks, zs = flosses.imagine(state.params, state.flex["policy"], cfg, agent.param_dims, s0,
+                                key, cfg.horizon, False, model_means=True)
+    rows = {(tuple(np.asarray(ks[i])), tuple(np.asarray(zs[i]).ravel().round(6)))
+            for i in range(zs.shape[0])}
+    assert (len(rows) > cfg.num_proposals // 2) if mode == "sampled" else (len(rows) == 1)
 
 
 # make test-long: 20-26 s; the policies' proposals are scored in CI
