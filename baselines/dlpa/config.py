@@ -39,6 +39,12 @@ class DLPAConfig:
         "lazy_k_adam_min_k": 4096,
     }
 
+    #: The string fields and their allowed values (checked in ``__post_init__``; subclasses
+    #: extend it)
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "model_type": ("concat", "multi", "overlay"), "mppi_variant": ("per_action", "shared"),
+    }
+
     # --- model (models/world_model.py, networks.py)
     model_type: str = "overlay"  # "concat" (parallel) | "multi" (masking) | "overlay" (sequential)
     hidden: int = 64  # `layers`
@@ -123,10 +129,10 @@ class DLPAConfig:
     truncate_every: int = 50
 
     def __post_init__(self) -> None:
-        if self.model_type not in ("concat", "multi", "overlay"):
-            raise ValueError(f"model_type must be concat|multi|overlay, got {self.model_type!r}")
-        if self.mppi_variant not in ("per_action", "shared"):
-            raise ValueError(f"mppi_variant must be per_action|shared, got {self.mppi_variant!r}")
+        for name, allowed in self.CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be {'|'.join(allowed)}, got "
+                                 f"{getattr(self, name)!r}")
         if self.num_elites > self.num_samples:
             raise ValueError("num_elites must be <= num_samples")
         if self.horizon < 1 or self.horizon >= self.episode_length:

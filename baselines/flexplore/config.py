@@ -55,6 +55,11 @@ class FLEXploreConfig(DLPAConfig):
                                                    "mi_baseline": "none",
                                                    "eval_proposals": "modes",
                                                    "eval_bonus": True}
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        **DLPAConfig.CHOICES, "wasserstein_form": ("add", "convex"),
+        "wasserstein_discount": ("rho", "gamma"), "smoothing": ("after", "always", "off"),
+        "mi_baseline": ("alive_mean", "none"), "eval_proposals": ("sampled", "modes"),
+    }
 
     # --- (1) Wasserstein term L_ex
     wasserstein_weight: float = 0.5  # lambda (#4); 0 switches the term and the critic off
@@ -106,19 +111,6 @@ class FLEXploreConfig(DLPAConfig):
         super().__post_init__()
         if self.wasserstein_weight < 0 or self.mi_weight < 0:
             raise ValueError("wasserstein_weight and mi_weight must be >= 0")
-        if self.wasserstein_form not in ("add", "convex"):
-            raise ValueError(f"wasserstein_form must be add|convex, got "
-                             f"{self.wasserstein_form!r}")
-        if self.wasserstein_discount not in ("rho", "gamma"):
-            raise ValueError(f"wasserstein_discount must be rho|gamma, got "
-                             f"{self.wasserstein_discount!r}")
-        if self.mi_baseline not in ("alive_mean", "none"):
-            raise ValueError(f"mi_baseline must be alive_mean|none, got {self.mi_baseline!r}")
-        if self.eval_proposals not in ("sampled", "modes"):
-            raise ValueError(f"eval_proposals must be sampled|modes, got "
-                             f"{self.eval_proposals!r}")
-        if self.smoothing not in ("after", "always", "off"):
-            raise ValueError(f"smoothing must be after|always|off, got {self.smoothing!r}")
         if not 0.0 <= self.proposal_fraction < 1.0:
             raise ValueError("proposal_fraction must be in [0, 1)")
         if self.policy_updates < 1:
