@@ -218,20 +218,25 @@ class FLEXploreAgent(DLPAAgent):
         cfg = self.config
         if not cfg.use_policy:
             return super()._plan(state, obs, key, prev, use_prev, deterministic)
-        policy = state.flex["policy"]
         bonus = cfg.mi_weight > 0 and (cfg.eval_bonus or not deterministic)
-        model_fn = flosses.bonus_model_fn(policy, cfg, self.param_dims) if bonus else None
-        proposal = None
-        m = cfg.num_proposals
-        if m > 0:
-            modes = deterministic and cfg.eval_proposals == "modes"
-            p_key = None if modes else jax.random.fold_in(key, _PROPOSAL)
-            s0 = jnp.broadcast_to(obs, (m, obs.shape[-1]))
-            _, ks, zs = flosses.imagine(state.params, policy, cfg, self.param_dims, s0,
-                                        p_key, cfg.horizon, False, model_means=deterministic)
-            proposal = (ks, zs)
+        model_fn = (flosses.bonus_model_fn(state.flex["policy"], cfg, self.param_dims)
+                    if bonus else None)
+        proposal = self._proposals(state, obs, key, deterministic) if cfg.num_proposals else None
         return plan(state.params, cfg, self.param_dims, obs, key, prev, use_prev,
                     deterministic=deterministic, model_fn=model_fn, proposal=proposal)
+
+    def _proposals(self, state: FLEXploreState, obs: jax.Array, key: jax.Array,
+                   deterministic: bool) -> tuple[jax.Array, jax.Array]:
+        """The policies' ``num_proposals`` rollouts from ``obs`` (ks [M, H], zs [M, H, p]):
+        drawn with the plan's key; in evaluation through the model's means, or the policies'
+        modes with ``eval_proposals="modes"``."""
+        cfg = self.config
+        modes = deterministic and cfg.eval_proposals == "modes"
+        p_key = None if modes else jax.random.fold_in(key, _PROPOSAL)
+        s0 = jnp.broadcast_to(obs, (cfg.num_proposals, obs.shape[-1]))
+        _, ks, zs = flosses.imagine(state.params, state.flex["policy"], cfg, self.param_dims,
+                                    s0, p_key, cfg.horizon, False, model_means=deterministic)
+        return ks, zs
 
     # ----------------------------------------------------------- bench hooks
     def bench_info(self) -> dict[str, Any]:

@@ -269,10 +269,7 @@ def test_evaluation_proposals(mode: str) -> None:
     agent = _cp_agent(eval_proposals=mode, num_samples=200)  # 10 proposals
     state = agent.init(jax.random.key(0))
     cfg = agent.config
-    s0 = jnp.broadcast_to(state.obs, (cfg.num_proposals, agent.s_dim))
-    key = None if mode == "modes" else jax.random.key(1)
-    _, ks, zs = flosses.imagine(state.params, state.flex["policy"], cfg, agent.param_dims, s0,
-                                key, cfg.horizon, False, model_means=True)
+    ks, zs = agent._proposals(state, state.obs, jax.random.key(1), deterministic=True)
     rows = {(tuple(np.asarray(ks[i])), tuple(np.asarray(zs[i]).ravel().round(6)))
             for i in range(zs.shape[0])}
     assert (len(rows) > cfg.num_proposals // 2) if mode == "sampled" else (len(rows) == 1)
