@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo lock test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline lint envs \
-	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch flexplore-vs-dlpa dlpa-eight scale
+	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch flexplore-hm8 flexplore-vs-dlpa dlpa-eight scale
 
 # Every package is installed at the version of requirements-lock.txt (a constraints file): the
 # numbers of a run depend on flax/optax/flashbax/numpy as well as jax, and a fresh install months
@@ -129,6 +129,21 @@ ablation-flexplore flexplore-catch: $(STAMP)
 	done
 	$(BIN)/pamdp-bench table results/runs/flexplore_ablation \
 	  --out=results/tables/flexplore_ablation
+
+## flexplore-hm8: the paper's other smoothing result (spec §4.3: on Hard Move n = 8 smoothing hurt,
+## pushing the agent toward negative-reward states): FLEXplore vs NoSmoothing (and
+## AlwaysSmoothing) on Hard Move n = 8, the same protocol, seeds and budget as flexplore-catch
+## (smoothing starts at T = 10k of 20k env steps); resumable, prints ETA; one table.
+FLEXPLORE_HM8 ?= default smoothing_off=smoothing=off smoothing_always=smoothing=always
+flexplore-hm8: $(STAMP)
+	@for v in $(FLEXPLORE_HM8); do \
+	  name=$${v%%=*}; cfg=$${v#*=}; [ "$$name" = "$$v" ] && cfg=""; \
+	  echo "== $@: $$name $${cfg:+($$cfg)}"; \
+	  $(BIN)/pamdp-bench train --agent=flexplore $${cfg:+--config=$$cfg} \
+	    --protocol=flexplore_ablation --env=HardMove-n8-v0 --resume \
+	    --out=results/runs/flexplore_hm8/$$name || exit 1; \
+	done
+	$(BIN)/pamdp-bench table results/runs/flexplore_hm8 --out=results/tables/flexplore_hm8
 
 ## flexplore-vs-dlpa: FLEXplore beside the committed DLPA reproduction runs (results/runs/
 ## dlpa_repro): DLPA protocol, the same seeds, budgets and evaluation (Platform 14k, Hard Move
