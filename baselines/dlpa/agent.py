@@ -39,6 +39,13 @@ Quirks (spec §3.6) and decisions:
 * Model sampling in training: every head (including the continuation logits) draws by the
   reparameterisation trick; means in evaluation.
 * Masking (``multi``) evaluates the chosen k's output columns only (see ``networks``).
+* [deviation] Updates start one env step early: the step that ends the last seed episode
+  already runs its ``num_updates`` (the episode count is read after that step), where
+  ``main.py:39`` reads it before the episode's end increments it. 25 extra updates once per
+  run; not worth a field.
+* [choice] A non-finite planned return never makes an elite (``planner``: set to -inf); the
+  official ``nan_to_num_(0)`` (``DLPA.py:250``) scores it 0, which can rank a diverged sample
+  above every negative-return one. It only matters once the model diverges.
 
 Differences from the official code that change what is learned (issue 19, checked against
 ``Valarzz/DLPA@4b9460b``). Each has a config field; the official behaviour is the default
