@@ -18,7 +18,12 @@ Per iteration (faithful unless marked):
    ``actor_epochs`` full-rollout actor steps on the clipped surrogate(s).
 3. Bootstrapping: on truncation (``V(s')``), not on termination -- the suite's convention,
    except with a clock in the observation (``common.ends_value``); HyAR used the last reward
-   as the bootstrap value at every episode end.
+   as the bootstrap value at every episode end (``end_bootstrap="last_reward"``).
+
+Config readings: the defaults are HyAR's settings without three bugs of its code (the discrete
+ratio, sampled evaluation actions, the last-reward bootstrap, each a [choice] below); the
+``hyar`` reading (``config.hyar_config``) has them, and the ``hyar`` protocol selects it, so
+its H-PPO rows run what produced HyAR's Table 2.
 
 Exact env-step counts: ``train(state, n)`` takes exactly ``n`` env steps for any ``n``. The
 buffer and its fill level ``buf_pos`` live in the state, so a rollout may span chunks. A chunk
@@ -98,9 +103,11 @@ class HPPO(EnvBound):
         self.num_minibatches = max(t // cfg.minibatch_size, 1)
         self.minibatch = t // self.num_minibatches
 
+    CONFIG_READINGS: ClassVar[tuple[str, ...]] = config_lib.READINGS
+
     @classmethod
-    def default_config(cls, env_id: str) -> HPPOConfig:
-        return config_lib.default_config(env_id)
+    def default_config(cls, env_id: str, reading: str | None = None) -> HPPOConfig:
+        return config_lib.default_config(env_id, reading=reading)
 
     # --------------------------------------------------------------- policy
     def policy(self, actor: Any, obs: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -220,9 +227,10 @@ class HPPO(EnvBound):
         actor, critic = learner
         values = networks.critic_forward(critic.params, buf["obs"])
         next_values = networks.critic_forward(critic.params, buf["next_obs"])
-        adv, ret = losses.gae_and_returns(buf["reward"], values, next_values, buf["terminated"],
-                                          buf["terminated"] | buf["truncated"], cfg.gamma,
-                                          cfg.gae_lambda)
+        adv, ret = losses.gae_and_returns(
+            buf["reward"], values, next_values, buf["terminated"],
+            buf["terminated"] | buf["truncated"], cfg.gamma, cfg.gae_lambda,
+            buf["reward"] if cfg.end_bootstrap == "last_reward" else None)
         adv = losses.normalize(adv, cfg.adv_eps)
 
         def critic_loss(params: Any, idx: jax.Array) -> jax.Array:

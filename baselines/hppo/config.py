@@ -25,6 +25,7 @@ script defines ``reward_scale = 1/50`` but never applies it, so ``reward_scale =
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, ClassVar
 
 AGENT = "HyAR agents/hppo_noshare.py (spec §7.1)"
 UTILS = "HyAR agents/utils/ppo_utils.py ReplayBufferPPO (spec §7.1)"
@@ -33,11 +34,19 @@ CHOICE = "suite choice [choice]"
 
 RATIO_MODES = ("separate", "joint")
 PARAM_LOGP_SCOPES = ("all", "chosen")
+END_BOOTSTRAPS = ("value", "last_reward")
+#: The config readings ``default_config`` offers besides its default (``hyar_config``).
+READINGS = ("hyar",)
 
 
 @dataclasses.dataclass(frozen=True)
 class HPPOConfig:
-    """H-PPO hyperparameters; defaults are HyAR's settings (identical for every env)."""
+    """H-PPO hyperparameters; defaults are HyAR's settings (identical for every env) except
+    three bugs of its code, which the ``hyar`` reading reproduces (``hyar_config``)."""
+
+    #: Fields added after the config hash was defined, with the value that reproduces the
+    #: behaviour from before (``harness.records.config_dict``).
+    HASH_ADDED_FIELDS: ClassVar[dict[str, Any]] = {"end_bootstrap": "value"}
 
     # Shared field names (``baselines.common``), as in the other actor-critic configs.
     hidden_actor: tuple[int, ...] = (256, 256)  # each of the two actor towers
@@ -67,6 +76,9 @@ class HPPOConfig:
     # HyAR evaluated with sampled actions (select_action(is_test=True) samples); the suite's
     # deterministic act is argmax k with the mean parameters unless this is True.
     stochastic_eval: bool = False
+    # The value target's bootstrap at a termination: 0 ("value", the suite's convention) or
+    # the step's own reward ("last_reward": HyAR's ``last_val = reward if done``).
+    end_bootstrap: str = "value"
     sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
@@ -75,6 +87,9 @@ class HPPOConfig:
         if self.param_logp not in PARAM_LOGP_SCOPES:
             raise ValueError(f"param_logp must be one of {PARAM_LOGP_SCOPES}, "
                              f"got {self.param_logp!r}")
+        if self.end_bootstrap not in END_BOOTSTRAPS:
+            raise ValueError(f"end_bootstrap must be one of {END_BOOTSTRAPS}, "
+                             f"got {self.end_bootstrap!r}")
         if self.epoch_steps < 1 or self.minibatch_size < 1:
             raise ValueError("epoch_steps and minibatch_size must be positive")
 
@@ -92,7 +107,33 @@ _SOURCES = (
 )
 
 
-def default_config(env_id: str) -> HPPOConfig:
-    """HyAR's HPPO settings; the same for every env (``env_id`` only documents the call)."""
-    del env_id
+_HYAR_SOURCES = (
+    ("hyar_discrete_ratio=True (exp(p_new(k) - max_j p_old(j)): hppo_noshare.py, the run "
+     "scripts store np.max(prob))", AGENT),
+    ("stochastic_eval=True (select_action(is_test=True) samples), end_bootstrap='last_reward' "
+     "(last_val = reward if done)", SCRIPTS),
+)
+
+
+def default_config(env_id: str, reading: str | None = None) -> HPPOConfig:
+    """HyAR's HPPO settings, the same for every env (``env_id`` only documents the call); with
+    ``reading="hyar"`` HyAR's code bugs as well (``hyar_config``)."""
+    if reading == "hyar":
+        return hyar_config(env_id)
+    if reading is not None:
+        raise ValueError(f"H-PPO has no config reading {reading!r}; readings: {READINGS}")
     return HPPOConfig(sources=_SOURCES)
+
+
+def hyar_config(env_id: str) -> HPPOConfig:
+    """What HyAR's ``Raw_RL/main_*_hppo.py`` ran (the ``hyar`` reading, for its Table 2): the
+    defaults plus the three behaviours the defaults leave out as bugs: HyAR's discrete ratio,
+    sampled actions in evaluation, and the last reward as the value target's bootstrap at a
+    termination. Left out even here [deviation]: HyAR also bootstraps the last reward at
+    Platform's 200-step ``TimeLimit`` (a truncation here; rare at these budgets), and on Catch
+    Point / Hard Move a step-capped episode does not close its GAE path, which runs on into
+    the next episode (here a truncation bootstraps V(s')); its Catch Point episodes are capped
+    at 30 steps, the protocol's 25 (spec §2.3)."""
+    return dataclasses.replace(default_config(env_id), hyar_discrete_ratio=True,
+                               stochastic_eval=True, end_bootstrap="last_reward",
+                               sources=_SOURCES + _HYAR_SOURCES)

@@ -13,7 +13,9 @@ marked [choice]:
   rewards-to-go of the rollout, bootstrapped at path ends (spinup's buffer, as HyAR). Path ends:
   termination bootstraps 0, truncation and the rollout end bootstrap ``V(next obs)`` (for a
   truncation the pre-reset final observation) -- the suite's convention. HyAR used the last
-  *reward* as the bootstrap value at every episode end (a bug; not reproduced) [choice].
+  *reward* as the bootstrap value at every episode end (``last_val = reward if done``): a bug,
+  so not the default [choice]; ``end_bootstrap="last_reward"`` (the ``hyar`` reading)
+  reproduces it at terminations through ``terminal_values``.
 * Clipped surrogate ``-mean(min(r A, clip(r, 1 - eps, 1 + eps) A))`` (PPO).
 """
 
@@ -56,15 +58,18 @@ def hybrid_entropy(logits: jax.Array, log_std: jax.Array,
 
 def gae_and_returns(rewards: jax.Array, values: jax.Array, next_values: jax.Array,
                     terminated: jax.Array, done: jax.Array, gamma: float,
-                    lam: float) -> tuple[jax.Array, jax.Array]:
+                    lam: float, terminal_values: jax.Array | None = None
+                    ) -> tuple[jax.Array, jax.Array]:
     """GAE advantages and rewards-to-go targets over one rollout ``[T]``.
 
     ``values[t] = V(s_t)``; ``next_values[t] = V(s'_t)`` with ``s'_t`` the pre-reset next
-    observation. ``terminated`` cuts the bootstrap; ``done = terminated | truncated`` cuts the
-    recursions (a truncated step bootstraps ``V(s'_t)``); the last step always bootstraps.
+    observation. ``terminated`` replaces the bootstrap by ``terminal_values`` (None: 0);
+    ``done = terminated | truncated`` cuts the recursions (a truncated step bootstraps
+    ``V(s'_t)``); the last step always bootstraps.
     """
     not_term = 1.0 - terminated.astype(jnp.float32)
-    boot = gamma * not_term * next_values
+    end = 0.0 if terminal_values is None else terminal_values
+    boot = gamma * jnp.where(terminated, end, next_values)
     deltas = rewards + boot - values
     cont = 1.0 - done.astype(jnp.float32)
 

@@ -55,6 +55,44 @@ def test_gae_and_returns_hand_computed() -> None:
     np.testing.assert_allclose(norm, [-1.0, 1.0])
 
 
+def test_last_reward_bootstrap_at_terminations_only() -> None:
+    # HyAR's ``last_val = reward if done``: the terminating step t2 bootstraps its own reward
+    # (3 + .9 * 3); the truncation t1 and the rollout end t3 still bootstrap V(s').
+    r = jnp.array([1.0, 2.0, 3.0, 4.0])
+    v = jnp.array([0.5, 1.0, 1.5, 2.0])
+    nv = jnp.array([1.0, 7.0, 1.5, 3.0])
+    term = jnp.array([False, False, True, False])
+    trunc = jnp.array([False, True, False, False])
+    adv, ret = losses.gae_and_returns(r, v, nv, term, term | trunc, 0.9, 0.5, r)
+    np.testing.assert_allclose(adv, [1.4 + 0.45 * 7.3, 7.3, 1.5 + 2.7, 4.7], rtol=1e-6)
+    np.testing.assert_allclose(ret, [1.0 + 0.9 * 8.3, 8.3, 3.0 + 2.7, 6.7], rtol=1e-6)
+
+
+def test_hyar_reading_and_protocol() -> None:
+    # The defaults leave out three bugs of HyAR's code; its reading has them, the hyar
+    # protocol selects that reading, and the defaults' config hash did not move.
+    from pamdp_bench.agents import agent_config
+    from pamdp_bench.harness.records import config_dict, config_hash
+    from pamdp_bench.protocols import load_protocol
+
+    base = default_config("Goal-v0")
+    hy = default_config("Goal-v0", reading="hyar")
+    assert (base.hyar_discrete_ratio, base.stochastic_eval, base.end_bootstrap) == (
+        False, False, "value")
+    assert (hy.hyar_discrete_ratio, hy.stochastic_eval, hy.end_bootstrap) == (
+        True, True, "last_reward")
+    assert dataclasses.replace(hy, hyar_discrete_ratio=False, stochastic_eval=False,
+                               end_bootstrap="value", sources=base.sources) == base
+    assert config_hash(base) != config_hash(hy)
+    assert "end_bootstrap" not in config_dict(base)  # the new field keeps the defaults' hash
+    assert load_protocol("hyar").agent_readings["hppo"] == "hyar"
+    assert agent_config("hppo", "Goal-v0", "hyar").end_bootstrap == "last_reward"
+    with pytest.raises(ValueError, match="reading"):
+        default_config("Goal-v0", reading="nope")
+    with pytest.raises(ValueError, match="end_bootstrap"):
+        dataclasses.replace(base, end_bootstrap="zero")
+
+
 def test_clipped_surrogate_hand_computed() -> None:
     ratio = jnp.array([0.5, 1.1, 1.5, 0.7])
     adv = jnp.array([1.0, -2.0, 3.0, -1.0])
