@@ -11,7 +11,10 @@ Per env step, as in ``cycraig/MP-DQN`` ``agents/pdqn.py`` (spec §7.2):
    ``argmax_k Q(s, x)``. With OU noise on (the published setting) an exploring step keeps
    ``x_theta(s)`` and the OU sample is added to the chosen action's parameters only; with it
    off an exploring step draws all parameters uniformly. The executed ``x`` is clipped to
-   [-1, 1] (the original clips in raw units inside the env) [choice: store the clipped x].
+   [-1, 1], the declared action space, and stored clipped [choice]. Platform's and Goal's
+   original envs clip in raw units themselves; HyAR's Catch Point / Hard Move envs do not,
+   so there its agents can execute |x| > 1, but only by the OU noise (sigma 1e-4): inverting
+   gradients keep ``x_theta(s)`` inside the bounds, so the clip barely binds.
 2. Store ``(s, k, x, r * reward_scale, s', terminated)`` (MP-DQN: only k's slice of x, which is
    all its ``Q_k`` reads; P-DQN's single pass reads all of x, so it stores all P parameters:
    Hard Move n=10, buffer 1e5 -> ~0.4 GB per seed); ``s'`` is the pre-reset final
