@@ -142,7 +142,8 @@ ablation-flexplore flexplore-catch: $(STAMP)
 	  name=$${v%%=*}; cfg=$${v#*=}; [ "$$name" = "$$v" ] && cfg=""; \
 	  echo "== $@: $$name $${cfg:+($$cfg)}"; \
 	  $(BIN)/pamdp-bench train --agent=flexplore $${cfg:+--config=$$cfg} \
-	    --protocol=flexplore_ablation --resume --out=results/runs/flexplore_ablation/$$name \
+	    --protocol=flexplore_ablation --env=CatchPoint-v0 --resume \
+	    --out=results/runs/flexplore_ablation/$$name \
 	    || exit 1; \
 	done
 	$(BIN)/pamdp-bench table results/runs/flexplore_ablation \

@@ -157,8 +157,8 @@ DOCUMENTED = [
     "bench --suite=qmle --out=results/bench",
     "bench --suite=flexplore --out=results/bench",
     "bench --suite=adapter --out=results/bench",
-    "train --agent=flexplore --config=smoothing=always --protocol=flexplore_ablation --resume "
-    "--out=results/runs/flexplore_ablation/smoothing_always",
+    "train --agent=flexplore --config=smoothing=always --protocol=flexplore_ablation "
+    "--env=CatchPoint-v0 --resume --out=results/runs/flexplore_ablation/smoothing_always",
     "table results/runs/flexplore_ablation --out=results/tables/flexplore_ablation",
     "train --agent=flexplore --config=smoothing=off --protocol=flexplore_ablation "
     "--env=HardMove-n8-v0 --resume --out=results/runs/flexplore_hm8/smoothing_off",
@@ -193,6 +193,12 @@ DOCUMENTED = [
 @pytest.mark.parametrize("line", DOCUMENTED)
 def test_documented_invocations_parse(line: str) -> None:
     parsed(*line.split())
+    flags = dict(a[2:].split("=", 1) for a in line.split() if a.startswith("--") and "=" in a)
+    if line.startswith("train ") and "protocol" in flags and "env" in flags:
+        from pamdp_bench.protocols import load_protocol
+
+        for env_id in flags["env"].split(","):  # the protocol must include every env named
+            load_protocol(flags["protocol"]).for_env(env_id)
 
 
 def test_bad_paths_and_repeated_envs_are_one_line_errors(tmp_path, capsys) -> None:
