@@ -67,17 +67,16 @@ table-offline: $(STAMP)
 ## table2: HyAR's Table 2 for the fast agents (issue 19): TABLE2_AGENTS x TABLE2_ENVS under the
 ## hyar protocol (HyAR's full budgets: Platform 200k, Goal / Hard Goal 300k, Catch Point and Hard
 ## Move 1M env steps; 5 seeds), each agent in HyAR's code reading (agent_readings in
-## experiments/hyar.toml). HyAR's Goal scripts of P-DQN and H-PPO stop at 200k, so those two
-## rows run with --budget=200000. Resumable, prints ETA; one table. On this 2-core CPU the 1M
+## experiments/hyar.toml; its per-agent `agents` tables: P-DQN and H-PPO stop Goal at 200k as
+## HyAR's scripts do). Resumable, prints ETA; one table. On this 2-core CPU the 1M
 ## rows take hours per agent and env (an accelerator's job); TABLE2_ENVS picks a subset.
 TABLE2_AGENTS ?= hppo pdqn pdqn_td3 mpdqn
 TABLE2_ENVS ?= Platform-v0 Goal-v0 HardGoal-v0 CatchPoint-v0 HardMove-n4-v0 HardMove-n6-v0 \
 	HardMove-n8-v0 HardMove-n10-v0
 table2: $(STAMP)
 	@for e in $(TABLE2_ENVS); do for a in $(TABLE2_AGENTS); do \
-	  case "$$a:$$e" in pdqn:Goal-v0|hppo:Goal-v0) b=--budget=200000;; *) b="";; esac; \
-	  echo "== $@: $$a on $$e $$b"; \
-	  $(BIN)/pamdp-bench train --agent=$$a --protocol=hyar --env=$$e $$b --resume \
+	  echo "== $@: $$a on $$e"; \
+	  $(BIN)/pamdp-bench train --agent=$$a --protocol=hyar --env=$$e --resume \
 	    --out=results/runs/hyar_table2/$$a || exit 1; \
 	done; done
 	$(BIN)/pamdp-bench table results/runs/hyar_table2 --out=results/tables/hyar_table2

@@ -18,6 +18,11 @@ and the field.
 evaluation alike, e.g. the observation view an original used (HyAR's Catch Point agents see
 the 4 raw dims: ``env_overrides = {obs_view = "hyar"}``); unknown field names fail at load time.
 
+``agents`` (inside an env's table: agent name -> fields) overrides the budget, the evaluation
+schedule or the episode caps for one agent on that env, where the original ran that agent
+differently (HyAR's H-PPO on Catch Point: 30-step episodes where its other agents have 25;
+``[env."CatchPoint-v0".agents.hppo]``). ``for_env(env_id, agent)`` applies them.
+
 ``agent_readings`` (a top-level table, agent name -> reading name) says which config reading
 of an agent runs under this protocol (``agents.reading_config``; e.g. HyAR's code settings of
 P-DQN under the HyAR protocol: ``agent_readings = {pdqn = "hyar"}``). The facts of a reading
@@ -101,6 +106,9 @@ _FIELDS: dict[str, tuple[type, ...]] = {
     "warmup_counted": (bool,),
     "env_overrides": (dict,),
 }
+#: What ``[env."<id>".agents.<name>]`` may set (the rest is the same for every agent).
+_AGENT_FIELDS = {k: _FIELDS[k] for k in ("budget", "eval_interval", "eval_episodes",
+                                         "eval_episode_cap", "train_episode_cap")}
 _TOP_ONLY = {"name": (str,), "description": (str,), "envs": (list,), "env": (dict,),
              "agent_readings": (dict,), "datasets": (list,), "dataset_size": (str,)}
 DATASET_SIZES = ("full", "small")
@@ -125,9 +133,11 @@ class Protocol:
     def offline(self) -> bool:
         return bool(self.datasets)
 
-    def tasks(self, env_ids: Sequence[str] | None = None) -> list[EnvProtocol]:
-        """One ``EnvProtocol`` per env (online) or per env x dataset kind (offline)."""
-        eps = [self.for_env(e) for e in (env_ids or self.envs)]
+    def tasks(self, env_ids: Sequence[str] | None = None,
+              agent: str | None = None) -> list[EnvProtocol]:
+        """One ``EnvProtocol`` per env (online) or per env x dataset kind (offline), for
+        ``agent`` (its ``agents`` overrides; None: the protocol's own values)."""
+        eps = [self.for_env(e, agent) for e in (env_ids or self.envs)]
         if not self.offline:
             return eps
         from pamdp_bench.datasets.catalog import DatasetRef
@@ -140,11 +150,13 @@ class Protocol:
         """The config reading ``agent_name`` runs under this protocol (None: its defaults)."""
         return self.agent_readings.get(agent_name) if agent_name else None
 
-    def for_env(self, env_id: str) -> EnvProtocol:
+    def for_env(self, env_id: str, agent: str | None = None) -> EnvProtocol:
+        """The protocol resolved for ``env_id`` (and ``agent``'s overrides there, if any)."""
         if env_id not in self.envs:
             raise ValueError(f"protocol {self.name!r} does not include {env_id!r}; "
                              f"its envs: {', '.join(self.envs)}")
-        f = {**self.defaults, **self.per_env.get(env_id, {})}
+        table = self.per_env.get(env_id, {})
+        f = {**self.defaults, **table, **table.get("agents", {}).get(agent or "", {})}
         return EnvProtocol(
             protocol=self.name,
             env_id=env_id,
@@ -176,6 +188,22 @@ def _check_fields(where: str, table: dict[str, Any], allowed: dict[str, tuple[ty
                              f"'train_episode_cap', not in 'env_overrides'")
         if key == "headline" and value not in HEADLINES:
             raise ValueError(f"{where}: field 'headline' must be one of {HEADLINES}, got {value!r}")
+
+
+def _check_agent_fields(where: str, agents: Any) -> None:
+    """``agents`` maps registered agent names to tables of ``_AGENT_FIELDS``."""
+    if not isinstance(agents, dict):
+        raise ValueError(f"{where}: must be a table of agent names, got {agents!r}")
+    from pamdp_bench.agents import get_agent  # the registry imports baselines
+
+    for agent, table in agents.items():
+        try:
+            get_agent(agent)
+        except ValueError as err:
+            raise ValueError(f"{where}: unknown agent: {err}") from err
+        if not isinstance(table, dict):
+            raise ValueError(f"{where}.{agent}: must be a table of fields, got {table!r}")
+        _check_fields(f"{where}.{agent}", table, _AGENT_FIELDS)
 
 
 def _check_readings(path: str, readings: dict[str, Any]) -> None:
@@ -247,7 +275,9 @@ def load_protocol(name_or_path: str) -> Protocol:
     for env_id, table in per_env.items():
         if env_id not in envs:
             raise ValueError(f"{path}: [env.{env_id!r}] is not in 'envs'")
-        _check_fields(f"{path} [env.{env_id!r}]", table, _FIELDS)
+        _check_fields(f"{path} [env.{env_id!r}]",
+                      {k: v for k, v in table.items() if k != "agents"}, _FIELDS)
+        _check_agent_fields(f"{path} [env.{env_id!r}.agents]", table.get("agents", {}))
     readings = top.get("agent_readings", {})
     _check_readings(path, readings)
     kinds = tuple(top.get("datasets", ()))

@@ -146,7 +146,8 @@ def submit(
         raise EntryError(f"{path} exists; remove it to replace the entry")
     for env_id in env_ids:  # the suite's contracts, by tracing only, before training
         try:
-            check_agent(source, env_id, env_params=proto.for_env(env_id).env_params(True))
+            check_agent(source, env_id,
+                        env_params=proto.for_env(env_id, cls.name).env_params(True))
         except ContractError as err:
             raise EntryError(f"{label} does not keep the agent contract: {err}") from err
     records = train(source, proto, out_dir, envs=env_ids, seeds=seeds, resume=resume,
@@ -231,8 +232,9 @@ def check_consistency(entry: dict[str, Any], proto: Any, where: str) -> list[str
     ov = entry["overrides"]
     expected = set()
     for env_id in entry["envs"]:
-        ep = _resolve_protocol(proto.for_env(env_id), entry["seeds_requested"], ov.get("budget"),
-                               ov.get("eval_interval"), ov.get("eval_episodes"))
+        ep = _resolve_protocol(proto.for_env(env_id, cls.name), entry["seeds_requested"],
+                               ov.get("budget"), ov.get("eval_interval"),
+                               ov.get("eval_episodes"))
         seeds = list(range(ep.seeds))
         if sorted(entry["seeds"]) != seeds:
             problems.append(f"{env_id}: seeds {entry['seeds']} but the protocol asks for "

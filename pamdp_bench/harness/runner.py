@@ -489,7 +489,7 @@ def train(
                 f"agent and protocol {proto.name!r} is an {'off' if proto.offline else 'on'}line "
                 "protocol (offline protocols list 'datasets'; offline agents train on them)")
         eps = [_resolve_protocol(ep, seeds, budget, eval_interval, eval_episodes)
-               for ep in proto.tasks(env_ids)]
+               for ep in proto.tasks(env_ids, getattr(agent_cls, "name", None))]
         base_cfgs = [config(ep.env_id) if callable(config) else config for ep in eps]
         reading = proto.reading_for(getattr(agent_cls, "name", None))
         base_cfgs = [reading_config(agent_cls, ep.env_id, reading) if c is None else c

@@ -163,7 +163,7 @@ DOCUMENTED = [
     "train --agent=flexplore --config=smoothing=off --protocol=flexplore_ablation "
     "--env=HardMove-n8-v0 --resume --out=results/runs/flexplore_hm8/smoothing_off",
     "table results/runs/flexplore_hm8 --out=results/tables/flexplore_hm8",
-    "train --agent=hppo --protocol=hyar --env=Goal-v0 --budget=200000 --resume "
+    "train --agent=hppo --protocol=hyar --env=Goal-v0 --resume "
     "--out=results/runs/hyar_table2/hppo",
     "table results/runs/hyar_table2 --out=results/tables/hyar_table2",
     "train --agent=dlpa --protocol=dlpa --env=Goal-v0 --seeds=3 --budget=20000 --resume "

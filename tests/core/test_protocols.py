@@ -102,6 +102,46 @@ def test_hyar_protocol_selects_hyars_pdqn_reading() -> None:
     assert load_protocol("dlpa").reading_for("pdqn") is None
 
 
+def test_per_agent_overrides_where_one_original_script_differs() -> None:
+    """HyAR's P-DQN and H-PPO stop Goal at 200k (the other Goal rows 300k); its H-PPO plays
+    30-step Catch Point episodes (the others 25). Only the named agent on the named env moves,
+    and the runner resolves the protocol for the agent it trains."""
+    hyar = load_protocol("hyar")
+    assert [hyar.for_env("Goal-v0", a).budget for a in ("pdqn", "hppo", "pdqn_td3", None)] == [
+        200_000, 200_000, 300_000, 300_000]
+    assert hyar.for_env("HardGoal-v0", "pdqn").budget == 300_000
+    cp = hyar.for_env("CatchPoint-v0", "hppo")
+    assert (cp.eval_episode_cap, cp.train_episode_cap, cp.budget) == (30, 30, 1_000_000)
+    _, params = cp.env_params(training=True)
+    assert params.max_steps_in_episode == 30
+    assert hyar.for_env("CatchPoint-v0", "pdqn").eval_episode_cap is None  # the env's 25
+    assert hyar.tasks(["Goal-v0"], "hppo")[0].budget == 200_000
+
+
+def test_the_runner_trains_under_the_agents_overrides(tmp_path) -> None:
+    from pamdp_bench.harness import runner
+
+    path = _write(tmp_path, BASE.replace("Platform-v0", "CatchPoint-v0")
+                  + '[env."CatchPoint-v0".agents]\nrandom = {budget = 50}\n')
+    recs = runner.train("random", path, str(tmp_path / "out"), seeds=1, progress=False)
+    assert sorted({r["env_steps"] for r in recs}) == [50]  # not the protocol's 100
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ("[env.\"Platform-v0\".agents]\nno_such_agent = {budget = 5}\n", "unknown agent"),
+    ("[env.\"Platform-v0\".agents]\npdqn = {headline = \"return\"}\n",
+     "unknown field 'headline'"),
+    ("[env.\"Platform-v0\".agents]\npdqn = {budget = 0}\n", "'budget' must be >= 1"),
+    ("[env.\"Platform-v0\".agents]\npdqn = 3\n", "must be a table of fields"),
+    ("[env.\"Platform-v0\"]\nagents = 3\n", "must be a table of agent names"),
+])
+def test_bad_per_agent_overrides_fail_naming_the_file(tmp_path, table: str, message: str) -> None:
+    path = _write(tmp_path, BASE + table)
+    with pytest.raises(ValueError, match=message) as err:
+        load_protocol(path)
+    assert path in str(err.value)
+
+
 @pytest.mark.parametrize(("entry", "message"), [
     ('agent_readings = {no_such_agent = "hyar"}', "unknown agent"),
     ('agent_readings = {pdqn = "no_such_reading"}', "no config reading 'no_such_reading'"),
