@@ -51,21 +51,13 @@ def test_gae_and_returns_hand_computed() -> None:
     np.testing.assert_allclose(adv, [1.4 + 0.45 * 7.3, 7.3, 1.5, 4.7], rtol=1e-6)
     # rewards-to-go: t3 = 4 + .9 * 3; t2 = 3; t1 = 2 + .9 * 7; t0 = 1 + .9 * G1
     np.testing.assert_allclose(ret, [1.0 + 0.9 * 8.3, 8.3, 3.0, 6.7], rtol=1e-6)
-    norm = losses.normalize(jnp.array([1.0, 3.0]), 0.0)
-    np.testing.assert_allclose(norm, [-1.0, 1.0])
-
-
-def test_last_reward_bootstrap_at_terminations_only() -> None:
-    # HyAR's ``last_val = reward if done``: the terminating step t2 bootstraps its own reward
+    # HyAR's ``last_val = reward if done``: the terminating t2 bootstraps its own reward
     # (3 + .9 * 3); the truncation t1 and the rollout end t3 still bootstrap V(s').
-    r = jnp.array([1.0, 2.0, 3.0, 4.0])
-    v = jnp.array([0.5, 1.0, 1.5, 2.0])
-    nv = jnp.array([1.0, 7.0, 1.5, 3.0])
-    term = jnp.array([False, False, True, False])
-    trunc = jnp.array([False, True, False, False])
     adv, ret = losses.gae_and_returns(r, v, nv, term, term | trunc, 0.9, 0.5, r)
     np.testing.assert_allclose(adv, [1.4 + 0.45 * 7.3, 7.3, 1.5 + 2.7, 4.7], rtol=1e-6)
     np.testing.assert_allclose(ret, [1.0 + 0.9 * 8.3, 8.3, 3.0 + 2.7, 6.7], rtol=1e-6)
+    norm = losses.normalize(jnp.array([1.0, 3.0]), 0.0)
+    np.testing.assert_allclose(norm, [-1.0, 1.0])
 
 
 def test_hyar_reading_and_protocol() -> None:
