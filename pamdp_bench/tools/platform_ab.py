@@ -341,9 +341,19 @@ def trace(seed: int, steps: int, atol: float) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- record
-# Start states along the level: x on each platform, next to each gap edge and at an enemy's
-# reach; the enemy of the player's platform at its bounds or mid-platform. Player at rest
-# (every decision point is on the ground with vx <= 70, vy = 0).
+# Start states along the level. Every decision point is on the ground (y = 40, vy = 0) with
+# 0 <= vx <= 69.3 (a run's last tick clamps vx to 70 on the ground, then decays it by 0.99;
+# a landing zeroes vx). The first 9 (x on each platform, next to each gap edge and at an
+# enemy's reach; the enemy of the player's platform at its bounds or mid-platform) are the
+# original record; keep them first and in order, so re-recording with the same seed
+# reproduces their numbers. Appended (issue 19, states the first 9 miss): a run-up at
+# vx = 69.3 before and at each gap's edge (a run stops at or runs off the edge; the jump's
+# dx0 clamp at -30 binds for low hop / leap parameters; hops and leaps land on the next
+# platform, on its corner (x < its left edge) or fall short); a landing short of platform
+# 2's / 3's left edge (x < 475 / 985: the previous platform's features, and below 475 enemy 1
+# still the moving, observed enemy while enemy 2 waits); enemies mid-platform within one
+# action's reach, moving towards or away from the player, ahead of or behind it, on
+# platforms 1 and 2 (and enemy 2 where a jump from platform 1 lands).
 LEVEL_STARTS: tuple[dict[str, float], ...] = (
     dict(x=0.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # reset state
     dict(x=100.0, vx=0.0, e1x=150.0, e1dx=30.0, e2x=730.0, e2dx=-30.0),  # enemy ahead
@@ -354,6 +364,23 @@ LEVEL_STARTS: tuple[dict[str, float], ...] = (
     dict(x=700.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=500.0, e2dx=30.0),  # before gap 2
     dict(x=745.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=480.0, e2dx=-30.0),  # at gap 2's edge
     dict(x=990.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # platform 3
+    # appended: run-ups at vx 69.3 (gap 1)
+    dict(x=185.0, vx=69.3, e1x=20.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # run stops / runs off
+    dict(x=215.0, vx=69.3, e1x=20.0, e1dx=-30.0, e2x=490.0, e2dx=30.0),  # hop: corner or gap
+    dict(x=230.0, vx=69.3, e1x=20.0, e1dx=-30.0, e2x=520.0, e2dx=-30.0),  # hop into enemy 2
+    # landed short of platform 2's edge: enemy 1 moves and is observed, enemy 2 waits
+    dict(x=465.0, vx=0.0, e1x=100.0, e1dx=30.0, e2x=560.0, e2dx=-30.0),
+    # enemies within one action's reach, either way
+    dict(x=520.0, vx=40.0, e1x=230.0, e1dx=-30.0, e2x=578.0, e2dx=30.0),  # e2 ahead, away
+    dict(x=560.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=515.0, e2dx=30.0),  # e2 behind, towards
+    dict(x=100.0, vx=0.0, e1x=170.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # e1 ahead, towards
+    dict(x=120.0, vx=0.0, e1x=75.0, e1dx=30.0, e2x=730.0, e2dx=-30.0),  # e1 behind, towards
+    # run-ups at vx 69.3 (gap 2)
+    dict(x=690.0, vx=69.3, e1x=230.0, e1dx=-30.0, e2x=560.0, e2dx=30.0),  # run stops / runs off
+    dict(x=720.0, vx=69.3, e1x=230.0, e1dx=-30.0, e2x=600.0, e2dx=30.0),  # hop: corner or gap
+    dict(x=740.0, vx=69.3, e1x=230.0, e1dx=-30.0, e2x=620.0, e2dx=30.0),  # leap: lands or not
+    # landed short of platform 3's edge (platform 2's features); the goal within reach
+    dict(x=970.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=600.0, e2dx=30.0),
 )
 ACTION_NAMES = ("run", "hop", "leap")
 Z_GRID = (-1.0, -0.5, 0.0, 0.5, 1.0)
