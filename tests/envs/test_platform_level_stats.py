@@ -1,11 +1,19 @@
 """Noise-on Platform transitions along the whole level against the original env.
 
 ``data/platform_level_stats.json`` was recorded from ``cycraig/gym-platform@e932987`` behind
-MP-DQN's wrappers by ``python -m pamdp_bench.tools.platform_ab record`` (500 samples per case):
-one step from each of 9 start states (each platform, next to each gap edge, enemies ahead or
-behind) with every action at z in {-1, -0.5, 0, 0.5, 1}. ``shared/golden/stats.json`` only has
-one-step statistics from the reset state, so a noise-on difference when crossing a gap or
-landing on a later platform would go unseen there.
+MP-DQN's wrappers by ``python -m pamdp_bench.tools.platform_ab record`` (seed 7, 500 samples
+per case): one step from each of 21 start states (``platform_ab.LEVEL_STARTS``) with every
+action at z in {-1, -0.5, 0, 0.5, 1}, 315 cases. The first 9 starts are each platform, next
+to each gap edge, enemies ahead or behind. The 12 appended ones (issue 19) hold what those
+miss: a run-up at vx = 69.3 (the most a decision point can have) before and at each gap's
+edge, where a run stops at or runs off the edge, the jump's velocity clamp binds and hops /
+leaps land on the next platform, on its corner or fall short; landings short of platform
+2's / 3's left edge (the previous platform's features; below x = 475 enemy 1 still moves and
+is observed while enemy 2 waits); and enemies mid-platform within one action's reach, moving
+towards and away from the player, ahead of and behind it, on platforms 1 and 2 and where a
+jump from platform 1 lands. ``shared/golden/stats.json`` only has one-step statistics from
+the reset state, so a noise-on difference when crossing a gap or landing on a later platform
+would go unseen there.
 
 Each case is compared as a distribution: every mean (agent obs, raw state, reward, substeps)
 and P(terminal), P(success) within 5 combined standard errors (numpy's random streams cannot
@@ -98,7 +106,14 @@ def cases() -> list[dict]:
 def test_record_covers_the_level(cases: list[dict]) -> None:
     xs = {c["start"]["x"] for c in cases}
     assert min(xs) < 250 and any(475 <= x < 750 for x in xs) and max(xs) >= 985
-    assert {c["k"] for c in cases} == {0, 1, 2} and len(cases) == 9 * 3 * 5
+    assert {c["k"] for c in cases} == {0, 1, 2} and len(cases) == 21 * 3 * 5
+    starts = [c["start"] for c in cases]
+    # run-ups at the highest decision-point speed before each gap, landings short of a
+    # platform's left edge, and each enemy moving either way
+    assert any(s["vx"] > 69 and 150 <= s["x"] < 250 for s in starts)
+    assert any(s["vx"] > 69 and 650 <= s["x"] < 750 for s in starts)
+    assert any(455 <= s["x"] < 475 for s in starts) and any(965 <= s["x"] < 985 for s in starts)
+    assert {s["e1dx"] > 0 for s in starts} == {s["e2dx"] > 0 for s in starts} == {True, False}
 
 
 def test_level_transitions_match_the_original(cases: list[dict]) -> None:
