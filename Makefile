@@ -126,21 +126,26 @@ ablation-dlpa-official: $(STAMP)
 	$(BIN)/pamdp-bench table results/runs/dlpa_ablation_i19 \
 	  --out=results/tables/dlpa_ablation_i19
 
-## ablation-flexplore: each FLEXplore mechanism off in turn, the lambda sweep {0.3, 0.5, 0.7}
-## and the eta sweep {0.01, 0.1, 1} (0.5 and 0.1 are the default run), DLPA protocol on Catch
-## Point, 3 seeds, 20k env steps (experiments/flexplore_ablation.toml); resumable, prints ETA.
+## ablation-flexplore: each FLEXplore mechanism off in turn, the lambda sweep {0.3, 0.5, 0.7},
+## the eta sweep {0.01, 0.1, 1} (0.5 and 0.01 are the default run) and the FGSM epsilon sweep
+## {0.005, 0.01, 0.05} (with AlwaysSmoothing at 0.05 too), DLPA protocol on Catch Point, 3 seeds,
+## 20k env steps (experiments/flexplore_ablation.toml); resumable, prints ETA. A variant is
+## NAME=FIELD=VALUE[+FIELD=VALUE...].
 ## flexplore-catch: the paper's published pair (and NoSmoothing) only, the first three runs.
 FLEXPLORE_CATCH ?= default smoothing_always=smoothing=always smoothing_off=smoothing=off
 FLEXPLORE_ABLATIONS ?= $(FLEXPLORE_CATCH) no_wasserstein=wasserstein_weight=0 \
 	no_mi=mi_weight=0 no_proposals=proposal_fraction=0 \
 	lambda_0.3=wasserstein_weight=0.3 lambda_0.7=wasserstein_weight=0.7 \
-	eta_0.01=mi_weight=0.01 eta_1=mi_weight=1
+	eta_0.1=mi_weight=0.1 eta_1=mi_weight=1 \
+	eps_0.005=fgsm_eps=0.005 eps_0.05=fgsm_eps=0.05 \
+	smoothing_always_eps_0.05=smoothing=always+fgsm_eps=0.05
 flexplore-catch: FLEXPLORE_ABLATIONS = $(FLEXPLORE_CATCH)
 ablation-flexplore flexplore-catch: $(STAMP)
 	@for v in $(FLEXPLORE_ABLATIONS); do \
 	  name=$${v%%=*}; cfg=$${v#*=}; [ "$$name" = "$$v" ] && cfg=""; \
 	  echo "== $@: $$name $${cfg:+($$cfg)}"; \
-	  $(BIN)/pamdp-bench train --agent=flexplore $${cfg:+--config=$$cfg} \
+	  $(BIN)/pamdp-bench train --agent=flexplore $$(for c in $$(echo $$cfg | tr + ' '); do \
+	    echo --config=$$c; done) \
 	    --protocol=flexplore_ablation --env=CatchPoint-v0 --resume \
 	    --out=results/runs/flexplore_ablation/$$name \
 	    || exit 1; \

@@ -157,8 +157,9 @@ DOCUMENTED = [
     "bench --suite=qmle --out=results/bench",
     "bench --suite=flexplore --out=results/bench",
     "bench --suite=adapter --out=results/bench",
-    "train --agent=flexplore --config=smoothing=always --protocol=flexplore_ablation "
-    "--env=CatchPoint-v0 --resume --out=results/runs/flexplore_ablation/smoothing_always",
+    "train --agent=flexplore --config=smoothing=always --config=fgsm_eps=0.05 "
+    "--protocol=flexplore_ablation "
+    "--env=CatchPoint-v0 --resume --out=results/runs/flexplore_ablation/smoothing_always_eps_0.05",
     "table results/runs/flexplore_ablation --out=results/tables/flexplore_ablation",
     "train --agent=flexplore --config=smoothing=off --protocol=flexplore_ablation "
     "--env=HardMove-n8-v0 --resume --out=results/runs/flexplore_hm8/smoothing_off",
