@@ -185,6 +185,21 @@ _DLPA_ROW = {
 }
 
 
+_RANDOM_K = ("HyAR's released P-DQN (agents/pdqn.py, pdqn_hard_goal.py) picks k uniformly at "
+             "random in training and evaluation (rnd < 1.0); the suite's P-DQN is epsilon-greedy")
+#: What HyAR's released code (ece9562) says about a Table 2 cell (issue 19's review).
+_HYAR_NOTES = {
+    ("Platform-v0", "pdqn"): _RANDOM_K + ", so this number is not from the released agent",
+    ("Goal-v0", "pdqn"): _RANDOM_K + ", so this number is not from the released agent; "
+                         "200k env steps (the other Goal rows 300k)",
+    ("HardGoal-v0", "pdqn"): _RANDOM_K + "; 0.0 is what that random-k agent scores",
+    ("Goal-v0", "hppo"): "200k env steps (the other Goal rows 300k)",
+    ("HardGoal-v0", "hppo"): "the released main_hard_goal_hppo.py stops at its first evaluation "
+                             "(action_parameter_sizes undefined): not the published run",
+    ("CatchPoint-v0", "hppo"): "30-step episodes (the other Catch Point rows 25)",
+}
+
+
 def _pm(cell: str) -> tuple[float, float]:
     mean, std = cell.split("±")
     return float(mean), float(std)
@@ -203,7 +218,7 @@ def _build_published() -> tuple[Published, ...]:
         for agent, method, cell in zip(_HYAR_COLUMNS, _HYAR_METHODS, cells, strict=True):
             m, s = _pm(cell)
             out.append(Published(env_id, agent, method, metric, m, s, "hyar", SRC_HYAR,
-                                 "HyAR T2"))
+                                 "HyAR T2", note=_HYAR_NOTES.get((env_id, agent), "")))
     out.append(Published("Platform-v0", "mpdqn", "MP-DQN", "return", 0.987, None, None,
                          SRC_MPDQN, "MP-DQN [2nd]",
                          decimals=3, note="MP-DQN's protocol: 20,000 training episodes, "
