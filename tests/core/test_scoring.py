@@ -369,3 +369,15 @@ def test_learning_curves():
     assert succ.mean[0] == pytest.approx(0.15)
     again = S.learning_curves(records, "return", reps=300, seed=0)[0]
     np.testing.assert_array_equal(again.lo, curve.lo)
+
+
+def test_committed_anchors_page_is_current():
+    """results/ANCHORS.md is what ``python -m pamdp_bench.analysis.anchors`` writes now (it
+    once lagged behind the protocols and the published notes)."""
+    from pamdp_bench.protocols import available_protocols
+
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(root, "results", "ANCHORS.md")) as f:
+        committed = f.read()
+    assert committed == A.anchors_markdown(protocols=available_protocols()), (
+        "regenerate it: python -m pamdp_bench.analysis.anchors")
