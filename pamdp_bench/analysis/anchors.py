@@ -40,6 +40,7 @@ import dataclasses
 import functools
 import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -288,18 +289,28 @@ def shipped_protocol(protocol: str) -> Protocol | None:
     return load_protocol(protocol)
 
 
-def protocol_field(protocol: str, env_id: str, field: str, default: Any = None) -> Any:
-    """A protocol field for one env: the ``[env."<id>"]`` table over the top-level default."""
+def protocol_field(protocol: str, env_id: str, field: str, default: Any = None,
+                   agent: str | None = None) -> Any:
+    """A protocol field for one env: the ``[env."<id>"]`` table over the top-level default,
+    under ``agent``'s own overrides there (``[env."<id>".agents.<agent>]``) if given."""
     proto = shipped_protocol(protocol)
     if proto is None:
         return default
-    return {**proto.defaults, **proto.per_env.get(env_id, {})}.get(field, default)
+    table = proto.per_env.get(env_id, {})
+    mine = table.get("agents", {}).get(base_agent(agent), {}) if agent else {}
+    return {**proto.defaults, **table, **mine}.get(field, default)
 
 
-def eval_cap(protocol: str, env_id: str) -> int | None:
+def base_agent(label: str) -> str:
+    """The registered agent name of a table label (``pdqn@8ad5e1b4``, ``paddpg[...]``)."""
+    return re.match(r"[^@\[]*", label).group(0)
+
+
+def eval_cap(protocol: str, env_id: str, agent: str | None = None) -> int | None:
     """The evaluation episode cap a protocol file sets for an env (None: the env's own cap,
-    also for a protocol without a file, which ``Anchor.note`` then states)."""
-    cap = protocol_field(protocol, env_id, "eval_episode_cap", None)
+    also for a protocol without a file, which ``Anchor.note`` then states); ``agent``: that
+    agent's cap there, where the protocol gives it its own."""
+    cap = protocol_field(protocol, env_id, "eval_episode_cap", None, agent)
     return cap if isinstance(cap, int) and not isinstance(cap, bool) else None
 
 
@@ -355,13 +366,16 @@ def random_from_records(records: Iterable[Mapping[str, Any]], protocol: str, env
 
 def resolve_anchor(protocol: str, env_id: str,
                    records: Iterable[Mapping[str, Any]] = (),
-                   cap: int | None | str = "auto") -> Anchor:
+                   cap: int | None | str = "auto", agent: str | None = None) -> Anchor:
     """Anchors for one (protocol, env) under ``RANDOM_RULE`` and ``UPPER_RULE``.
 
-    ``cap="auto"`` reads the protocol file; pass an int (or None) to override.
+    ``cap="auto"`` reads the protocol file; pass an int (or None) to override. ``agent``: the
+    anchors at that agent's cap, where the protocol gives it its own (no record-based random
+    anchor there: the suite's ``random`` agent runs at the protocol's cap).
     """
     if cap == "auto":
-        cap = eval_cap(protocol, env_id)
+        cap = eval_cap(protocol, env_id, agent)
+    own_cap = agent is not None and cap != eval_cap(protocol, env_id)
     notes = []
     if not protocol_known(protocol) and cap is None:
         notes.append(f"protocol {protocol!r} has no file in experiments/; env default caps assumed")
@@ -373,8 +387,13 @@ def resolve_anchor(protocol: str, env_id: str,
     elif cap is None or cap == spec_cap:
         random, random_src = RANDOM[env_id].return_mean, "envs.md §8.1"
     else:
-        found = random_from_records(records, protocol, env_id)
-        if found is None:
+        found = None if own_cap else random_from_records(records, protocol, env_id)
+        if own_cap:
+            random = None
+            random_src = (f"n/a: {agent}'s evaluation cap {cap} (its own in this protocol) != "
+                          f"{spec_cap} of envs.md §8.1, and the `random` agent runs at the "
+                          "protocol's cap")
+        elif found is None:
             random = None
             random_src = (f"n/a: evaluation cap {cap} != {spec_cap} of envs.md §8.1, and no "
                           f"`random` agent records for {protocol}/{env_id}")

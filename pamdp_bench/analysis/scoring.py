@@ -96,13 +96,15 @@ def summarize(records: Sequence[Mapping[str, Any]],
     ``anchor_records`` (default: ``records``) are where record-based random anchors come from.
     """
     anchor_records = records if anchor_records is None else anchor_records
-    cache: dict[tuple[str, str], anchors_mod.Anchor] = {}
+    cache: dict[tuple[str, str, int | None], anchors_mod.Anchor] = {}
     out = []
     for (protocol, env_id, agent), per_seed in final_records(records).items():
-        if (protocol, env_id) not in cache:
-            cache[(protocol, env_id)] = anchors_mod.resolve_anchor(protocol, env_id,
-                                                                   anchor_records)
-        anchor = cache[(protocol, env_id)]
+        cap = anchors_mod.eval_cap(protocol, env_id, agent)  # an agent's own cap, if it has one
+        if (protocol, env_id, cap) not in cache:
+            own = cap != anchors_mod.eval_cap(protocol, env_id)
+            cache[(protocol, env_id, cap)] = anchors_mod.resolve_anchor(
+                protocol, env_id, anchor_records, agent=agent if own else None)
+        anchor = cache[(protocol, env_id, cap)]
         seeds = tuple(sorted(per_seed))
         rs = [per_seed[s] for s in seeds]
         returns = np.array([r["return_mean"] for r in rs], dtype=np.float64)

@@ -381,3 +381,20 @@ def test_committed_anchors_page_is_current():
         committed = f.read()
     assert committed == A.anchors_markdown(protocols=available_protocols()), (
         "regenerate it: python -m pamdp_bench.analysis.anchors")
+
+
+def test_an_agents_own_cap_gets_its_own_anchor():
+    """HyAR's H-PPO plays 30-step Catch Point episodes under the hyar protocol (the others 25):
+    its returns are not normalized against the 25-step anchors (n/a, with the reason), while
+    P-DQN's on the same env are; success rates are untouched."""
+    records = [rec("CatchPoint-v0", agent, s, 1000, -5.0, 0.7, True, "hyar")
+               for agent in ("hppo", "pdqn@8ad5e1b4") for s in (0, 1)]
+    by_agent = {s.agent: s for s in S.summarize(records)}
+    hppo, pdqn = by_agent["hppo"], by_agent["pdqn@8ad5e1b4"]
+    assert pdqn.anchor.ok and pdqn.anchor.cap is None and np.isfinite(pdqn.normalized).all()
+    assert not hppo.anchor.ok and hppo.anchor.cap == 30
+    assert np.isnan(hppo.normalized).all() and "hppo's evaluation cap 30" in (
+        hppo.anchor.random_source)
+    assert hppo.stat("success")[0] == pytest.approx(0.7)
+    assert A.eval_cap("hyar", "CatchPoint-v0", "hppo[gamma=0.9]") == 30
+    assert A.eval_cap("hyar", "HardMove-n4-v0", "hppo") == 30  # the protocol's own cap
