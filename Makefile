@@ -66,9 +66,9 @@ table-offline: $(STAMP)
 
 ## table2: HyAR's Table 2 for the fast agents (issue 19): TABLE2_AGENTS x TABLE2_ENVS under the
 ## hyar protocol (HyAR's full budgets: Platform 200k, Goal / Hard Goal 300k, Catch Point and Hard
-## Move 1M env steps; 5 seeds), each agent in HyAR's code reading (agent_readings in
-## experiments/hyar.toml; its per-agent `agents` tables: P-DQN and H-PPO stop Goal at 200k as
-## HyAR's scripts do). Resumable, prints ETA; one table. On this 2-core CPU the 1M
+## Move 1M env steps; 5 seeds), H-PPO, P-DQN and PDQN-TD3 in HyAR's code reading, MP-DQN (not
+## in HyAR's table) in its own settings (agent_readings in experiments/hyar.toml; its per-agent
+## `agents` tables: P-DQN and H-PPO stop Goal at 200k as HyAR's scripts do). Resumable, prints ETA; one table. On this 2-core CPU the 1M
 ## rows take hours per agent and env (an accelerator's job); TABLE2_ENVS picks a subset.
 TABLE2_AGENTS ?= hppo pdqn pdqn_td3 mpdqn
 TABLE2_ENVS ?= Platform-v0 Goal-v0 HardGoal-v0 CatchPoint-v0 HardMove-n4-v0 HardMove-n6-v0 \
@@ -140,33 +140,28 @@ FLEXPLORE_ABLATIONS ?= $(FLEXPLORE_CATCH) no_wasserstein=wasserstein_weight=0 \
 	eps_0.005=fgsm_eps=0.005 eps_0.05=fgsm_eps=0.05 \
 	smoothing_always_eps_0.05=smoothing=always+fgsm_eps=0.05
 flexplore-catch: FLEXPLORE_ABLATIONS = $(FLEXPLORE_CATCH)
-ablation-flexplore flexplore-catch: $(STAMP)
+FLEXPLORE_ENV ?= CatchPoint-v0
+FLEXPLORE_OUT ?= results/runs/flexplore_ablation
+ablation-flexplore flexplore-catch flexplore-hm8: $(STAMP)
 	@for v in $(FLEXPLORE_ABLATIONS); do \
 	  name=$${v%%=*}; cfg=$${v#*=}; [ "$$name" = "$$v" ] && cfg=""; \
 	  echo "== $@: $$name $${cfg:+($$cfg)}"; \
 	  $(BIN)/pamdp-bench train --agent=flexplore $$(for c in $$(echo $$cfg | tr + ' '); do \
 	    echo --config=$$c; done) \
-	    --protocol=flexplore_ablation --env=CatchPoint-v0 --resume \
-	    --out=results/runs/flexplore_ablation/$$name \
+	    --protocol=flexplore_ablation --env=$(FLEXPLORE_ENV) --resume \
+	    --out=$(FLEXPLORE_OUT)/$$name \
 	    || exit 1; \
 	done
-	$(BIN)/pamdp-bench table results/runs/flexplore_ablation \
-	  --out=results/tables/flexplore_ablation
+	$(BIN)/pamdp-bench table $(FLEXPLORE_OUT) --out=results/tables/$(notdir $(FLEXPLORE_OUT))
 
 ## flexplore-hm8: the paper's other smoothing result (spec §4.3: on Hard Move n = 8 smoothing hurt,
 ## pushing the agent toward negative-reward states): FLEXplore vs NoSmoothing (and
 ## AlwaysSmoothing) on Hard Move n = 8, the same protocol, seeds and budget as flexplore-catch
 ## (smoothing starts at T = 10k of 20k env steps); resumable, prints ETA; one table.
 FLEXPLORE_HM8 ?= default smoothing_off=smoothing=off smoothing_always=smoothing=always
-flexplore-hm8: $(STAMP)
-	@for v in $(FLEXPLORE_HM8); do \
-	  name=$${v%%=*}; cfg=$${v#*=}; [ "$$name" = "$$v" ] && cfg=""; \
-	  echo "== $@: $$name $${cfg:+($$cfg)}"; \
-	  $(BIN)/pamdp-bench train --agent=flexplore $${cfg:+--config=$$cfg} \
-	    --protocol=flexplore_ablation --env=HardMove-n8-v0 --resume \
-	    --out=results/runs/flexplore_hm8/$$name || exit 1; \
-	done
-	$(BIN)/pamdp-bench table results/runs/flexplore_hm8 --out=results/tables/flexplore_hm8
+flexplore-hm8: FLEXPLORE_ABLATIONS = $(FLEXPLORE_HM8)
+flexplore-hm8: FLEXPLORE_ENV = HardMove-n8-v0
+flexplore-hm8: FLEXPLORE_OUT = results/runs/flexplore_hm8
 
 ## flexplore-vs-dlpa: FLEXplore beside the committed DLPA reproduction runs (results/runs/
 ## dlpa_repro): DLPA protocol, the same seeds, budgets and evaluation (Platform 14k, Hard Move

@@ -150,13 +150,19 @@ class Protocol:
         """The config reading ``agent_name`` runs under this protocol (None: its defaults)."""
         return self.agent_readings.get(agent_name) if agent_name else None
 
+    def fields(self, env_id: str, agent: str | None = None) -> dict[str, Any]:
+        """The raw fields for ``env_id``: the top-level defaults, under the env's table, under
+        ``agent``'s table there (a registered agent name; specs and labels do not match)."""
+        table = self.per_env.get(env_id, {})
+        mine = table.get("agents", {}).get(agent, {}) if agent else {}
+        return {**self.defaults, **{k: v for k, v in table.items() if k != "agents"}, **mine}
+
     def for_env(self, env_id: str, agent: str | None = None) -> EnvProtocol:
         """The protocol resolved for ``env_id`` (and ``agent``'s overrides there, if any)."""
         if env_id not in self.envs:
             raise ValueError(f"protocol {self.name!r} does not include {env_id!r}; "
                              f"its envs: {', '.join(self.envs)}")
-        table = self.per_env.get(env_id, {})
-        f = {**self.defaults, **table, **table.get("agents", {}).get(agent or "", {})}
+        f = self.fields(env_id, agent)
         return EnvProtocol(
             protocol=self.name,
             env_id=env_id,
@@ -190,17 +196,29 @@ def _check_fields(where: str, table: dict[str, Any], allowed: dict[str, tuple[ty
             raise ValueError(f"{where}: field 'headline' must be one of {HEADLINES}, got {value!r}")
 
 
+def _registered_agent(where: str, name: str) -> type:
+    """The agent class registered as ``name``: keys of ``agents`` / ``agent_readings`` tables
+    are plain registered names (what the runner looks them up by), not specs or import paths,
+    which would load and then never apply."""
+    from pamdp_bench.agents import get_agent  # the registry imports baselines
+
+    if any(c in name for c in "[]:=@"):
+        raise ValueError(f"{where}: keys are registered agent names, got {name!r}")
+    try:
+        cls = get_agent(name)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{where}: unknown agent: {err}") from err
+    if getattr(cls, "name", None) != name:
+        raise ValueError(f"{where}: keys are registered agent names, got {name!r}")
+    return cls
+
+
 def _check_agent_fields(where: str, agents: Any) -> None:
     """``agents`` maps registered agent names to tables of ``_AGENT_FIELDS``."""
     if not isinstance(agents, dict):
         raise ValueError(f"{where}: must be a table of agent names, got {agents!r}")
-    from pamdp_bench.agents import get_agent  # the registry imports baselines
-
     for agent, table in agents.items():
-        try:
-            get_agent(agent)
-        except ValueError as err:
-            raise ValueError(f"{where}: unknown agent: {err}") from err
+        _registered_agent(where, agent)
         if not isinstance(table, dict):
             raise ValueError(f"{where}.{agent}: must be a table of fields, got {table!r}")
         _check_fields(f"{where}.{agent}", table, _AGENT_FIELDS)
@@ -210,19 +228,13 @@ def _check_readings(path: str, readings: dict[str, Any]) -> None:
     """Every ``agent_readings`` entry names a known agent and a reading it offers."""
     if not readings:
         return
-    from pamdp_bench.agents import check_reading, get_agent  # the registry imports baselines
+    from pamdp_bench.agents import check_reading  # the registry imports baselines
 
     for agent, reading in readings.items():
         if not isinstance(reading, str):
             raise ValueError(f"{path}: 'agent_readings' entry {agent!r} must be a reading name "
                              f"(str), got {reading!r}")
-        if any(c in agent for c in "[]:="):
-            raise ValueError(f"{path}: 'agent_readings' keys are registered agent names, got "
-                             f"{agent!r}")
-        try:
-            cls = get_agent(agent)
-        except ValueError as err:
-            raise ValueError(f"{path}: 'agent_readings' names an unknown agent: {err}") from err
+        cls = _registered_agent(f"{path}: 'agent_readings'", agent)
         try:
             check_reading(cls, reading)
         except ValueError as err:

@@ -18,7 +18,8 @@ Per iteration (faithful unless marked):
    ``actor_epochs`` full-rollout actor steps on the clipped surrogate(s).
 3. Bootstrapping: on truncation (``V(s')``), not on termination -- the suite's convention,
    except with a clock in the observation (``common.ends_value``); HyAR used the last reward
-   as the bootstrap value at every episode end (``end_bootstrap="last_reward"``).
+   as the bootstrap value at every episode end (``end_bootstrap="last_reward"`` does so
+   where the suite does not bootstrap: terminations, and truncations with a clock).
 
 Config readings: the defaults are HyAR's settings without three bugs of its code (the discrete
 ratio, sampled evaluation actions, the last-reward bootstrap, each a [choice] below); the

@@ -128,12 +128,14 @@ def default_config(env_id: str, reading: str | None = None) -> HPPOConfig:
 def hyar_config(env_id: str) -> HPPOConfig:
     """What HyAR's ``Raw_RL/main_*_hppo.py`` ran (the ``hyar`` reading, for its Table 2): the
     defaults plus the three behaviours the defaults leave out as bugs: HyAR's discrete ratio,
-    sampled actions in evaluation, and the last reward as the value target's bootstrap at a
-    termination. Left out even here [deviation]: HyAR also bootstraps the last reward at
-    Platform's 200-step ``TimeLimit`` (a truncation here; rare at these budgets), and on Catch
-    Point / Hard Move a step-capped episode does not close its GAE path, which runs on into
-    the next episode (here a truncation bootstraps V(s')); its Catch Point episodes are capped
-    at 30 steps, the protocol's 25 (spec §2.3)."""
+    sampled actions in evaluation, and the last reward as the value target's bootstrap where
+    an episode ends without bootstrapping (a termination; also a truncation when the
+    observation carries a clock, ``common.ends_value``). Left out even here [deviation]: HyAR
+    also bootstraps the last reward at Platform's 200-step ``TimeLimit`` (a truncation here;
+    rare at these budgets), and on Catch Point / Hard Move a step-capped episode does not close
+    its GAE path, which runs on into the next episode (here a truncation bootstraps V(s')).
+    Its 30-step Catch Point episodes (the other agents' 25) are the ``hyar`` protocol's
+    (``[env."CatchPoint-v0".agents.hppo]``), not a config field."""
     return dataclasses.replace(default_config(env_id), hyar_discrete_ratio=True,
                                stochastic_eval=True, end_bootstrap="last_reward",
                                sources=_SOURCES + _HYAR_SOURCES)

@@ -15,7 +15,8 @@ marked [choice]:
   truncation the pre-reset final observation) -- the suite's convention. HyAR used the last
   *reward* as the bootstrap value at every episode end (``last_val = reward if done``): a bug,
   so not the default [choice]; ``end_bootstrap="last_reward"`` (the ``hyar`` reading)
-  reproduces it at terminations through ``terminal_values``.
+  reproduces it through ``terminal_values`` wherever the agent does not bootstrap (its
+  ``terminated`` flag: terminations, and truncations with a clock in the observation).
 * Clipped surrogate ``-mean(min(r A, clip(r, 1 - eps, 1 + eps) A))`` (PPO).
 """
 

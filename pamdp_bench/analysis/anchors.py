@@ -296,9 +296,7 @@ def protocol_field(protocol: str, env_id: str, field: str, default: Any = None,
     proto = shipped_protocol(protocol)
     if proto is None:
         return default
-    table = proto.per_env.get(env_id, {})
-    mine = table.get("agents", {}).get(base_agent(agent), {}) if agent else {}
-    return {**proto.defaults, **table, **mine}.get(field, default)
+    return proto.fields(env_id, base_agent(agent) if agent else None).get(field, default)
 
 
 def base_agent(label: str) -> str:
@@ -329,7 +327,8 @@ class Anchor:
 
     protocol: str
     env_id: str
-    cap: int | None  # evaluation cap of the protocol (None: the env default)
+    cap: int | None  # evaluation cap of the protocol, or of the agent where it has its own
+    #                  (None: the env default)
     random: float | None
     random_source: str
     upper: float | None
@@ -364,6 +363,11 @@ def random_from_records(records: Iterable[Mapping[str, Any]], protocol: str, env
     return total / weight, len(seeds), weight
 
 
+#: (Not in ``RANDOM_RULE``'s text, which every committed table quotes: an agent with its own
+#: cap in a protocol, e.g. HyAR's H-PPO on Catch Point at 30, is anchored at that cap, and its
+#: random anchor is n/a unless that cap is the spec's; the anchor's source says so.)
+
+
 def resolve_anchor(protocol: str, env_id: str,
                    records: Iterable[Mapping[str, Any]] = (),
                    cap: int | None | str = "auto", agent: str | None = None) -> Anchor:
@@ -390,9 +394,9 @@ def resolve_anchor(protocol: str, env_id: str,
         found = None if own_cap else random_from_records(records, protocol, env_id)
         if own_cap:
             random = None
-            random_src = (f"n/a: {agent}'s evaluation cap {cap} (its own in this protocol) != "
-                          f"{spec_cap} of envs.md §8.1, and the `random` agent runs at the "
-                          "protocol's cap")
+            random_src = (f"n/a: {base_agent(agent)}'s evaluation cap {cap} (its own in this "
+                          f"protocol) != {spec_cap} of envs.md §8.1, and the `random` agent runs "
+                          "at the protocol's cap")
         elif found is None:
             random = None
             random_src = (f"n/a: evaluation cap {cap} != {spec_cap} of envs.md §8.1, and no "

@@ -70,16 +70,18 @@ def seconds_per_step(row: Mapping[str, Any]) -> float | None:
     return None
 
 
-def budget(env_id: str) -> int:
-    """The ``scale`` protocol's env-step budget for an env (the protocol file is parsed once:
+def budget(env_id: str, agent: str | None = None) -> int:
+    """The ``scale`` protocol's env-step budget for an env (and ``agent``, a table label, where
+    the protocol gives it its own; the protocol file is parsed once:
     ``anchors.shipped_protocol`` is cached)."""
-    return int(A.protocol_field(PROTOCOL, env_id, "budget"))
+    return int(A.protocol_field(PROTOCOL, env_id, "budget", agent=agent))
 
 
 def within_budget(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The records up to the protocol's budget: a run extended past it (``--budget``) is
     compared with the others at the budget they share."""
-    return [r for r in records if int(r["env_steps"]) <= budget(str(r["env_id"]))]
+    return [r for r in records
+            if int(r["env_steps"]) <= budget(str(r["env_id"]), str(r["agent"]))]
 
 
 def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], float | str]
@@ -94,7 +96,7 @@ def scale_rows(summaries: Sequence[S.Summary], costs: Mapping[tuple[str, int], f
             continue
         mean, std, k = s.stat("success")
         ret_mean, ret_std, _ = s.stat("return")
-        complete = s.complete or min(s.env_steps) >= budget(s.env_id)
+        complete = s.complete or min(s.env_steps) >= budget(s.env_id, s.agent)
         cells[(s.agent, n)] = {"success_mean": mean, "success_std": std, "seeds": k,
                                "env_steps": min(s.env_steps), "complete": complete,
                                "return_mean": ret_mean, "return_std": ret_std}
@@ -193,7 +195,7 @@ def beyond_markdown(summaries: Sequence[S.Summary],
     rows = []
     for s in summaries:
         n = hard_move_n(s.env_id)
-        if n is None or s.protocol != PROTOCOL or min(s.env_steps) <= budget(s.env_id):
+        if n is None or s.protocol != PROTOCOL or min(s.env_steps) <= budget(s.env_id, s.agent):
             continue
         at_budget = cells.get((s.agent, n), {})
         mean, std, k = s.stat("success")

@@ -99,11 +99,10 @@ def summarize(records: Sequence[Mapping[str, Any]],
     cache: dict[tuple[str, str, int | None], anchors_mod.Anchor] = {}
     out = []
     for (protocol, env_id, agent), per_seed in final_records(records).items():
-        cap = anchors_mod.eval_cap(protocol, env_id, agent)  # an agent's own cap, if it has one
+        cap = anchors_mod.eval_cap(protocol, env_id, agent)  # the agent's own cap, if it has one
         if (protocol, env_id, cap) not in cache:
-            own = cap != anchors_mod.eval_cap(protocol, env_id)
             cache[(protocol, env_id, cap)] = anchors_mod.resolve_anchor(
-                protocol, env_id, anchor_records, agent=agent if own else None)
+                protocol, env_id, anchor_records, agent=agent)
         anchor = cache[(protocol, env_id, cap)]
         seeds = tuple(sorted(per_seed))
         rs = [per_seed[s] for s in seeds]

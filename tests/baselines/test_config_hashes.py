@@ -67,7 +67,7 @@ def test_default_config_hashes_are_pinned() -> None:
 
 def _hyar_reading() -> dict[str, str]:
     out = {}
-    for name in ("pdqn", "pdqn_td3"):
+    for name in ("pdqn", "pdqn_td3", "hppo"):
         for env_id in BENCHMARK_IDS:
             out[f"{name}@{env_id}"] = config_hash(get_agent(name).default_config(
                 env_id, reading="hyar"))

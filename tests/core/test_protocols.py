@@ -134,6 +134,13 @@ def test_the_runner_trains_under_the_agents_overrides(tmp_path) -> None:
     ("[env.\"Platform-v0\".agents]\npdqn = {budget = 0}\n", "'budget' must be >= 1"),
     ("[env.\"Platform-v0\".agents]\npdqn = 3\n", "must be a table of fields"),
     ("[env.\"Platform-v0\"]\nagents = 3\n", "must be a table of agent names"),
+    # keys that would load and never apply (the runner looks agents up by registered name),
+    # or that name an importable non-agent
+    ("[env.\"Platform-v0\".agents]\n\"hppo[gamma=0.9]\" = {budget = 5}\n",
+     "registered agent names"),
+    ("[env.\"Platform-v0\".agents]\n\"pamdp_bench.baselines.hppo.agent:HPPO\" = {budget = 5}\n",
+     "registered agent names"),
+    ("[env.\"Platform-v0\".agents]\n\"json:dumps\" = {budget = 5}\n", "registered agent names"),
 ])
 def test_bad_per_agent_overrides_fail_naming_the_file(tmp_path, table: str, message: str) -> None:
     path = _write(tmp_path, BASE + table)
@@ -148,6 +155,7 @@ def test_bad_per_agent_overrides_fail_naming_the_file(tmp_path, table: str, mess
     ('agent_readings = {mpdqn = "hyar"}', "agent 'mpdqn' has no config reading 'hyar'"),
     ('agent_readings = {pdqn = 3}', "must be a reading name"),
     ('agent_readings = {"pdqn[gamma=0.5]" = "hyar"}', "registered agent names"),
+    ('agent_readings = {"pdqn@abc" = "hyar"}', "registered agent names"),
 ])
 def test_bad_agent_readings_fail_naming_the_file(tmp_path, entry: str, message: str) -> None:
     path = _write(tmp_path, BASE + entry + "\n")

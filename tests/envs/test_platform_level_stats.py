@@ -114,6 +114,15 @@ def test_record_covers_the_level(cases: list[dict]) -> None:
     assert any(s["vx"] > 69 and 650 <= s["x"] < 750 for s in starts)
     assert any(455 <= s["x"] < 475 for s in starts) and any(965 <= s["x"] < 985 for s in starts)
     assert {s["e1dx"] > 0 for s in starts} == {s["e2dx"] > 0 for s in starts} == {True, False}
+    # an enemy within one action's reach (< 100 units) moving towards the player, and one
+    # moving away, on each of platforms 1 and 2
+    for lo, hi, ex, edx in ((0, 250, "e1x", "e1dx"), (475, 750, "e2x", "e2dx")):
+        near = [s for s in starts if lo <= s["x"] < hi and abs(s[ex] - s["x"]) < 100]
+        assert {(s[ex] > s["x"]) == (s[edx] < 0) for s in near} == {True, False}
+    # the file holds exactly the tool's starts, in order (5 z x 3 actions per start)
+    from pamdp_bench.tools.platform_ab import LEVEL_STARTS
+
+    assert [c["start"] for c in cases[::15]] == [dict(s) for s in LEVEL_STARTS]
 
 
 def test_level_transitions_match_the_original(cases: list[dict]) -> None:
