@@ -154,3 +154,24 @@ def test_a_preset_agent_is_sourced_by_its_registered_name() -> None:
         assert get_agent(parse_agent_spec(source)[0]) is cls
     assert _class_path(get_agent("mpdqn")) == "mpdqn"
     assert _class_path(get_agent("pdqn")) == "pamdp_bench.baselines.pdqn.agent:PDQNAgent"
+
+
+def test_the_schedule_check_uses_the_agents_own_protocol_fields(tmp_path) -> None:
+    """A protocol that gives the agent its own budget on an env (``[env.ID.agents.NAME]``):
+    verification expects that agent's evaluation schedule, not the protocol's."""
+    from pamdp_bench.protocols import load_protocol
+
+    path = tmp_path / "p.toml"
+    path.write_text('name = "t"\nenvs = ["CatchPoint-v0"]\nseeds = 1\nbudget = 100\n'
+                    'eval_interval = 50\neval_episodes = 2\n'
+                    '[env."CatchPoint-v0".agents]\nrandom = {budget = 50}\n')
+    proto = load_protocol(str(path))
+    rec = {"env_id": "CatchPoint-v0", "seed": 0, "env_steps": 50, "agent": "random",
+           "protocol": "t"}
+    entry = {"agent_source": "random", "agent": "random", "protocol": "t",
+             "envs": ["CatchPoint-v0"], "seeds_requested": None, "seeds": [0],
+             "overrides": {}, "records": [rec]}
+    assert lb.check_consistency(entry, proto, "e") == []
+    entry["records"] = [rec, {**rec, "env_steps": 100}]  # the protocol's own budget: too far
+    (problem,) = lb.check_consistency(entry, proto, "e")
+    assert "outside the protocol's schedule" in problem
