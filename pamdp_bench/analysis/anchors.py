@@ -363,19 +363,16 @@ def random_from_records(records: Iterable[Mapping[str, Any]], protocol: str, env
     return total / weight, len(seeds), weight
 
 
-#: (Not in ``RANDOM_RULE``'s text, which every committed table quotes: an agent with its own
-#: cap in a protocol, e.g. HyAR's H-PPO on Catch Point at 30, is anchored at that cap, and its
-#: random anchor is n/a unless that cap is the spec's; the anchor's source says so.)
-
-
 def resolve_anchor(protocol: str, env_id: str,
                    records: Iterable[Mapping[str, Any]] = (),
                    cap: int | None | str = "auto", agent: str | None = None) -> Anchor:
     """Anchors for one (protocol, env) under ``RANDOM_RULE`` and ``UPPER_RULE``.
 
     ``cap="auto"`` reads the protocol file; pass an int (or None) to override. ``agent``: the
-    anchors at that agent's cap, where the protocol gives it its own (no record-based random
-    anchor there: the suite's ``random`` agent runs at the protocol's cap).
+    anchors at that agent's cap, where the protocol gives it its own (e.g. HyAR's H-PPO on
+    Catch Point, 30): envs.md §8.1 if that cap is the spec's, else n/a, since the suite's
+    ``random`` agent runs at the protocol's cap (``RANDOM_RULE``'s text, which every committed
+    table quotes, leaves this case out; the anchor's source says it).
     """
     if cap == "auto":
         cap = eval_cap(protocol, env_id, agent)
@@ -392,7 +389,7 @@ def resolve_anchor(protocol: str, env_id: str,
         random, random_src = RANDOM[env_id].return_mean, "envs.md §8.1"
     else:
         found = None if own_cap else random_from_records(records, protocol, env_id)
-        if own_cap:
+        if own_cap:  # the suite's `random` agent ran at the protocol's cap, not this one
             random = None
             random_src = (f"n/a: {base_agent(agent)}'s evaluation cap {cap} (its own in this "
                           f"protocol) != {spec_cap} of envs.md §8.1, and the `random` agent runs "
