@@ -47,7 +47,7 @@ from typing import Any
 
 import tomllib
 
-from pamdp_bench.registry import make
+from pamdp_bench.registry import env_spec, make
 
 PROTOCOL_PACKAGE = "pamdp_bench.protocol_files"
 HEADLINES = ("return", "success")
@@ -76,6 +76,14 @@ class EnvProtocol:
     def task(self) -> str:
         """What a row of a table is: the env id, or the dataset id of an offline task."""
         return self.dataset or self.env_id
+
+    @property
+    def effective_eval_cap(self) -> int:
+        """The step cap evaluation episodes actually run under: the protocol's, else the
+        env's own (what a record states, so a table need not re-read this file later)."""
+        if self.eval_episode_cap is not None:
+            return self.eval_episode_cap
+        return env_spec(self.env_id).episode_cap
 
     def eval_points(self) -> list[int]:
         """Env-step counts at which evaluations happen (always including the budget)."""

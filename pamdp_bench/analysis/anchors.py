@@ -348,13 +348,27 @@ class Anchor:
         return out if v.ndim else float(out)
 
 
+def effective_cap(env_id: str, cap: int | None) -> int | None:
+    """``cap``, or the env's own cap for None (None for an env the registry does not know)."""
+    if cap is not None:
+        return cap
+    try:
+        return env_spec(env_id).episode_cap
+    except ValueError:
+        return None
+
+
 def random_from_records(records: Iterable[Mapping[str, Any]], protocol: str, env_id: str,
-                        agent: str = "random") -> tuple[float, int, int] | None:
+                        agent: str = "random", cap: int | None = None
+                        ) -> tuple[float, int, int] | None:
     """Mean evaluation return of ``agent`` for (protocol, env) over all its records, weighted by
-    evaluation episodes: (mean, seeds, episodes), or None without records."""
+    evaluation episodes: (mean, seeds, episodes), or None without records. ``cap``: only
+    records measured at that evaluation cap (a record without ``eval_episode_cap``, written
+    before records stated it, counts as measured at the protocol's)."""
     total, weight, seeds = 0.0, 0, set()
     for r in records:
-        if r["protocol"] == protocol and r["env_id"] == env_id and r["agent"] == agent:
+        if (r["protocol"] == protocol and r["env_id"] == env_id and r["agent"] == agent
+                and (cap is None or r.get("eval_episode_cap", cap) == cap)):
             total += float(r["return_mean"]) * r["eval_episodes"]
             weight += r["eval_episodes"]
             seeds.add(r["seed"])
@@ -376,7 +390,8 @@ def resolve_anchor(protocol: str, env_id: str,
     """
     if cap == "auto":
         cap = eval_cap(protocol, env_id, agent)
-    own_cap = agent is not None and cap != eval_cap(protocol, env_id)
+    protocol_cap = effective_cap(env_id, eval_cap(protocol, env_id))
+    own_cap = agent is not None and effective_cap(env_id, cap) != protocol_cap
     notes = []
     if not protocol_known(protocol) and cap is None:
         notes.append(f"protocol {protocol!r} has no file in experiments/; env default caps assumed")
@@ -388,7 +403,8 @@ def resolve_anchor(protocol: str, env_id: str,
     elif cap is None or cap == spec_cap:
         random, random_src = RANDOM[env_id].return_mean, "envs.md §8.1"
     else:
-        found = None if own_cap else random_from_records(records, protocol, env_id)
+        found = None if own_cap else random_from_records(records, protocol, env_id,
+                                                            cap=protocol_cap)
         if own_cap:  # the suite's `random` agent ran at the protocol's cap, not this one
             random = None
             random_src = (f"n/a: {base_agent(agent)}'s evaluation cap {cap} (its own in this "

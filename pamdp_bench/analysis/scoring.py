@@ -89,6 +89,18 @@ class Summary:
         return mean_std(values)
 
 
+def _records_cap(records: Iterable[Mapping[str, Any]], protocol: str, env_id: str,
+                 agent: str) -> int | None:
+    """The evaluation cap a group's records were measured at, as they state it. Only records
+    written before records stated it fall back to the protocol file (the agent's own cap, if
+    it has one there), which may have changed since they were made."""
+    caps = {r["eval_episode_cap"] for r in records if "eval_episode_cap" in r}
+    if len(caps) > 1:
+        raise ValueError(f"{protocol}/{env_id}/{agent}: final records measured at different "
+                         f"evaluation caps {sorted(caps)}")
+    return caps.pop() if caps else anchors_mod.eval_cap(protocol, env_id, agent)
+
+
 def summarize(records: Sequence[Mapping[str, Any]],
               anchor_records: Sequence[Mapping[str, Any]] | None = None) -> list[Summary]:
     """One ``Summary`` per (protocol, env, agent), sorted by protocol, env order, agent.
@@ -99,10 +111,10 @@ def summarize(records: Sequence[Mapping[str, Any]],
     cache: dict[tuple[str, str, int | None], anchors_mod.Anchor] = {}
     out = []
     for (protocol, env_id, agent), per_seed in final_records(records).items():
-        cap = anchors_mod.eval_cap(protocol, env_id, agent)  # the agent's own cap, if it has one
+        cap = _records_cap(per_seed.values(), protocol, env_id, agent)
         if (protocol, env_id, cap) not in cache:
             cache[(protocol, env_id, cap)] = anchors_mod.resolve_anchor(
-                protocol, env_id, anchor_records, agent=agent)
+                protocol, env_id, anchor_records, cap=cap, agent=agent)
         anchor = cache[(protocol, env_id, cap)]
         seeds = tuple(sorted(per_seed))
         rs = [per_seed[s] for s in seeds]

@@ -50,6 +50,9 @@ FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "dataset": ((str,), False),  # offline protocols: the dataset id trained on
     "warmup_steps": ((int,), False),  # uncounted warm-up env steps (HyAR), if any
     "eval_episodes": ((int,), True),
+    # the step cap of those episodes (protocol's, else the env's own): anchors depend on it.
+    # Optional: records written before it existed lack it (tables then read the protocol file)
+    "eval_episode_cap": ((int,), False),
     "return_mean": ((int, float), True),
     "return_std": ((int, float), True),
     "success_rate": ((int, float), True),
@@ -211,6 +214,9 @@ def validate(record: Any, where: str = "record") -> dict[str, Any]:
         raise ResultFileError(f"{where}: success_rate {record['success_rate']} outside [0, 1]")
     if record["eval_episodes"] < 1 or record["env_steps"] < 0 or record["seed"] < 0:
         raise ResultFileError(f"{where}: eval_episodes >= 1, env_steps >= 0, seed >= 0 required")
+    if record.get("eval_episode_cap", 1) < 1:
+        raise ResultFileError(f"{where}: eval_episode_cap must be >= 1, got "
+                              f"{record['eval_episode_cap']}")
     missing = [f for f in PROVENANCE_FIELDS if f not in record["provenance"]]
     if missing:
         raise ResultFileError(f"{where}: provenance lacks {missing}")
@@ -320,6 +326,9 @@ def load_located_records(paths: Iterable[str]) -> list[tuple[str, dict[str, Any]
 # ------------------------------------------------------------------- run records
 #: Record fields that legitimately differ between a run and its resumed re-computation.
 VOLATILE_FIELDS = ("wall_time_s", "provenance")
+#: Fields restating what ``config_hash`` already pins (the protocol is in the hash), left out of
+#: comparisons so records written before they existed still match their re-computation.
+DERIVED_FIELDS = ("eval_episode_cap",)
 
 
 def run_hash_inputs(agent_name: str, config: Any, ep: EnvProtocol, *,
@@ -370,8 +379,10 @@ def hash_input_differences(saved: Any, current: Any, prefix: str = "") -> list[s
 
 
 def comparable(record: dict[str, Any]) -> dict[str, Any]:
-    """A record without the fields that differ between a run and its re-computation."""
-    return {k: v for k, v in record.items() if k not in VOLATILE_FIELDS}
+    """A record without the fields that differ between a run and its re-computation (and
+    those the config hash already covers, ``DERIVED_FIELDS``)."""
+    return {k: v for k, v in record.items()
+            if k not in VOLATILE_FIELDS and k not in DERIVED_FIELDS}
 
 
 def _scalar(value: np.ndarray) -> Any:
@@ -450,6 +461,7 @@ def build_record(ep: EnvProtocol, agent: str, seed: int, env_steps: int,
         "seed": int(seed),
         "env_steps": int(env_steps),
         "eval_episodes": ep.eval_episodes,
+        "eval_episode_cap": ep.effective_eval_cap,
         **summary,
         "final": int(env_steps) == ep.budget,
         "config_hash": config_hash,

@@ -40,6 +40,8 @@ def test_round_trip(tmp_path) -> None:
         ({"success_rate": 1.5}, "outside"),
         ({"schema": "other/9"}, "schema"),
         ({"provenance": {}}, "provenance lacks"),
+        ({"eval_episode_cap": 0}, "eval_episode_cap must be >= 1"),
+        ({"eval_episode_cap": 25.0}, "field 'eval_episode_cap' must be int"),
     ],
 )
 def test_validation_names_the_problem(bad: dict, message: str) -> None:
@@ -139,3 +141,12 @@ def test_binary_file_is_located(tmp_path) -> None:
     path.write_bytes(b"\xff\xfe\x00garbage\n")
     with pytest.raises(results.ResultFileError, match=r"r.jsonl:1: not UTF-8"):
         list(results.iter_records(str(path)))
+
+
+def test_a_record_from_before_the_cap_field_still_matches_its_recomputation() -> None:
+    """``eval_episode_cap`` restates the protocol, which the config hash already pins: a
+    record written before the field existed equals one with it (resume, duplicates, the
+    leaderboard's comparison), so old runs resume and old entries verify."""
+    old, new = _record(), _record(eval_episode_cap=200)
+    assert results.comparable(old) == results.comparable(new)
+    assert results.validate(new)["eval_episode_cap"] == 200

@@ -551,6 +551,7 @@ def test_random_agent_quick_protocol(tmp_path) -> None:
         assert r["protocol"] == "quick" and r["agent"] == "random"
         assert isinstance(r["return_mean"], float) and isinstance(r["success_rate"], float)
         assert r["length_mean"] <= 25 and r["eval_episodes"] == 3
+        assert r["eval_episode_cap"] == 25  # quick sets none: Catch Point's own, stated
     assert sorted((r["seed"], r["env_steps"], r["final"]) for r in on_disk) == [
         (0, 25, False), (0, 50, True), (1, 25, False), (1, 50, True)]
 

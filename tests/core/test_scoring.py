@@ -398,3 +398,38 @@ def test_an_agents_own_cap_gets_its_own_anchor():
     assert hppo.stat("success")[0] == pytest.approx(0.7)
     assert A.eval_cap("hyar", "CatchPoint-v0", "hppo[gamma=0.9]") == 30
     assert A.eval_cap("hyar", "HardMove-n4-v0", "hppo") == 30  # the protocol's own cap
+
+
+def test_the_cap_a_record_states_decides_its_anchor_not_todays_protocol_file():
+    """Records state the evaluation cap they were measured at; a table reads it there, so a
+    later edit of the protocol file cannot re-anchor old records. Records from before the field
+    existed fall back to the file (previous test); one group measured at two caps is refused."""
+    stated = [dict(rec("CatchPoint-v0", agent, s, 1000, -5.0, 0.7, True, "hyar"),
+                   eval_episode_cap=cap)
+              for agent, cap in (("hppo", 25), ("pdqn", 30)) for s in (0, 1)]
+    by_agent = {s.agent: s for s in S.summarize(stated)}
+    # H-PPO measured at the spec's 25 (the file says 30): the spec's anchors apply
+    assert by_agent["hppo"].anchor.ok and by_agent["hppo"].anchor.random_source == "envs.md §8.1"
+    # P-DQN measured at 30 (the file says 25 for it): no 30-step random anchor exists
+    assert not by_agent["pdqn"].anchor.ok and by_agent["pdqn"].anchor.cap == 30
+    assert "pdqn's evaluation cap 30" in by_agent["pdqn"].anchor.random_source
+    # the env's own cap stated explicitly (25 under dlpa, whose file sets none) is no own cap
+    dlpa = [dict(rec("CatchPoint-v0", "dlpa", s, 1000, 1.0, 0.5, True), eval_episode_cap=25)
+            for s in (0, 1)]
+    assert S.summarize(dlpa)[0].anchor.random_source == "envs.md §8.1"
+    mixed = [stated[2], dict(stated[3], eval_episode_cap=25)]
+    with pytest.raises(ValueError, match=r"hyar/CatchPoint-v0/pdqn: .*different evaluation "
+                                         r"caps \[25, 30\]"):
+        S.summarize(mixed)
+
+
+def test_a_random_anchor_from_records_uses_only_records_at_the_protocols_cap():
+    """HyAR's Hard Move evaluates 30-step episodes: the suite's `random` records anchor it, but
+    only those measured at 30 (a record stating another cap is another measurement)."""
+    env = "HardMove-n4-v0"
+    at30 = [dict(rec(env, "random", s, 1000, -40.0, 0.0, True, "hyar"), eval_episode_cap=30)
+            for s in (0, 1)]
+    at25 = [dict(rec(env, "random", s, 1000, -10.0, 0.0, True, "hyar"), eval_episode_cap=25)
+            for s in (2, 3)]
+    a = A.resolve_anchor("hyar", env, at30 + at25)
+    assert a.random == pytest.approx(-40.0) and "2 seeds" in a.random_source
