@@ -229,6 +229,12 @@ def _build_published() -> tuple[Published, ...]:
     out.append(Published("CatchPoint-v0", "flexplore", "FLEXplore", "return", 8.12, 2.32, None,
                          SRC_FLEX, "FLEXplore T2 [2nd]", unit_stated=False,
                          note="unit not stated (DLPA-style scale); protocol unknown"))
+    # the same Table II's smoothing-from-the-first-step variant: the row of that config
+    out.append(Published("CatchPoint-v0", 'flexplore[smoothing="always"]',
+                         "FLEXplore-AlwaysSmoothing", "return", -10.29, 5.17, None, SRC_FLEX,
+                         "FLEXplore T2 [2nd]", unit_stated=False,
+                         note="unit not stated (DLPA-style scale); protocol and FGSM eps "
+                              "unknown"))
     return tuple(out)
 
 
