@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo lock test test-fast test-long slow-tests conformance bench bench-envs bench-adapter bench-dlpa bench-modelfree bench-qmle bench-flexplore bench-offline lint envs \
-	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch flexplore-hm8 flexplore-vs-dlpa dlpa-eight table2 scale
+	render clean-venv leaderboard site datasets datasets-small table-dlpa table-hyar table-quick table-offline ablation-dlpa ablation-dlpa-official ablation-flexplore flexplore-catch flexplore-hm8 flexplore-vs-dlpa dlpa-eight table2 qmle-hyar scale
 
 # Every package is installed at the version of requirements-lock.txt (a constraints file): the
 # numbers of a run depend on flax/optax/flashbax/numpy as well as jax, and a fresh install months
@@ -206,6 +206,23 @@ datasets datasets-small: datasets%: $(STAMP)
 	  --size=$(if $(filter -small,$*),small,full) $(if $(DATASETS_ROOT),--root=$(DATASETS_ROOT))
 	$(BIN)/pamdp-bench datasets list --env=$(DATASET_ENVS) \
 	  --size=$(if $(filter -small,$*),small,full) $(if $(DATASETS_ROOT),--root=$(DATASETS_ROOT))
+
+## qmle-hyar: QMLE's learning runs under the HyAR protocol (issue 18), 3 seeds: Platform (200k),
+## Catch Point and Hard Move n = 4 (1M env steps: an accelerator's budget; resumable, so the CPU
+## runs them as far as it has time). Evaluation every 5,000 (Platform) / 10,000 env steps, 100
+## episodes: QMLE scores 1,000 candidates per greedy action, and at the protocol's 500 / 2,500 the
+## evaluations would cost more than the training. Table: results/tables/qmle_hyar, from the
+## record directories results/tables/sources.json lists for it (P-DQN's rows beside QMLE's).
+QMLE_HYAR ?= platform=Platform-v0=5000 catch=CatchPoint-v0=10000 hm4=HardMove-n4-v0=10000
+qmle-hyar: $(STAMP)
+	@for v in $(QMLE_HYAR); do \
+	  name=$${v%%=*}; rest=$${v#*=}; env=$${rest%%=*}; every=$${rest#*=}; \
+	  echo "== $@: $$name ($$env, evaluating every $$every env steps)"; \
+	  $(BIN)/pamdp-bench train --agent=qmle --protocol=hyar --env=$$env --seeds=3 \
+	    --eval_interval=$$every --resume --out=results/runs/qmle_hyar/$$name || exit 1; \
+	done
+	$(BIN)/pamdp-bench table $$($(BIN)/python -c 'import json; print(" ".join(json.load(open( \
+	  "results/tables/sources.json"))["qmle_hyar"]))') --out=results/tables/qmle_hyar
 
 ## scale: QMLE, DLPA and P-DQN on Hard Move n = 4..16 (K up to 65,536; experiments/scale.toml),
 ## resumable; then their per-step costs (results/bench/scale.json; needs an idle machine) and

@@ -167,6 +167,10 @@ DOCUMENTED = [
     "train --agent=hppo --protocol=hyar --env=Goal-v0 --resume "
     "--out=results/runs/hyar_table2/hppo",
     "table results/runs/hyar_table2 --out=results/tables/hyar_table2",
+    "train --agent=qmle --protocol=hyar --env=CatchPoint-v0 --seeds=3 --eval_interval=10000 "
+    "--resume --out=results/runs/qmle_hyar/catch",
+    "table results/runs/qmle_hyar/platform results/runs/hyar_platform/pdqn "
+    "--out=results/tables/qmle_hyar",
     "train --agent=dlpa --protocol=dlpa --env=Goal-v0 --seeds=3 --budget=20000 --resume "
     "--out=results/runs/dlpa_eight/goal",
     "table results/runs/dlpa_eight --out=results/tables/dlpa",
