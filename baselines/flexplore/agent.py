@@ -14,7 +14,9 @@ The suite's DLPA (``baselines.dlpa``) with three mechanisms added through DLPA's
 2. Reward smoothing. One FGSM step from a random start (``fgsm_eps``) on every reward head;
    ``smoothing_weight`` x the squared difference joins the model loss from ``smoothing_start``
    env steps on (``smoothing="after"``), from the first update (``"always"``, the paper's
-   AlwaysSmoothing) or never (``"off"``, NoSmoothing).
+   AlwaysSmoothing) or never (``"off"``, NoSmoothing). ``smoothing_target="step_reward"``
+   smooths the step reward the planner counts instead, continuation head included
+   ([choice], a diagnostic: issue 17 found Catch Point's catch in that head, not in r1).
 3. MI bonus and policy networks. r_aux = log T(s'|s,k,z) - log p_theta(z|s,k) with weight
    ``mi_weight`` is added to the model's rewards inside the planner's trajectory return and in
    the policy objective. A discrete policy (straight-through Gumbel-Softmax) and a Gaussian

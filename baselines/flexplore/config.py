@@ -54,11 +54,13 @@ class FLEXploreConfig(DLPAConfig):
     HASH_ADDED_FIELDS: ClassVar[dict[str, Any]] = {**DLPAConfig.HASH_ADDED_FIELDS,
                                                    "mi_baseline": "none",
                                                    "eval_proposals": "modes",
-                                                   "eval_bonus": True}
+                                                   "eval_bonus": True,
+                                                   "smoothing_target": "reward_heads"}
     CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         **DLPAConfig.CHOICES, "wasserstein_form": ("add", "convex"),
         "wasserstein_discount": ("rho", "gamma"), "smoothing": ("after", "always", "off"),
         "mi_baseline": ("alive_mean", "none"), "eval_proposals": ("sampled", "modes"),
+        "smoothing_target": ("reward_heads", "step_reward"),
     }
 
     # --- (1) Wasserstein term L_ex
@@ -75,6 +77,13 @@ class FLEXploreConfig(DLPAConfig):
     smoothing_start: int = 10_000  # T, env steps (#8)
     smoothing_weight: float = 0.5  # (#7)
     fgsm_eps: float = 0.01  # (#6)
+    #: what FGSM perturbs against and L_smt compares (#7): "reward_heads", every reward head's
+    #: prediction (the spec's reading), or "step_reward", the step reward the planner counts
+    #: made differentiable, P(continue) r0 + P(terminal) r1 (the continuation head included).
+    #: [choice] A diagnostic reading (issue 17): in DLPA's model a Catch Point catch is the
+    #: continuation head's boundary (``tools.catch_probe``: r1 is ~20 at every distance), so
+    #: smoothing the reward heads alone never touches it.
+    smoothing_target: str = "reward_heads"
     # --- (3) mutual-information bonus and the policy networks
     #: eta (#10); 0 switches r_aux off. [choice] 0.01, not the spec's 0.1: measured on one
     #: FLEXplore state trained 2k env steps on Catch Point (seed 0), the action-dependent part

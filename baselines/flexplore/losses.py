@@ -6,7 +6,8 @@
   times the importance weights. The model minimises it, the critic maximises it.
   [choice] The 1/H (spec §4.4 #3 writes the sum alone): DLPA's H-step loss, which L_ex is
   added to, carries the same 1/H, so lambda weighs the two per step alike.
-* ``smoothing_loss``: one FGSM step from a random start on every reward head at the window's
+* ``smoothing_loss``: one FGSM step from a random start on every reward head (or on the
+  planner's step reward, continuation head included: ``smoothing_target``) at the window's
   first real transition (s_{t+1}, k_t, z_t), the squared difference of the predictions.
 * ``imagine``: an H-step rollout of the policy networks through the world model with the MI
   bonus r_aux = log T(s'|s,k,z) - log p_theta(z|s,k): the policy objective (differentiable:
@@ -63,21 +64,40 @@ def reward_heads(params: Params, cfg: Any, s_next: jax.Array, k: jax.Array, z: j
     return r
 
 
+def step_reward(params: Params, cfg: Any, s_next: jax.Array, k: jax.Array, z: jax.Array
+                ) -> jax.Array:
+    """The step reward the planner counts (r0 if the continuation head says continue, else
+    r1), with the argmax replaced by its probability: P(cont) r0 + P(term) r1 [1, B] (r0 [1, B]
+    for a one-reward-head model)."""
+    def head(p: Params) -> jax.Array:
+        return apply_head(p, cfg.model_type, s_next, k, z, cfg.log_std_min, cfg.log_std_max,
+                          cfg.multi_gather_min_k)[0]
+
+    r = reward_heads(params, cfg, s_next, k, z)
+    if not cfg.two_reward_heads:
+        return r
+    logits = head(jax.tree.map(lambda x: x[-1], params["rc"]))
+    p_cont = jax.nn.softmax(logits, axis=-1)[:, 1]
+    return (p_cont * r[0] + (1.0 - p_cont) * r[1])[None]
+
+
 def smoothing_loss(params: Params, cfg: Any, batch: dict[str, jax.Array],
                    key: jax.Array) -> jax.Array:
-    """L_smt = mean_b sum_heads (R(s) - R(s~))^2 with s~ one FGSM step from s + N(0, eps^2)."""
+    """L_smt = mean_b sum_heads (R(s) - R(s~))^2 with s~ one FGSM step from s + N(0, eps^2);
+    R = every reward head, or the planner's step reward (``cfg.smoothing_target``)."""
     s, k, z = batch["obs"][:, 1], batch["k"][:, 0], batch["z"][:, 0]
     eps = cfg.fgsm_eps
-    r_clean = reward_heads(params, cfg, s, k, z)
+    predict = step_reward if cfg.smoothing_target == "step_reward" else reward_heads
+    r_clean = predict(params, cfg, s, k, z)
     target = jax.lax.stop_gradient(r_clean)
 
     def gap(s_tilde: jax.Array) -> jax.Array:
-        return jnp.sum((target - reward_heads(params, cfg, s_tilde, k, z)) ** 2)
+        return jnp.sum((target - predict(params, cfg, s_tilde, k, z)) ** 2)
 
     start = s + eps * jax.random.normal(key, s.shape)
     grad = jax.grad(gap)(start)
     s_adv = jax.lax.stop_gradient(start + eps * jnp.sign(grad))
-    diff = r_clean - reward_heads(params, cfg, s_adv, k, z)
+    diff = r_clean - predict(params, cfg, s_adv, k, z)
     return jnp.mean(jnp.sum(diff ** 2, axis=0))
 
 

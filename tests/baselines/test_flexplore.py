@@ -150,6 +150,37 @@ def test_fgsm_step_stays_in_the_eps_box_and_raises_the_gap() -> None:
     assert float(flosses.smoothing_loss(flat, cfg, batch, key)) == 0.0
 
 
+def test_smoothing_the_step_reward_reaches_the_continuation_head() -> None:
+    """Issue 17: the spec's smoothing (reward heads) leaves the continuation head, where DLPA's
+    model puts a Catch Point catch, untouched; ``smoothing_target="step_reward"`` smooths
+    P(cont) r0 + P(term) r1, which is the planner's counted reward where the head is sure."""
+    agent = _cp_agent(fgsm_eps=0.5)
+    params = agent.init_params(jax.random.key(0))
+    b = 16
+    obs = jax.random.normal(jax.random.key(1), (b, 3, agent.s_dim))
+    batch = {"obs": obs, "k": jnp.ones((b, 2), jnp.int32),
+             "z": jnp.zeros((b, 2, agent.p_pad))}
+    key = jax.random.key(3)
+
+    def contin_grad(target: str) -> float:
+        cfg = dataclasses.replace(agent.config, smoothing_target=target)
+        g = jax.grad(lambda p: flosses.smoothing_loss(p, cfg, batch, key))(params)
+        return max(float(jnp.max(jnp.abs(x[-1]))) for x in jax.tree.leaves(g["rc"]))
+
+    assert contin_grad("reward_heads") == 0.0
+    assert contin_grad("step_reward") > 0.0
+    # where the continuation head is sure, the smoothed quantity is what the planner counts
+    sure = jax.tree.map(lambda x: x, params)
+    s, k, z = obs[:, 1], batch["k"][:, 0], batch["z"][:, 0]
+    r = flosses.reward_heads(params, agent.config, s, k, z)
+    for bias, counted in (([-30.0, 30.0], r[0]), ([30.0, -30.0], r[1])):  # logit 1 = continue
+        sure["rc"]["bm"] = params["rc"]["bm"].at[-1].set(jnp.asarray(bias))
+        np.testing.assert_allclose(flosses.step_reward(sure, agent.config, s, k, z)[0], counted,
+                                   rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="smoothing_target"):
+        _tiny("CatchPoint-v0", smoothing_target="continuation")
+
+
 def test_wasserstein_gap_orders_real_above_fake_after_critic_training() -> None:
     """The critic maximises the gap between replay and model next states; the model's
     gradient of the gap moves the predictions toward the real next states."""
