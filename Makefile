@@ -152,7 +152,8 @@ ablation-flexplore flexplore-catch flexplore-hm8: $(STAMP)
 	    --out=$(FLEXPLORE_OUT)/$$name \
 	    || exit 1; \
 	done
-	$(BIN)/pamdp-bench table $(FLEXPLORE_OUT) --out=results/tables/$(notdir $(FLEXPLORE_OUT))
+	$(BIN)/pamdp-bench table $(FLEXPLORE_OUT) --out=results/tables/$(notdir $(FLEXPLORE_OUT)) \
+	  --train_metrics=model/smoothing,model/reward_loss,model/contin_loss
 
 ## flexplore-hm8: the paper's other smoothing result (spec §4.3: on Hard Move n = 8 smoothing hurt,
 ## pushing the agent toward negative-reward states): FLEXplore vs NoSmoothing (and

@@ -483,12 +483,76 @@ def plot_aggregates(rows: Sequence[AggregateResult], path: str, title: str,
 
 
 # ----------------------------------------------------------------------------- driver
+TRAIN_METRIC_COLUMNS = ("protocol", "env_id", "agent", "metric", "env_steps", "n", "mean",
+                        "std")
+
+
+def train_metric_rows(records: Sequence[Mapping[str, Any]], names: Sequence[str]
+                      ) -> list[dict[str, Any]]:
+    """Per (protocol, env, agent, metric, evaluation point): mean and sample std over the seeds
+    whose record has that training metric (a numeric one). Every name must occur in some
+    record (``ValueError`` naming the missing ones and what the records have)."""
+    have = {k for r in records for k in (r.get("train_metrics") or {})}
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise ValueError(f"no record has training metric(s) {missing}; the records have: "
+                         f"{', '.join(sorted(have)) or 'none'}")
+    groups: dict[tuple[Any, ...], list[float]] = {}
+    for r in records:
+        tm = r.get("train_metrics") or {}
+        for name in names:
+            v = tm.get(name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                key = (r["protocol"], r["env_id"], r["agent"], name, int(r["env_steps"]))
+                groups.setdefault(key, []).append(float(v))
+    rows = []
+    for (protocol, env_id, agent, name, steps), vals in groups.items():
+        x = np.asarray(vals)
+        rows.append({"protocol": protocol, "env_id": env_id, "agent": agent, "metric": name,
+                     "env_steps": steps, "n": x.size, "mean": float(x.mean()),
+                     "std": float(x.std(ddof=1)) if x.size > 1 else float("nan")})
+    rows.sort(key=lambda r: (r["protocol"], A.env_sort_key(r["env_id"]), r["agent"],
+                             list(names).index(r["metric"]), r["env_steps"]))
+    return rows
+
+
+def train_metrics_markdown(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> str:
+    """One table per (protocol, env, agent): evaluation points down, the metrics across
+    (mean ± sample std over seeds, n = seeds that report it)."""
+    out = ["# Training metrics", "",
+           "The last update's values before each evaluation, as each record's `train_metrics` "
+           "holds them: mean ± sample std over the seeds (n).", ""]
+    by: dict[tuple[str, str, str], dict[int, dict[str, Mapping[str, Any]]]] = {}
+    for r in rows:
+        by.setdefault((r["protocol"], r["env_id"], r["agent"]), {}).setdefault(
+            r["env_steps"], {})[r["metric"]] = r
+    for (protocol, env_id, agent), points in by.items():
+        out += [f"## {A.display_name(env_id)}, `{agent}` (protocol `{protocol}`)", "",
+                "| env steps | " + " | ".join(f"`{n}`" for n in names) + " |",
+                "|---|" + "---|" * len(names)]
+        for steps in sorted(points):
+            cells = []
+            for n in names:
+                r = points[steps].get(n)
+                cells.append("—" if r is None else
+                             f"{r['mean']:.4g}" + ("" if r["n"] < 2 else f" ± {r['std']:.2g}")
+                             + f" ({r['n']})")
+            out.append(f"| {steps:,} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def build_tables(records: Sequence[Mapping[str, Any]], out_dir: str,
                  reps: int = St.DEFAULT_REPS, seed: int = St.DEFAULT_SEED,
-                 sources: Sequence[str] = (), plots: bool = True) -> TableOutput:
-    """Write every table and figure for ``records`` under ``out_dir``."""
+                 sources: Sequence[str] = (), plots: bool = True,
+                 train_metrics: Sequence[str] = ()) -> TableOutput:
+    """Write every table and figure for ``records`` under ``out_dir`` (with
+    ``train_metrics``: also those training metrics per evaluation point,
+    ``train_metrics.md`` / ``.csv``)."""
     if not records:
         raise ValueError("no result records")
+    metric_rows = train_metric_rows(S.label_config_variants(records), train_metrics) \
+        if train_metrics else None
     os.makedirs(out_dir, exist_ok=True)
     files: list[str] = []
     p = lambda name: os.path.join(out_dir, name)  # noqa: E731
@@ -569,6 +633,11 @@ def build_tables(records: Sequence[Mapping[str, Any]], out_dir: str,
         files.append(_write_csv(p("labels.csv"), ["label", "agent"],
                                 ({"label": plot_label(a), "agent": a} for a in short)))
     files.append(A.write_anchors_md(p("ANCHORS.md"), records))
+    if metric_rows is not None:
+        with open(p("train_metrics.md"), "w") as f:
+            f.write(train_metrics_markdown(metric_rows, train_metrics))
+        files.append(p("train_metrics.md"))
+        files.append(_write_csv(p("train_metrics.csv"), TRAIN_METRIC_COLUMNS, metric_rows))
     return TableOutput(markdown=scores_md + "\n" + agg_md, files=files)
 
 
@@ -585,9 +654,10 @@ def _find_undecodable(paths: Sequence[str]) -> str:
 
 def table_cli(paths: list[str], out_dir: str, protocol: str | None = None, *,
               reps: int = St.DEFAULT_REPS, seed: int = St.DEFAULT_SEED,
-              manifest: str | None = None) -> int:
-    """``pamdp-bench table PATHS... --out DIR [--filter_protocol P]``: print the markdown, write
-    the files; exit 0, or 2 on unreadable / malformed input (the message names file:line).
+              manifest: str | None = None, train_metrics: Sequence[str] = ()) -> int:
+    """``pamdp-bench table PATHS... --out DIR [--filter_protocol P] [--train_metrics=A,B]``:
+    print the markdown, write the files; exit 0, or 2 on unreadable / malformed input (the
+    message names file:line) or a training metric no record has.
 
     Records of offline protocols (with a ``dataset``) get the offline table
     (``analysis.offline``, normalised with the anchors of the datasets ``manifest``); online
@@ -620,6 +690,9 @@ def table_cli(paths: list[str], out_dir: str, protocol: str | None = None, *,
               f"({len(sources)} .jsonl file(s) found)", file=sys.stderr)
         return 2
     offline = sum(1 for r in records if r.get("dataset"))
+    if offline and train_metrics:
+        print("error: --train_metrics is for online records only", file=sys.stderr)
+        return 2
     if offline:
         if offline != len(records):
             print(f"error: {offline} of {len(records)} records are offline (they name a dataset)"
@@ -638,7 +711,12 @@ def table_cli(paths: list[str], out_dir: str, protocol: str | None = None, *,
         print(md)
         print(f"wrote {len(files)} files under {out_dir}", file=sys.stderr)
         return 0
-    out = build_tables(records, out_dir, reps=reps, seed=seed, sources=sources)
+    try:
+        out = build_tables(records, out_dir, reps=reps, seed=seed, sources=sources,
+                           train_metrics=train_metrics)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(out.markdown)
     print(f"wrote {len(out.files)} files under {out_dir}", file=sys.stderr)
     return 0

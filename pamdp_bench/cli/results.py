@@ -23,13 +23,18 @@ def _table_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", default=None, metavar="FILE",
                    help="offline records: the datasets manifest holding the normalisation "
                         "anchors (default: results/datasets/manifest.json)")
+    p.add_argument("--train_metrics", default="", metavar="NAME[,NAME]",
+                   help="also tabulate these training metrics of the records (names as in "
+                        "their train_metrics, e.g. model/reward_loss) per evaluation point: "
+                        "train_metrics.md / .csv")
 
 
 def cmd_table(a: argparse.Namespace) -> int:
     from pamdp_bench.analysis.tables import table_cli
 
+    names = [n for n in a.train_metrics.split(",") if n]
     return table_cli(a.paths, a.out, a.filter_protocol, reps=a.reps, seed=a.seed,
-                     manifest=a.manifest)
+                     manifest=a.manifest, train_metrics=names)
 
 
 def _scale_arguments(p: argparse.ArgumentParser) -> None:

@@ -142,6 +142,7 @@ DOCUMENTED = [
     "--manifest=results/datasets/manifest.json",
     "train --agent=random --protocol=quick --supported_only --resume --out=runs/demo/random",
     "table runs/demo --out=runs/demo/tables",
+    "table runs/r --out=runs/r/tables --train_metrics=loss_critic",
     "train --agent=dlpa --config=model_type=concat --protocol=dlpa_ablation --resume "
     "--out=results/runs/dlpa_ablation/structure_concat",
     "train --agent=qmle --protocol=scale --resume --out=results/runs/scale/qmle",
@@ -160,7 +161,8 @@ DOCUMENTED = [
     "train --agent=flexplore --config=smoothing=always --config=fgsm_eps=0.05 "
     "--protocol=flexplore_ablation "
     "--env=CatchPoint-v0 --resume --out=results/runs/flexplore_ablation/smoothing_always_eps_0.05",
-    "table results/runs/flexplore_ablation --out=results/tables/flexplore_ablation",
+    "table results/runs/flexplore_ablation --out=results/tables/flexplore_ablation "
+    "--train_metrics=model/smoothing,model/reward_loss,model/contin_loss",
     "train --agent=flexplore --config=smoothing=off --protocol=flexplore_ablation "
     "--env=HardMove-n8-v0 --resume --out=results/runs/flexplore_hm8/smoothing_off",
     "table results/runs/flexplore_hm8 --out=results/tables/flexplore_hm8",

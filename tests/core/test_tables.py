@@ -205,6 +205,39 @@ def test_cli_errors(tmp_path, capsys):
     assert "bin.jsonl" in capsys.readouterr().err
 
 
+def test_training_metrics_per_evaluation_point(tmp_path, capsys):
+    """``--train_metrics``: mean and sample std over the seeds that report a metric, per
+    evaluation point; a name no record has is refused (exit 2) before anything is written."""
+    base = [r for r in synthetic(("dlpa",), seeds=3) if r["env_id"] == "Platform-v0"
+            and r["agent"] == "dlpa"]
+    records = []
+    for r in base:
+        tm = {"loss": 0.1 * r["seed"] + r["env_steps"] / 1e5, "flag": True}
+        if r["seed"] == 2:
+            tm["extra"] = 7.0
+        records.append({**r, "train_metrics": tm})
+    rows = tables.train_metric_rows(records, ["loss", "extra"])
+    last = max(r["env_steps"] for r in records)
+    loss = next(r for r in rows if r["metric"] == "loss" and r["env_steps"] == last)
+    assert loss["n"] == 3 and loss["mean"] == pytest.approx(0.1 + last / 1e5)
+    assert loss["std"] == pytest.approx(0.1)
+    extra = [r for r in rows if r["metric"] == "extra"]
+    assert {r["n"] for r in extra} == {1} and np.isnan(extra[0]["std"])
+    with pytest.raises(ValueError, match=r"no record has training metric\(s\) \['nope'\]; "
+                                         r"the records have: extra, flag, loss"):
+        tables.train_metric_rows(records, ["nope"])
+    path = tmp_path / "r.jsonl"
+    append_records(str(path), records)
+    out = tmp_path / "o"
+    assert tables.table_cli([str(path)], str(out), reps=50, train_metrics=["nope"]) == 2
+    assert "nope" in capsys.readouterr().err and not out.exists()
+    assert tables.table_cli([str(path)], str(out), reps=50, train_metrics=["loss", "extra"]) == 0
+    md = (out / "train_metrics.md").read_text()
+    assert "| `loss` | `extra` |" in md and "7 (1)" in md and "± 0.1 (3)" in md
+    with open(out / "train_metrics.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+
+
 def test_protocol_filter(tmp_path, capsys):
     path = tmp_path / "r.jsonl"
     append_records(str(path), [r for r in synthetic() if r["env_id"] == "Goal-v0"])
