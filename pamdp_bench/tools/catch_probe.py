@@ -9,7 +9,8 @@ counts r0 where the continuation head's argmax says "continue", else r1. This pr
 where the catch boundary lives in a trained model.
 
 For each seed of a run, at post-step observations with the landmark at distance d (16
-directions, zero velocity, no failed catch yet, at step ``--t``), action k = catch: the mean
+directions, zero velocity, ``--failures`` failed catches before, at step ``--t``), action
+k = catch: the mean
 predictions of r0 and r1, P(terminal) from the continuation head, and the reward the planner
 counts, each averaged over the directions. Works for runs of ``dlpa`` and ``flexplore`` (any
 config) on ``CatchPoint-v0`` in either observation view; the run is loaded with
@@ -41,19 +42,24 @@ DIRECTIONS = 16
 
 
 def probe_states(obs_dim: int, distances: Sequence[float] = DISTANCES,
-                 directions: int = DIRECTIONS, t: int = 5) -> np.ndarray:
+                 directions: int = DIRECTIONS, t: int = 5, failures: int = 0) -> np.ndarray:
     """Post-step observations [len(distances) * directions, obs_dim], distance-major: zero
     velocity, landmark - agent = d (cos a, sin a); the DLPA view (6 dims) adds DLPA's features
-    for no failed catch (-1) and step ``t`` (-1 + t / 12)."""
+    for ``failures`` failed catches (-1 + failures / 6; DLPA's float32 feature stops growing
+    after 10) and step ``t`` (-1 + t / 12)."""
     if obs_dim not in (4, 6):
         raise ValueError(f"Catch Point observations have 4 or 6 dims, got {obs_dim}")
+    if not 0 <= failures <= 11:
+        raise ValueError(f"Catch Point allows 0..11 failed catches, got {failures}")
+    valid = -1.0 + min(failures, 10) / 6.0
     a = np.linspace(0.0, 2.0 * np.pi, directions, endpoint=False)
     rows = []
     for d in distances:
         rel = np.stack([d * np.cos(a), d * np.sin(a)], axis=-1)
         parts = [np.zeros((directions, 2)), rel]
         if obs_dim == 6:
-            parts += [np.full((directions, 1), -1.0), np.full((directions, 1), -1.0 + t / 12.0)]
+            parts += [np.full((directions, 1), valid),
+                      np.full((directions, 1), -1.0 + t / 12.0)]
         rows.append(np.concatenate(parts, axis=-1))
     return np.concatenate(rows).astype(np.float32)
 
@@ -84,11 +90,12 @@ def catch_profile(model: dict[str, Any], cfg: Any, states: np.ndarray, p_pad: in
             "planner_reward": per(planner)}
 
 
-def probe_run(run_dir: str, step: int | None = None, t: int = 5) -> dict[str, Any]:
+def probe_run(run_dir: str, step: int | None = None, t: int = 5, failures: int = 0
+              ) -> dict[str, Any]:
     """Every seed's profile of one run at ``step`` (default: its newest checkpoint)."""
     tr = load_trained(run_dir, ENV_ID, step)
     agent = tr.agent
-    states = probe_states(agent.s_dim, t=t)
+    states = probe_states(agent.s_dim, t=t, failures=failures)
     seeds = {}
     for seed in tr.seeds:
         prof = catch_profile(tr.state_of(seed).params, agent.config, states, agent.p_pad,
@@ -96,13 +103,14 @@ def probe_run(run_dir: str, step: int | None = None, t: int = 5) -> dict[str, An
         seeds[str(seed)] = {name: [round(float(v), 4) for v in vals]
                             for name, vals in prof.items()}
     return {"run": run_dir, "agent": tr.meta.get("agent"), "step": tr.step, "t": t,
-            "distances": list(DISTANCES), "seeds": seeds}
+            "failures": failures, "distances": list(DISTANCES), "seeds": seeds}
 
 
 def _markdown(result: dict[str, Any]) -> str:
     head = " | ".join(f"{d:g}" for d in result["distances"])
     lines = [f"{result['run']} ({result['agent']}) at {result['step']} env steps, k = catch, "
-             f"step {result['t']}", "", f"| seed | output | {head} |",
+             f"step {result['t']}, {result['failures']} failed catches before", "",
+             f"| seed | output | {head} |",
              "|---|---|" + "---|" * len(result["distances"])]
     for seed, prof in result["seeds"].items():
         for name, vals in prof.items():
@@ -116,11 +124,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("runs", nargs="+", help="run directories (pamdp-bench train --out)")
     ap.add_argument("--step", type=int, default=None, help="checkpoint (default: newest)")
     ap.add_argument("--t", type=int, default=5, help="episode step of the probed states")
+    ap.add_argument("--failures", type=int, default=0,
+                    help="failed catches before the probed step (0..11; DLPA view only)")
     ap.add_argument("--json", default=None, help="also write the profiles here")
     args = ap.parse_args(argv)
     if args.t < 0 or (args.step is not None and args.step < 0):
         ap.error("--t and --step must be >= 0")
-    results = [probe_run(r, args.step, args.t) for r in args.runs]
+    if not 0 <= args.failures <= 11:
+        ap.error("--failures must be in 0..11 (Catch Point allows 11 failed catches)")
+    results = [probe_run(r, args.step, args.t, args.failures) for r in args.runs]
     print("\n\n".join(_markdown(r) for r in results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

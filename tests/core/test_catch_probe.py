@@ -19,6 +19,10 @@ def test_probe_states_put_the_landmark_at_each_distance() -> None:
     assert (s[:, :2] == 0).all() and (s[:, 4] == -1).all()
     np.testing.assert_allclose(s[:, 5], -0.5)
     assert probe_states(4, distances=(0.3,), directions=2).shape == (2, 4)
+    np.testing.assert_allclose(probe_states(6, failures=3)[:, 4], -0.5)
+    np.testing.assert_allclose(probe_states(6, failures=11)[:, 4], -1 + 10 / 6)  # DLPA's cap
+    with pytest.raises(ValueError, match="0..11 failed catches"):
+        probe_states(6, failures=12)
     with pytest.raises(ValueError, match="4 or 6 dims"):
         probe_states(5)
 
@@ -47,3 +51,5 @@ def test_a_missing_run_is_refused(tmp_path) -> None:  # noqa: ANN001
         main([str(tmp_path / "nothing")])
     with pytest.raises(SystemExit):
         main([str(tmp_path), "--t=-1"])
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "--failures=12"])
