@@ -90,20 +90,20 @@ def catch_profile(model: dict[str, Any], cfg: Any, states: np.ndarray, p_pad: in
             "planner_reward": per(planner)}
 
 
-def probe_run(run_dir: str, step: int | None = None, t: int = 5, failures: int = 0
-              ) -> dict[str, Any]:
+def probe_run(run_dir: str, step: int | None = None, t: int = 5, failures: int = 0,
+              distances: Sequence[float] = DISTANCES) -> dict[str, Any]:
     """Every seed's profile of one run at ``step`` (default: its newest checkpoint)."""
     tr = load_trained(run_dir, ENV_ID, step)
     agent = tr.agent
-    states = probe_states(agent.s_dim, t=t, failures=failures)
+    states = probe_states(agent.s_dim, distances, t=t, failures=failures)
     seeds = {}
     for seed in tr.seeds:
         prof = catch_profile(tr.state_of(seed).params, agent.config, states, agent.p_pad,
-                             len(DISTANCES))
+                             len(distances))
         seeds[str(seed)] = {name: [round(float(v), 4) for v in vals]
                             for name, vals in prof.items()}
     return {"run": run_dir, "agent": tr.meta.get("agent"), "step": tr.step, "t": t,
-            "failures": failures, "distances": list(DISTANCES), "seeds": seeds}
+            "failures": failures, "distances": list(distances), "seeds": seeds}
 
 
 def _markdown(result: dict[str, Any]) -> str:
@@ -126,13 +126,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--t", type=int, default=5, help="episode step of the probed states")
     ap.add_argument("--failures", type=int, default=0,
                     help="failed catches before the probed step (0..11; DLPA view only)")
+    ap.add_argument("--distances", default=",".join(f"{d:g}" for d in DISTANCES),
+                    help="landmark distances to probe, comma-separated (default: %(default)s)")
     ap.add_argument("--json", default=None, help="also write the profiles here")
     args = ap.parse_args(argv)
     if args.t < 0 or (args.step is not None and args.step < 0):
         ap.error("--t and --step must be >= 0")
     if not 0 <= args.failures <= 11:
         ap.error("--failures must be in 0..11 (Catch Point allows 11 failed catches)")
-    results = [probe_run(r, args.step, args.t, args.failures) for r in args.runs]
+    try:
+        distances = [float(d) for d in args.distances.split(",")]
+    except ValueError:
+        ap.error(f"--distances: comma-separated numbers expected, got {args.distances!r}")
+    if not distances or min(distances) < 0:
+        ap.error("--distances must be non-negative")
+    results = [probe_run(r, args.step, args.t, args.failures, distances) for r in args.runs]
     print("\n\n".join(_markdown(r) for r in results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

@@ -51,5 +51,6 @@ def test_a_missing_run_is_refused(tmp_path) -> None:  # noqa: ANN001
         main([str(tmp_path / "nothing")])
     with pytest.raises(SystemExit):
         main([str(tmp_path), "--t=-1"])
-    with pytest.raises(SystemExit):
-        main([str(tmp_path), "--failures=12"])
+    for bad in ("--failures=12", "--distances=0.1,x", "--distances=-1"):
+        with pytest.raises(SystemExit):
+            main([str(tmp_path), bad])
