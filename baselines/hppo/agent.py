@@ -20,9 +20,13 @@ Per iteration (faithful unless marked):
    except with a clock in the observation (``common.ends_value``); HyAR used the last reward
    as the bootstrap value at every episode end (``end_bootstrap="last_reward"`` does so
    where the suite does not bootstrap: terminations, and truncations with a clock).
+   ``truncation="run_on"`` (HyAR's Catch Point / Hard Move scripts) leaves a step-capped
+   episode's GAE path open: it bootstraps from the next stored state, the next episode's
+   first, and the advantage runs on into that episode's rewards.
 
-Config readings: the defaults are HyAR's settings without three bugs of its code (the discrete
-ratio, sampled evaluation actions, the last-reward bootstrap, each a [choice] below); the
+Config readings: the defaults are HyAR's settings without four bugs of its code (the discrete
+ratio, sampled evaluation actions, the last-reward bootstrap, on Catch Point / Hard Move the
+run-on GAE path, each a [choice] below); the
 ``hyar`` reading (``config.hyar_config``) has them, and the ``hyar`` protocol selects it, so
 its H-PPO rows run what produced HyAR's Table 2.
 
@@ -223,15 +227,28 @@ class HPPO(EnvBound):
                 ret_sum + jnp.where(finished, ep_return, 0.0),
                 n_ep + finished.astype(jnp.int32)), None
 
+    def advantages(self, buf: dict, values: jax.Array, next_values: jax.Array
+                   ) -> tuple[jax.Array, jax.Array]:
+        """GAE advantages and value targets of one rollout (``values`` = V(s_t),
+        ``next_values`` = V(s'_t) of the pre-reset next observations)."""
+        cfg = self.config
+        done = buf["terminated"] | buf["truncated"]
+        if cfg.truncation == "run_on":  # HyAR's MPE scripts: a step-capped path runs on
+            cut = buf["truncated"] & ~buf["terminated"]
+            # the next stored state is the next episode's first (the last slot keeps V(s'))
+            following = jnp.concatenate([values[1:], next_values[-1:]])
+            next_values = jnp.where(cut, following, next_values)
+            done = buf["terminated"]
+        return losses.gae_and_returns(
+            buf["reward"], values, next_values, buf["terminated"], done, cfg.gamma,
+            cfg.gae_lambda, buf["reward"] if cfg.end_bootstrap == "last_reward" else None)
+
     def _update(self, learner: tuple, buf: dict, key: jax.Array) -> tuple[tuple, dict]:
         cfg = self.config
         actor, critic = learner
         values = networks.critic_forward(critic.params, buf["obs"])
         next_values = networks.critic_forward(critic.params, buf["next_obs"])
-        adv, ret = losses.gae_and_returns(
-            buf["reward"], values, next_values, buf["terminated"],
-            buf["terminated"] | buf["truncated"], cfg.gamma, cfg.gae_lambda,
-            buf["reward"] if cfg.end_bootstrap == "last_reward" else None)
+        adv, ret = self.advantages(buf, values, next_values)
         adv = losses.normalize(adv, cfg.adv_eps)
 
         def critic_loss(params: Any, idx: jax.Array) -> jax.Array:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+from pamdp_bench.registry import env_spec
+
 AGENT = "HyAR agents/hppo_noshare.py (spec §7.1)"
 UTILS = "HyAR agents/utils/ppo_utils.py ReplayBufferPPO (spec §7.1)"
 SCRIPTS = "HyAR Raw_RL/main_*_hppo.py run scripts (spec §7.1)"
@@ -35,6 +37,7 @@ CHOICE = "suite choice [choice]"
 RATIO_MODES = ("separate", "joint")
 PARAM_LOGP_SCOPES = ("all", "chosen")
 END_BOOTSTRAPS = ("value", "last_reward")
+TRUNCATIONS = ("bootstrap", "run_on")
 #: The config readings ``default_config`` offers besides its default (``hyar_config``).
 READINGS = ("hyar",)
 
@@ -46,7 +49,8 @@ class HPPOConfig:
 
     #: Fields added after the config hash was defined, with the value that reproduces the
     #: behaviour from before (``harness.records.config_dict``).
-    HASH_ADDED_FIELDS: ClassVar[dict[str, Any]] = {"end_bootstrap": "value"}
+    HASH_ADDED_FIELDS: ClassVar[dict[str, Any]] = {"end_bootstrap": "value",
+                                                   "truncation": "bootstrap"}
 
     # Shared field names (``baselines.common``), as in the other actor-critic configs.
     hidden_actor: tuple[int, ...] = (256, 256)  # each of the two actor towers
@@ -79,6 +83,11 @@ class HPPOConfig:
     # The value target's bootstrap at a termination: 0 ("value", the suite's convention) or
     # the step's own reward ("last_reward": HyAR's ``last_val = reward if done``).
     end_bootstrap: str = "value"
+    # A truncation (step cap, no clock in the observation): "bootstrap" closes the GAE path with
+    # V(s'), the suite's convention; "run_on" leaves the path open, as HyAR's Catch Point and
+    # Hard Move scripts do (they call finish_path only at a termination or a full rollout):
+    # the next episode's first state is the bootstrap and its rewards join the advantage.
+    truncation: str = "bootstrap"
     sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
@@ -90,6 +99,8 @@ class HPPOConfig:
         if self.end_bootstrap not in END_BOOTSTRAPS:
             raise ValueError(f"end_bootstrap must be one of {END_BOOTSTRAPS}, "
                              f"got {self.end_bootstrap!r}")
+        if self.truncation not in TRUNCATIONS:
+            raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {self.truncation!r}")
         if self.epoch_steps < 1 or self.minibatch_size < 1:
             raise ValueError("epoch_steps and minibatch_size must be positive")
 
@@ -113,6 +124,10 @@ _HYAR_SOURCES = (
     ("stochastic_eval=True (select_action(is_test=True) samples), end_bootstrap='last_reward' "
      "(last_val = reward if done)", SCRIPTS),
 )
+_HYAR_MPE_SOURCES = (
+    ("truncation='run_on' (main_direction_catch_hppo.py / main_hard_move_hppo.py: at the "
+     "30-step cap the loop resets the env without replay_buffer.finish_path)", SCRIPTS),
+)
 
 
 def default_config(env_id: str, reading: str | None = None) -> HPPOConfig:
@@ -130,12 +145,16 @@ def hyar_config(env_id: str) -> HPPOConfig:
     defaults plus the three behaviours the defaults leave out as bugs: HyAR's discrete ratio,
     sampled actions in evaluation, and the last reward as the value target's bootstrap where
     an episode ends without bootstrapping (a termination; also a truncation when the
-    observation carries a clock, ``common.ends_value``). Left out even here [deviation]: HyAR
-    also bootstraps the last reward at Platform's 200-step ``TimeLimit`` (a truncation here;
-    rare at these budgets), and on Catch Point / Hard Move a step-capped episode does not close
-    its GAE path, which runs on into the next episode (here a truncation bootstraps V(s')).
-    Its 30-step Catch Point episodes (the other agents' 25) are the ``hyar`` protocol's
-    (``[env."CatchPoint-v0".agents.hppo]``), not a config field."""
+    observation carries a clock, ``common.ends_value``); on Catch Point and Hard Move (MPE
+    envs, whose step cap is the run script's loop) also its GAE path running on through a
+    step-capped episode into the next (``truncation="run_on"``). Left out even here
+    [deviation]: HyAR also bootstraps the last reward at Platform's 200-step ``TimeLimit`` (a
+    truncation here; rare at these budgets). Its 30-step Catch Point episodes (the other
+    agents' 25) are the ``hyar`` protocol's (``[env."CatchPoint-v0".agents.hppo]``), not a
+    config field."""
+    mpe = env_spec(env_id).origin == "mpe"
     return dataclasses.replace(default_config(env_id), hyar_discrete_ratio=True,
                                stochastic_eval=True, end_bootstrap="last_reward",
-                               sources=_SOURCES + _HYAR_SOURCES)
+                               truncation="run_on" if mpe else "bootstrap",
+                               sources=_SOURCES + _HYAR_SOURCES
+                               + (_HYAR_MPE_SOURCES if mpe else ()))

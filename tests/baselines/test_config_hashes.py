@@ -25,7 +25,9 @@ never pool them with new ones):
   ``std_momentum=False`` reproduces the old behaviour and its old hash.
 
 ``hyar_reading`` pins the P-DQN family's new ``reading="hyar"`` configs (the ``hyar``
-protocol's).
+protocol's). Changed on purpose there: ``hppo`` on Catch Point and Hard Move, whose HyAR reading
+now also runs its GAE path on through step-capped episodes (``truncation="run_on"``, HyAR's MPE
+scripts); Platform, Goal and Hard Goal keep theirs.
 """
 
 from __future__ import annotations

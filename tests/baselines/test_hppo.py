@@ -60,6 +60,31 @@ def test_gae_and_returns_hand_computed() -> None:
     np.testing.assert_allclose(norm, [-1.0, 1.0])
 
 
+def test_run_on_truncation_chains_into_the_next_episode() -> None:
+    """HyAR's Catch Point / Hard Move scripts reset at the step cap without closing the GAE
+    path: the capped step t1 bootstraps from the next stored state (t2's, the next episode's
+    first: V = 1.5, not V(final obs) = 7) and its advantage runs on through t2, t3."""
+    cfg = dataclasses.replace(default_config("HardMove-n4-v0"), truncation="run_on",
+                              gamma=0.9, gae_lambda=0.5)
+    env, params = make("HardMove-n4-v0")
+    agent = HPPO(env, params, cfg)
+    buf = {"reward": jnp.array([1.0, 2.0, 3.0, 4.0]),
+           "terminated": jnp.array([False, False, True, False]),
+           "truncated": jnp.array([False, True, False, False])}
+    v = jnp.array([0.5, 1.0, 1.5, 2.0])
+    nv = jnp.array([1.0, 7.0, 1.5, 3.0])
+    adv, ret = agent.advantages(buf, v, nv)
+    d = [1.0 + 0.9 - 0.5, 2.0 + 0.9 * 1.5 - 1.0, 3.0 - 1.5, 4.0 + 0.9 * 3.0 - 2.0]
+    a2 = d[2]  # t2 terminates: the path ends there
+    a1 = d[1] + 0.45 * a2
+    np.testing.assert_allclose(adv, [d[0] + 0.45 * a1, a1, a2, d[3]], rtol=1e-6)
+    np.testing.assert_allclose(ret, [1 + 0.9 * (2 + 0.9 * 3), 2 + 0.9 * 3, 3.0, 4 + 0.9 * 3],
+                               rtol=1e-6)
+    boot = HPPO(env, params, dataclasses.replace(cfg, truncation="bootstrap"))
+    adv_b, _ = boot.advantages(buf, v, nv)
+    np.testing.assert_allclose(adv_b, [1.4 + 0.45 * 7.3, 7.3, 1.5, 4.7], rtol=1e-6)
+
+
 def test_hyar_reading_and_protocol() -> None:
     # The defaults leave out three bugs of HyAR's code; its reading has them, the hyar
     # protocol selects that reading, and the defaults' config hash did not move.
@@ -79,6 +104,13 @@ def test_hyar_reading_and_protocol() -> None:
     assert "end_bootstrap" not in config_dict(base)  # the new field keeps the defaults' hash
     assert load_protocol("hyar").agent_readings["hppo"] == "hyar"
     assert agent_config("hppo", "Goal-v0", "hyar").end_bootstrap == "last_reward"
+    # the run-on GAE path belongs to HyAR's MPE scripts only
+    assert hy.truncation == base.truncation == "bootstrap"
+    assert default_config("HardMove-n6-v0", reading="hyar").truncation == "run_on"
+    assert default_config("CatchPoint-v0", reading="hyar").truncation == "run_on"
+    assert "truncation" not in config_dict(base)
+    with pytest.raises(ValueError, match="truncation"):
+        dataclasses.replace(base, truncation="cut")
     with pytest.raises(ValueError, match="reading"):
         default_config("Goal-v0", reading="nope")
     with pytest.raises(ValueError, match="end_bootstrap"):
