@@ -185,6 +185,17 @@ def _gauss(mean: jax.Array, log_std: jax.Array, key: jax.Array | None,
     return mean + jnp.exp(log_std) * _noise(key, mean.shape, fast).astype(mean.dtype)
 
 
+def rc_means(rc: Params, cfg: Any, s_next: jax.Array, k: jax.Array, z: jax.Array
+             ) -> jax.Array:
+    """Mean outputs [n, B, 2] of stacked reward / continuation heads ``rc`` (``init_model``'s
+    layout, or a leading slice of it) at (s', k, z)."""
+    def head(p: Params) -> jax.Array:
+        return apply_head(p, cfg.model_type, s_next, k, z, cfg.log_std_min, cfg.log_std_max,
+                          cfg.multi_gather_min_k)[0]
+
+    return jax.vmap(head)(rc)
+
+
 def model_step(params: Params, cfg: Any, s: jax.Array, k: jax.Array, z: jax.Array,
                key: jax.Array | None, k_st: jax.Array | None = None, with_logp: bool = False
                ) -> tuple[jax.Array, ...]:

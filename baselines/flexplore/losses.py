@@ -21,7 +21,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from pamdp_bench.baselines.dlpa.networks import Params, apply_head, model_step
+from pamdp_bench.baselines.dlpa.networks import Params, model_step, rc_means
 from pamdp_bench.baselines.dlpa.planner import alive_centred
 from pamdp_bench.baselines.flexplore import networks as fnet
 
@@ -53,12 +53,8 @@ def wasserstein_gap(critic_params: Params, sigmas: Params, cfg: Any,
 def reward_heads(params: Params, cfg: Any, s_next: jax.Array, k: jax.Array, z: jax.Array
                  ) -> jax.Array:
     """Mean predictions of every reward head at (s', k, z): [n_reward_heads, B]."""
-    def head(p: Params) -> jax.Array:
-        return apply_head(p, cfg.model_type, s_next, k, z, cfg.log_std_min, cfg.log_std_max,
-                          cfg.multi_gather_min_k)[0][:, 0]
-
     n_r = 2 if cfg.two_reward_heads else 1
-    r = jax.vmap(head)(jax.tree.map(lambda x: x[:n_r], params["rc"]))
+    r = rc_means(jax.tree.map(lambda x: x[:n_r], params["rc"]), cfg, s_next, k, z)[:, :, 0]
     if cfg.platform_reward:
         r = (jnp.tanh(r) + 1.0) / 2.0
     return r
@@ -69,16 +65,11 @@ def step_reward(params: Params, cfg: Any, s_next: jax.Array, k: jax.Array, z: ja
     """The step reward the planner counts (r0 if the continuation head says continue, else
     r1), with the argmax replaced by its probability: P(cont) r0 + P(term) r1 [1, B] (r0 [1, B]
     for a one-reward-head model)."""
-    def head(p: Params) -> jax.Array:
-        return apply_head(p, cfg.model_type, s_next, k, z, cfg.log_std_min, cfg.log_std_max,
-                          cfg.multi_gather_min_k)[0]
-
-    r = reward_heads(params, cfg, s_next, k, z)
     if not cfg.two_reward_heads:
-        return r
-    logits = head(jax.tree.map(lambda x: x[-1], params["rc"]))
-    p_cont = jax.nn.softmax(logits, axis=-1)[:, 1]
-    return (p_cont * r[0] + (1.0 - p_cont) * r[1])[None]
+        return reward_heads(params, cfg, s_next, k, z)
+    out = rc_means(params["rc"], cfg, s_next, k, z)  # r0, r1, continuation logits
+    p_cont = jax.nn.softmax(out[-1], axis=-1)[:, 1]
+    return (p_cont * out[0, :, 0] + (1.0 - p_cont) * out[1, :, 0])[None]
 
 
 def smoothing_loss(params: Params, cfg: Any, batch: dict[str, jax.Array],

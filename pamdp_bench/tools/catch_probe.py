@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pamdp_bench.baselines.dlpa.networks import apply_head
+from pamdp_bench.baselines.dlpa.networks import rc_means
 from pamdp_bench.harness.restore import load_trained
 
 ENV_ID = "CatchPoint-v0"
@@ -75,11 +75,7 @@ def catch_profile(model: dict[str, Any], cfg: Any, states: np.ndarray, p_pad: in
     k = jnp.full((n,), CATCH, jnp.int32)
     z = jnp.zeros((n, p_pad), jnp.float32)
 
-    def head(p: dict[str, Any]) -> jax.Array:
-        return apply_head(p, cfg.model_type, s, k, z, cfg.log_std_min, cfg.log_std_max,
-                          cfg.multi_gather_min_k)[0]  # mean [n, 2]
-
-    out = jax.vmap(head)(model["rc"])  # [n_rc, n, 2]
+    out = rc_means(model["rc"], cfg, s, k, z)  # [n_rc, n, 2]
     r0 = out[0, :, 0]
     r1 = out[1, :, 0] if cfg.two_reward_heads else r0
     logits = out[-1]
