@@ -47,7 +47,7 @@ from typing import Any
 
 import tomllib
 
-from pamdp_bench.registry import env_spec, make
+from pamdp_bench.registry import make, resolve_episode_cap
 
 PROTOCOL_PACKAGE = "pamdp_bench.protocol_files"
 HEADLINES = ("return", "success")
@@ -81,9 +81,7 @@ class EnvProtocol:
     def effective_eval_cap(self) -> int:
         """The step cap evaluation episodes actually run under: the protocol's, else the
         env's own (what a record states, so a table need not re-read this file later)."""
-        if self.eval_episode_cap is not None:
-            return self.eval_episode_cap
-        return env_spec(self.env_id).episode_cap
+        return resolve_episode_cap(self.env_id, self.eval_episode_cap)
 
     def eval_points(self) -> list[int]:
         """Env-step counts at which evaluations happen (always including the budget)."""

@@ -144,6 +144,12 @@ def env_spec(env_id: str) -> EnvSpec:
     return hard_move_spec(int(match.group(1)))
 
 
+def resolve_episode_cap(env_id: str, cap: int | None) -> int:
+    """The step cap episodes run under: ``cap``, or ``env_id``'s own for None (one rule for
+    protocols, which write it into records, and tables, which read it back)."""
+    return env_spec(env_id).episode_cap if cap is None else cap
+
+
 def golden_spec(benchmark: str) -> EnvSpec:
     """The spec replaying a golden benchmark name (``hard_move_12`` works too)."""
     if benchmark in GOLDEN_BENCHMARKS:

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from pamdp_bench.protocols import Protocol, available_protocols, load_protocol
-from pamdp_bench.registry import BENCHMARK_IDS, ENV_SPECS, env_spec
+from pamdp_bench.registry import BENCHMARK_IDS, ENV_SPECS, env_spec, resolve_episode_cap
 
 ENV_NAMES: dict[str, str] = {s.id: s.display_name for s in ENV_SPECS}
 ENV_ORDER: tuple[str, ...] = BENCHMARK_IDS
@@ -359,11 +359,10 @@ class Anchor:
 
 
 def effective_cap(env_id: str, cap: int | None) -> int | None:
-    """``cap``, or the env's own cap for None (None for an env the registry does not know)."""
-    if cap is not None:
-        return cap
+    """``registry.resolve_episode_cap``, but None (not an error) for an id the registry does
+    not know: an anchors file may name tasks (datasets) that are not envs."""
     try:
-        return env_spec(env_id).episode_cap
+        return resolve_episode_cap(env_id, cap)
     except ValueError:
         return None
 

@@ -128,3 +128,14 @@ def test_env_spec_hard_move_any_n_and_errors() -> None:
         env_spec("HardMove-n21-v0")
     with pytest.raises(ValueError, match="has no env"):
         golden_spec("pong")
+
+
+def test_resolve_episode_cap_prefers_the_given_cap_and_names_unknown_ids() -> None:
+    from pamdp_bench.registry import resolve_episode_cap
+
+    assert resolve_episode_cap("Platform-v0", None) == 200
+    assert resolve_episode_cap("HardMove-n12-v0", None) == 25
+    assert resolve_episode_cap("Platform-v0", 50) == 50
+    assert resolve_episode_cap("not-an-env", 7) == 7  # a given cap needs no lookup
+    with pytest.raises(ValueError, match="unknown env id 'not-an-env'"):
+        resolve_episode_cap("not-an-env", None)
