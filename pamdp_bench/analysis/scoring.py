@@ -43,8 +43,12 @@ def label_config_variants(records: Sequence[Mapping[str, Any]]) -> list[Mapping[
 
 
 def final_records(records: Iterable[Mapping[str, Any]]) -> dict[Key, dict[int, Mapping[str, Any]]]:
-    """Per (protocol, env, agent) and seed: the record with ``final=true`` (the latest one if
-    several), else the seed's last evaluation point."""
+    """Per (protocol, env, agent) and seed: the seed's latest evaluation point (the one with
+    ``final=true`` where two share it).
+
+    A run first given a shorter ``--budget`` and then extended wrote ``final=true`` at the short
+    budget and non-final points after it: the row shows the newest point, counted as not final
+    (``Summary.n_final``) until the extension reaches its own final point."""
     by_seed: dict[Key, dict[int, list[Mapping[str, Any]]]] = {}
     for r in records:
         key = (r["protocol"], r["env_id"], r["agent"])
@@ -53,9 +57,7 @@ def final_records(records: Iterable[Mapping[str, Any]]) -> dict[Key, dict[int, M
     for key, seeds in by_seed.items():
         out[key] = {}
         for seed, rs in sorted(seeds.items()):
-            finals = [r for r in rs if r["final"]]
-            pool = finals or rs
-            out[key][seed] = max(pool, key=lambda r: r["env_steps"])
+            out[key][seed] = max(rs, key=lambda r: (r["env_steps"], bool(r["final"])))
     return out
 
 

@@ -104,9 +104,9 @@ def scores_markdown(summaries: Sequence[S.Summary], n_records: int, sources: Seq
     lines = [
         "# Scores",
         "",
-        f"From {n_records} result records in {len(sources)} file(s). Per (env, agent): the final "
-        "evaluation of each seed (the record with `final=true`, else the seed's last evaluation "
-        "point), then mean ± std over seeds (std with ddof=1), n = seeds. Env steps = steps "
+        f"From {n_records} result records in {len(sources)} file(s). Per (env, agent): the latest "
+        "evaluation of each seed (\"N not final\": N seeds' latest point is not their budget's "
+        "`final=true` record, e.g. a run still being extended), then mean ± std over seeds (std with ddof=1), n = seeds. Env steps = steps "
         "counted toward the budget (uncounted warm-up, e.g. HyAR's, shown as +N). Return = "
         "undiscounted "
         "evaluation episode return; success = fraction of evaluation episodes with a success "

@@ -337,17 +337,18 @@ def test_final_selection_and_summary():
     env = "CatchPoint-v0"
     records = [
         rec(env, "a", 0, 100, 1.0), rec(env, "a", 0, 200, 2.0, final=True),
-        rec(env, "a", 0, 300, 99.0),  # after the final point (e.g. extra eval): ignored
         rec(env, "a", 1, 100, 3.0), rec(env, "a", 1, 200, 4.0),  # no final: last point
         rec(env, "a", 2, 200, 6.0, succ=0.25, final=True),
+        # final at a short --budget of 100, then extended: the newest point, not final
+        rec(env, "a", 3, 100, 5.0, final=True), rec(env, "a", 3, 200, 8.0),
     ]
     final = S.final_records(records)
-    assert {s: r["env_steps"] for s, r in final[("dlpa", env, "a")].items()} == \
-        {0: 200, 1: 200, 2: 200}
+    assert {s: (r["env_steps"], r["final"]) for s, r in final[("dlpa", env, "a")].items()} == \
+        {0: (200, True), 1: (200, False), 2: (200, True), 3: (200, False)}
     (summ,) = S.summarize(records)
-    np.testing.assert_allclose(summ.returns, [2.0, 4.0, 6.0])
+    np.testing.assert_allclose(summ.returns, [2.0, 4.0, 6.0, 8.0])
     mean, std, n = summ.stat("return")
-    assert (mean, n) == (4.0, 3) and std == pytest.approx(np.std([2, 4, 6], ddof=1))
+    assert (mean, n) == (5.0, 4) and std == pytest.approx(np.std([2, 4, 6, 8], ddof=1))
     assert summ.n_final == 2 and not summ.complete
     z = (summ.returns - (-28.07)) / (8.63 - (-28.07))
     np.testing.assert_allclose(summ.normalized, z)
