@@ -266,6 +266,13 @@ def hash_named(config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
     return {legacy.get(k, k): v for k, v in overrides.items()}
 
 
+def record_label(name: str, config: Any, overrides: dict[str, Any]) -> str:
+    """The agent label a run's records carry: ``name`` with ``overrides`` under the names the
+    config hash uses (``hash_named``; ``config`` None: as given). The runner writes it and the
+    leaderboard checks an entry's label against it, so both must come from here."""
+    return agent_spec(name, hash_named(config, overrides))
+
+
 def get_agent(name: str) -> type:
     """An agent class by registered name, ``module:Class`` import path, or agent spec
     (``name[field=value,...]``: the overrides are ignored here, see ``agent_config``)."""

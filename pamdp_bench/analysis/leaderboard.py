@@ -61,6 +61,7 @@ from pamdp_bench.agents import (
     hash_named,
     parse_agent_spec,
     reading_config,
+    record_label,
 )
 from pamdp_bench.harness import records as results_lib
 from pamdp_bench.harness.records import comparable, flatten
@@ -137,8 +138,8 @@ def submit(
     proto = load_protocol(protocol)
     env_ids = list(envs) if envs else list(proto.envs)
     reading = proto.reading_for(cls.name)
+    label = record_label(cls.name, reading_config(cls, env_ids[0], reading), config_overrides)
     config_overrides = hash_named(reading_config(cls, env_ids[0], reading), config_overrides)
-    label = agent_spec(cls.name, config_overrides)
     source = agent_spec(_class_path(cls), config_overrides)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
     path = os.path.join(entries_dir, f"{proto.name}__{safe}.json")
@@ -222,8 +223,8 @@ def check_consistency(entry: dict[str, Any], proto: Any, where: str) -> list[str
     name, config_overrides = parse_agent_spec(entry["agent_source"])
     cls = get_agent(name)
     reading = proto.reading_for(cls.name)
-    label = agent_spec(cls.name, hash_named(reading_config(cls, entry["envs"][0], reading),
-                                            config_overrides))
+    label = record_label(cls.name, reading_config(cls, entry["envs"][0], reading),
+                         config_overrides)
     if entry["agent"] != label:
         problems.append(f"label {entry['agent']!r} is not the agent's: {entry['agent_source']} "
                         f"runs as {label!r}")

@@ -78,12 +78,11 @@ import numpy as np
 from absl import logging
 
 from pamdp_bench.agents import (
-    agent_spec,
     apply_overrides,
     get_agent,
-    hash_named,
     parse_agent_spec,
     reading_config,
+    record_label,
 )
 from pamdp_bench.harness import checkpoints as ckpt_lib
 from pamdp_bench.harness import memory
@@ -498,8 +497,8 @@ def train(
         raise
     except ValueError as err:
         raise RunError(str(err)) from err
-    agent_name = agent_spec(getattr(agent_cls, "name", None) or agent_cls.__name__,
-                            hash_named(base_cfgs[0], overrides) if base_cfgs else overrides)
+    agent_name = record_label(getattr(agent_cls, "name", None) or agent_cls.__name__,
+                              base_cfgs[0] if base_cfgs else None, overrides)
     out_dir = os.path.abspath(out_dir)
     runs = []
     for ep, cfg in zip(eps, base_cfgs, strict=True):

@@ -131,7 +131,7 @@ def test_renamed_config_fields_keep_specs_and_labels() -> None:
     """A field renamed for consistency across agents is accepted under both names, and specs
     are recorded with the name the config hash uses, so committed variant rows keep their
     labels (the committed PA-DDPG run with MP-DQN's settings was written as ``learn_start``)."""
-    from pamdp_bench.agents import agent_config, agent_spec, hash_named
+    from pamdp_bench.agents import agent_config, record_label
     from pamdp_bench.baselines.pdqn import PDQNConfig
 
     legacy = PDQNConfig.LEGACY_FIELD_NAMES
@@ -139,7 +139,8 @@ def test_renamed_config_fields_keep_specs_and_labels() -> None:
     by_new = agent_config(f"pdqn[{new_name}=77]", "Platform-v0")
     by_old = agent_config(f"pdqn[{old_name}=77]", "Platform-v0")
     assert by_new == by_old and getattr(by_new, new_name) == 77
-    assert agent_spec("pdqn", hash_named(by_new, {new_name: 77})) == f"pdqn[{old_name}=77]"
+    assert record_label("pdqn", by_new, {new_name: 77}) == f"pdqn[{old_name}=77]"
+    assert record_label("pdqn", None, {new_name: 77}) == f"pdqn[{new_name}=77]"  # no config
     with pytest.raises(ValueError, match="given twice"):
         agent_config(f"pdqn[{new_name}=1,{old_name}=2]", "Platform-v0")
     with open(os.path.join(os.path.dirname(__file__), "..", "..", "results", "runs",
