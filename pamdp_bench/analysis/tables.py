@@ -106,9 +106,9 @@ def scores_markdown(summaries: Sequence[S.Summary], n_records: int, sources: Seq
         "",
         f"From {n_records} result records in {len(sources)} file(s). Per (env, agent): the latest "
         "evaluation of each seed (\"N not final\": N seeds' latest point is not their budget's "
-        "`final=true` record, e.g. a run still being extended), then mean ± std over seeds (std with ddof=1), n = seeds. Env steps = steps "
-        "counted toward the budget (uncounted warm-up, e.g. HyAR's, shown as +N). Return = "
-        "undiscounted "
+        "`final=true` record, e.g. a run still being extended), then mean ± std over seeds "
+        "(std with ddof=1), n = seeds. Env steps = steps counted toward the budget (uncounted "
+        "warm-up, e.g. HyAR's, shown as +N). Return = undiscounted "
         "evaluation episode return; success = fraction of evaluation episodes with a success "
         "(algorithms.md §2.1). Both are always shown, whatever the protocol's headline metric. "
         "Records of one (env, agent) with different config hashes (e.g. the agent's defaults "
