@@ -55,7 +55,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from pamdp_bench.agents import (
-    agent_spec,
     apply_overrides,
     get_agent,
     hash_named,
@@ -138,9 +137,10 @@ def submit(
     proto = load_protocol(protocol)
     env_ids = list(envs) if envs else list(proto.envs)
     reading = proto.reading_for(cls.name)
-    label = record_label(cls.name, reading_config(cls, env_ids[0], reading), config_overrides)
-    config_overrides = hash_named(reading_config(cls, env_ids[0], reading), config_overrides)
-    source = agent_spec(_class_path(cls), config_overrides)
+    first_config = reading_config(cls, env_ids[0], reading)
+    label = record_label(cls.name, first_config, config_overrides)
+    source = record_label(_class_path(cls), first_config, config_overrides)
+    config_overrides = hash_named(first_config, config_overrides)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
     path = os.path.join(entries_dir, f"{proto.name}__{safe}.json")
     if os.path.exists(path):  # before any compute is spent
