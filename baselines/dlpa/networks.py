@@ -43,37 +43,38 @@ def _last(key: jax.Array, shape: tuple[int, ...], init_w: float = 1e-3) -> jax.A
     return jax.random.uniform(key, shape, jnp.float32, -init_w, init_w)
 
 
+#: Which inputs enter the first and the second hidden layer of each inference structure
+#: (module docstring): s the state, k the one-hot of k (a row gather), z the parameters.
+_LAYER_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "concat": (("s", "k", "z"), ()),
+    "overlay": (("s", "k"), ("z",)),
+    "multi": (("s", "z"), ()),
+}
+#: The split key each input's weights are drawn from (fixed, so params stay as they were).
+_INPUT_KEY = {"s": 0, "k": 1, "z": 2}
+
+
 def init_head(key: jax.Array, model_type: str, s_dim: int, num_k: int, p_dim: int,
               out: int, hidden: int, rlkit_fanin: bool = False) -> Params:
+    """One head's parameters for ``model_type``: ``w1<input>`` / ``w2<input>`` per input of
+    each hidden layer (``_LAYER_INPUTS``), ``w2``, biases 0.1, and the mean / log-std outputs."""
+    if model_type not in _LAYER_INPUTS:
+        raise ValueError(model_type)
     ks = jax.random.split(key, 10)
     h = hidden
-    p: Params = {}
+    h_out = h * num_k if model_type == "multi" else h
+    dims = {"s": s_dim, "k": num_k, "z": p_dim}
+    first, second = _LAYER_INPUTS[model_type]
 
     def fan(fan_in: int, fan_out: int) -> int:  # the size the hidden bound is taken from
         return fan_out if rlkit_fanin else fan_in
 
-    if model_type == "concat":
-        f1, f2 = fan(s_dim + num_k + p_dim, h), fan(h, h)
-        p["w1s"] = _fanin(ks[0], (s_dim, h), f1)
-        p["w1k"] = _fanin(ks[1], (num_k, h), f1)
-        p["w1z"] = _fanin(ks[2], (p_dim, h), f1)
-        p["w2"] = _fanin(ks[3], (h, h), f2)
-        h_out, out_shape = h, (h, out)
-    elif model_type == "overlay":
-        f1, f2 = fan(s_dim + num_k, h), fan(h + p_dim, h)
-        p["w1s"] = _fanin(ks[0], (s_dim, h), f1)
-        p["w1k"] = _fanin(ks[1], (num_k, h), f1)
-        p["w2"] = _fanin(ks[3], (h, h), f2)
-        p["w2z"] = _fanin(ks[2], (p_dim, h), f2)
-        h_out, out_shape = h, (h, out)
-    elif model_type == "multi":
-        f1, f2 = fan(s_dim + p_dim, h), fan(h, h * num_k)
-        p["w1s"] = _fanin(ks[0], (s_dim, h), f1)
-        p["w1z"] = _fanin(ks[2], (p_dim, h), f1)
-        p["w2"] = _fanin(ks[3], (h, h * num_k), f2)
-        h_out, out_shape = h * num_k, (h * num_k, num_k, out)
-    else:
-        raise ValueError(model_type)
+    f1 = fan(sum(dims[i] for i in first), h)
+    f2 = fan(h + sum(dims[i] for i in second), h_out)
+    p: Params = {f"w1{i}": _fanin(ks[_INPUT_KEY[i]], (dims[i], h), f1) for i in first}
+    p["w2"] = _fanin(ks[3], (h, h_out), f2)
+    p.update({f"w2{i}": _fanin(ks[_INPUT_KEY[i]], (dims[i], h_out), f2) for i in second})
+    out_shape = (h_out, num_k, out) if model_type == "multi" else (h_out, out)
     p["b1"] = jnp.full((h,), 0.1, jnp.float32)
     p["b2"] = jnp.full((h_out,), 0.1, jnp.float32)
     p["wm"] = _last(ks[4], out_shape)
