@@ -27,6 +27,9 @@ Subcommands (``python -m pamdp_bench.tools.platform_ab --help``):
 * ``trace``: noise off on both sides, one learning agent acts on the original; every action
   is replayed on ours from the same state and observations, rewards, terminals and substeps
   are compared step by step.
+* ``probe``: a learner on one side, and at every step its state and action replayed on a
+  probe copy of each env (``platform_ab_probe``): the two envs' answers to the learner's own
+  actions compared.
 * ``record``: noise-on one-step statistics from states along the whole level (each platform,
   near each gap edge, in the air is impossible at a decision point) for every action over a
   parameter grid, written in the format of ``shared/golden/stats.json``'s
@@ -49,7 +52,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -247,9 +250,12 @@ def greedy_returns(agent: Any, env: Side, episodes: int) -> np.ndarray:
 
 
 def learn(side: str, seed: int, steps: int, eval_every: int, eval_episodes: int,
-          noise: bool, keep_agent: bool = False) -> Iterator[dict[str, Any]]:
+          noise: bool, keep_agent: bool = False,
+          before_step: Callable[[Side, int, list[np.ndarray]], None] | None = None,
+          ) -> Iterator[dict[str, Any]]:
     """run_platform_pdqn.py's loop on one side; yields one dict per evaluation point (with
-    the live agent under ``"agent"`` if ``keep_agent``)."""
+    the live agent under ``"agent"`` if ``keep_agent``). ``before_step(env, k, params)`` is
+    called before every training step (the on-policy probe reads the state there)."""
     np.random.seed(seed)
     env = make_side(side, seed, noise)
     eval_env = make_side(side, seed + EVAL_SEED_OFFSET, noise)
@@ -274,7 +280,10 @@ def learn(side: str, seed: int, steps: int, eval_every: int, eval_episodes: int,
         agent.start_episode()
         ret = 0.0
         for _ in range(MAX_EPISODE_STEPS):
-            next_state, reward, terminal, substeps = env.step(k, _pad(k, p))
+            params = _pad(k, p)
+            if before_step is not None:
+                before_step(env, k, params)
+            next_state, reward, terminal, substeps = env.step(k, params)
             next_k, next_p, next_all_p = agent.act(next_state)
             agent.step(state, (k, all_p), reward, next_state, (next_k, next_all_p), terminal,
                        substeps)
@@ -535,7 +544,8 @@ def _done_keys(path: str) -> set[tuple[str, int, bool, int]]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pamdp_bench.tools.platform_ab",
                                  description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=("learn", "trace", "record", "swap", "summarize"))
+    ap.add_argument("command", choices=("learn", "trace", "record", "swap", "summarize",
+                                           "probe"))
     ap.add_argument("--mpdqn", help="checkout of cycraig/MP-DQN@eec13eb (not for summarize)")
     ap.add_argument("--gym_platform", help="checkout of cycraig/gym-platform@e932987")
     ap.add_argument("--inputs", default="", help="summarize: comma-separated learn outputs")
@@ -547,6 +557,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--noise", choices=("on", "off"), default="on")
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--atol", type=float, default=1e-3)
+    ap.add_argument("--probe_samples", type=int, default=2,
+                    help="probe: samples per side per learner step")
+    ap.add_argument("--arrays", default="",
+                    help="probe: also save the per-step arrays here (.npz; large)")
     ap.add_argument("--out", required=True, help="learn: JSON lines (appended); else JSON")
     a = ap.parse_args(argv)
     if a.command == "summarize":
@@ -577,6 +591,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(row), flush=True)
             with open(a.out, "a") as f:  # a seed's points land together: no partial seeds
                 f.writelines(json.dumps(r) + "\n" for r in rows)
+    elif a.command == "probe":
+        from pamdp_bench.tools import platform_ab_probe as probe
+
+        results = []
+        for seed in seeds:
+            data = probe.run(a.side, seed, a.steps, a.probe_samples, a.eval_every,
+                             a.eval_episodes)
+            if a.arrays:
+                stem = a.arrays.removesuffix(".npz")
+                np.savez_compressed(f"{stem}_{a.side}_{seed}.npz",
+                                    **{k: v for k, v in data.items() if k != "evals"})
+            results.append({"learner": a.side, "seed": seed, "steps": int(len(data["k"])),
+                            "m": a.probe_samples, "evals": data["evals"],
+                            "analysis": probe.analyze(data)})
+            with open(a.out, "w") as f:  # rewritten after each seed: finished seeds persist
+                json.dump(results, f, indent=1)
+        print(probe.report(results))
     elif a.command == "swap":
         results = [swap(a.side, s, a.steps, a.eval_episodes) for s in seeds]
         with open(a.out, "w") as f:

@@ -1,0 +1,239 @@
+"""Platform A/B, on-policy probe: do the two envs answer the learner's own actions alike?
+
+Why (issue 19): the original PyTorch P-DQN learns Platform faster on the original env than on
+ours (10 seeds a side), while every fixed-policy and hand-picked-state comparison agrees. The
+states and actions a *learning* agent produces are the ones that matter, so this probe takes
+them from a learning run: before every env step of a P-DQN learning on one side (noise on),
+the learner's decision state (raw world state: player x, y, vx, vy, enemies' x and dx) is
+placed on a separate probe copy of *each* env and the learner's action is taken there
+``m`` times with fresh noise. Both probes are independent of the learner's own env, so per
+step the two answers are independent draws from the two envs' conditional distributions
+given the same (state, action): any difference in the response to what the learner does, at
+the states it visits, shows up as a nonzero mean of the per-step differences (terminal,
+success, reward, next x, substeps), overall and per stratum (action, x band).
+
+The probes start from a fresh episode (step counter 0), so truncation never enters; the
+learner's own run is `learn`'s, unchanged (its evaluation points are still produced).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from pamdp_bench.tools.platform_ab import (
+    OriginalSide,
+    OursSide,
+    Side,
+    learn,
+    set_original_noise,
+)
+
+#: Probe outcome columns, per sample.
+OUTCOMES = ("terminal", "success", "reward", "x_next", "substeps")
+#: Raw decision-state columns (the golden files' ``state`` layout).
+STATE = ("x", "y", "vx", "vy", "e1x", "e1dx", "e2x", "e2dx")
+PROBE_SEED_OFFSET = 20_000
+GOAL_X = 1035.0
+
+
+def raw_state(side: Side) -> np.ndarray:
+    """The learner's current raw world state, float64[8] in ``STATE`` order."""
+    if isinstance(side, OriginalSide):
+        e = side.inner
+        return np.array([e.player.position[0], e.player.position[1], e.player.velocity[0],
+                         e.player.velocity[1], e.enemy1.position[0], e.enemy1.dx,
+                         e.enemy2.position[0], e.enemy2.dx], np.float64)
+    if isinstance(side, OursSide):
+        return np.asarray(side.env.state.as_vector(), np.float64)
+    raise TypeError(f"not a Platform A/B side: {type(side).__name__}")
+
+
+class OriginalProbe:
+    """A separate original env (own noise stream) stepped once from a placed state."""
+
+    def __init__(self, seed: int) -> None:
+        set_original_noise(True)
+        self.side = OriginalSide(seed)
+        self.side.reset()
+
+    def _place(self, state: np.ndarray) -> Any:
+        self.side.reset()  # fresh TimeLimit counter
+        env = self.side.inner
+        env.player.position = np.array((state[0], state[1]))
+        env.player.velocity = np.array((state[2], state[3]))
+        env.enemy1.position = np.array((state[4], 40.0))
+        env.enemy1.dx = float(state[5])
+        env.enemy2.position = np.array((state[6], 40.0))
+        env.enemy2.dx = float(state[7])
+        return env
+
+    def observe(self, state: np.ndarray) -> np.ndarray:
+        """The agent-side observation the original gives for ``state`` (``get_state`` through
+        ``ScaledStateWrapper``, cast to float32 as the client does)."""
+        env = self._place(state)
+        wrapper = self.side.env
+        while type(wrapper).__name__ != "ScaledStateWrapper":
+            wrapper = wrapper.env
+        return np.asarray(wrapper.scale_state(env.get_state()), np.float32)
+
+    def sample(self, state: np.ndarray, k: int, params: list[np.ndarray], m: int) -> np.ndarray:
+        out = np.empty((m, len(OUTCOMES)))
+        for i in range(m):
+            env = self._place(state)
+            _, reward, done, substeps = self.side.step(k, params)
+            x = float(env.player.position[0])
+            out[i] = (done, x >= GOAL_X, reward, x, substeps)
+        return out
+
+
+class OursProbe:
+    """``Platform-v0``'s pure-JAX step from a placed state, ``m`` keys in one vmapped call
+    (``step_env``: the adapter's path, flat agent-side z)."""
+
+    def __init__(self, seed: int) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        from pamdp_bench.envs.platform import PlatformState
+        from pamdp_bench.registry import make
+
+        env, params = make("Platform-v0")
+        self._key = jax.random.PRNGKey(seed)
+
+        def place(s: Any) -> PlatformState:
+            f = lambda i: s[i].astype(jnp.float32)  # noqa: E731
+            return PlatformState(x=f(0), y=f(1), vx=f(2), vy=f(3), enemy1_x=f(4),
+                                 enemy1_dx=f(5), enemy2_x=f(6), enemy2_dx=f(7),
+                                 time=jnp.asarray(0, jnp.int32))
+
+        def one(key: Any, s: Any, k: Any, z: Any) -> Any:
+            state = place(s)
+            _, new, reward, term, info = env.step_env(key, state, (k, z), params)
+            return jnp.stack([term.astype(jnp.float32), info["success"].astype(jnp.float32),
+                              reward, new.x, info["substeps"].astype(jnp.float32)])
+
+        self._fn = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
+        self._observe = jax.jit(lambda s: env.get_obs(place(s), params))
+        self._split = jax.jit(lambda key, m: jax.random.split(key, m + 1), static_argnums=1)
+
+    def sample(self, state: np.ndarray, k: int, params: list[np.ndarray], m: int) -> np.ndarray:
+        keys = self._split(self._key, m)
+        self._key = keys[0]
+        z = np.concatenate(params).astype(np.float32)
+        return np.asarray(self._fn(keys[1:], np.asarray(state, np.float32), np.int32(k), z),
+                          np.float64)
+
+    def observe(self, state: np.ndarray) -> np.ndarray:
+        """Ours' agent-side observation of ``state`` (float32[9])."""
+        return np.asarray(self._observe(np.asarray(state, np.float32)))
+
+
+def run(learner: str, seed: int, steps: int, m: int, eval_every: int,
+        eval_episodes: int) -> dict[str, Any]:
+    """A P-DQN learning run on ``learner`` (noise on) with both probes at every step: arrays
+    ``state`` [N, 8], ``k`` [N], ``z`` [N] (the chosen agent-side parameter), ``original`` /
+    ``ours`` [N, m, len(OUTCOMES)], ``obs_diff`` [N, 9] (|original - ours| of the
+    observation each env gives for the learner's state), plus the learner's evaluation rows."""
+    probes = {"original": OriginalProbe(seed + PROBE_SEED_OFFSET),
+              "ours": OursProbe(seed + PROBE_SEED_OFFSET)}
+    log: dict[str, list[Any]] = {"state": [], "k": [], "z": [], "original": [], "ours": [],
+                                 "obs_diff": []}
+
+    def before_step(side: Side, k: int, params: list[np.ndarray]) -> None:
+        s = raw_state(side)
+        log["state"].append(s)
+        log["k"].append(k)
+        log["z"].append(float(params[k][0]))
+        log["obs_diff"].append(np.abs(probes["original"].observe(s) - probes["ours"].observe(s)))
+        for name, probe in probes.items():
+            log[name].append(probe.sample(s, k, params, m))
+
+    rows = list(learn(learner, seed, steps, eval_every, eval_episodes, True,
+                      before_step=before_step))
+    out: dict[str, Any] = {name: np.asarray(v) for name, v in log.items()}
+    out["evals"] = rows
+    return out
+
+
+# ----------------------------------------------------------------------------- analysis
+def _diff_stats(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Per step mean over the m samples, then the mean over steps of (a - b) and its
+    standard error (steps are the independent units: each step's two probes are
+    independent draws given the same state and action)."""
+    d = a.mean(1) - b.mean(1)
+    n = len(d)
+    se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+    mean = float(d.mean()) if n else float("nan")
+    return {"n": n, "original": float(a.mean()) if n else float("nan"),
+            "ours": float(b.mean()) if n else float("nan"), "diff": mean, "se": se,
+            "z": mean / se if se > 0 else 0.0}
+
+
+def strata(data: dict[str, np.ndarray], x_band: float = 25.0) -> list[tuple[str, np.ndarray]]:
+    """(label, step mask): everything, each action, and each (action, x band)."""
+    k, x = data["k"], data["state"][:, 0]
+    out = [("all", np.ones(len(k), bool))]
+    names = ("run", "hop", "leap")
+    out += [(names[j], k == j) for j in range(3)]
+    bands = np.floor(x / x_band).astype(int)
+    for j in range(3):
+        for b in np.unique(bands[k == j]):
+            lo = b * x_band
+            out.append((f"{names[j]} x in [{lo:.0f}, {lo + x_band:.0f})", (k == j) & (bands == b)))
+    return out
+
+
+def analyze(data: dict[str, np.ndarray], min_n: int = 50) -> dict[str, Any]:
+    """Per outcome and stratum: both sides' means, the mean difference, its SE and z; plus,
+    per outcome, the sum of z^2 over the (action, x band) strata with ``min_n`` steps or more
+    against its degrees of freedom (a chi-square reading: about df if the envs agree)."""
+    result: dict[str, Any] = {"steps": int(len(data["k"])), "outcomes": {}}
+    if "obs_diff" in data and len(data["obs_diff"]):
+        worst = data["obs_diff"].max(0)
+        result["obs_max_abs_diff"] = worst.tolist()
+        result["obs_steps_over_1e-4"] = int((data["obs_diff"].max(1) > 1e-4).sum())
+    z = np.asarray(data["z"])
+    result["z_outside_unit"] = int((np.abs(z) > 1.0).sum())
+    for j, name in enumerate(OUTCOMES):
+        rows, chi2, df = [], 0.0, 0
+        for label, mask in strata(data):
+            if mask.sum() < min_n:
+                continue
+            st = _diff_stats(data["original"][mask][:, :, j], data["ours"][mask][:, :, j])
+            st["stratum"] = label
+            rows.append(st)
+            if " x in " in label and np.isfinite(st["z"]):
+                chi2 += st["z"] ** 2
+                df += 1
+        result["outcomes"][name] = {"strata": rows, "chi2": chi2, "df": df}
+    return result
+
+
+def report(results: Sequence[dict[str, Any]], top: int = 8) -> str:
+    """Markdown: per run, the overall row and the strata with the largest |z| per outcome."""
+    lines = []
+    for r in results:
+        lines.append(f"### learner {r['learner']}, seed {r['seed']}: {r['steps']:,} steps, "
+                     f"{r['m']} probe samples per side per step\n")
+        a = r["analysis"]
+        if "obs_max_abs_diff" in a:
+            lines.append(f"Observation of the learner's states, original vs ours: largest "
+                         f"|difference| {max(a['obs_max_abs_diff']):.2e}; steps with any "
+                         f"component above 1e-4: {a['obs_steps_over_1e-4']}. Chosen "
+                         f"parameters outside [-1, 1]: {a['z_outside_unit']}.\n")
+        lines.append("| outcome | stratum | n | original | ours | diff | z |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for name, o in r["analysis"]["outcomes"].items():
+            rows = o["strata"]
+            shown = rows[:4] + sorted(rows[4:], key=lambda s: -abs(s["z"]))[:top]
+            for s in shown:
+                lines.append(f"| {name} | {s['stratum']} | {s['n']} | {s['original']:.4f} | "
+                             f"{s['ours']:.4f} | {s['diff']:+.4f} | {s['z']:+.2f} |")
+            lines.append(f"| {name} | chi2 over x bands | {o['df']} strata | | | | "
+                         f"{o['chi2']:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
