@@ -32,8 +32,20 @@ from pamdp_bench.tools.platform_ab import (
     set_original_noise,
 )
 
-#: Probe outcome columns, per sample.
-OUTCOMES = ("terminal", "success", "reward", "x_next", "substeps")
+#: Probe outcome columns, per sample: the step's result, the next raw state (every part the
+#: observation reads), and the enemies' squared dx (the spread of their random walk).
+OUTCOMES = ("terminal", "success", "reward", "substeps", "x_next", "vx_next", "e1x_next",
+            "e1dx_next", "e2x_next", "e2dx_next", "e1dx_sq", "e2dx_sq")
+#: The float32 port's resolution per outcome (positions agree with the float64 original to
+#: about 1e-3 units, noise off): a difference this small is precision, not behaviour, so it
+#: is added to the standard error in quadrature (else near-deterministic strata, such as a
+#: run's landing x, give large z from rounding alone).
+RESOLUTION = {"reward": 1e-6, "x_next": 1e-3, "vx_next": 1e-3, "e1x_next": 1e-3,
+              "e1dx_next": 1e-4, "e2x_next": 1e-3, "e2dx_next": 1e-4, "e1dx_sq": 1e-2,
+              "e2dx_sq": 1e-2}
+#: Outcomes whose within-step spread is compared too (the m samples' variance per step).
+SPREAD = ("reward", "substeps", "x_next", "vx_next", "e1x_next", "e1dx_next", "e2x_next",
+          "e2dx_next")
 #: Raw decision-state columns (the golden files' ``state`` layout).
 STATE = ("x", "y", "vx", "vy", "e1x", "e1dx", "e2x", "e2dx")
 PROBE_SEED_OFFSET = 20_000
@@ -86,7 +98,10 @@ class OriginalProbe:
             env = self._place(state)
             _, reward, done, substeps = self.side.step(k, params)
             x = float(env.player.position[0])
-            out[i] = (done, x >= GOAL_X, reward, x, substeps)
+            e1dx, e2dx = float(env.enemy1.dx), float(env.enemy2.dx)
+            out[i] = (done, x >= GOAL_X, reward, substeps, x, env.player.velocity[0],
+                      env.enemy1.position[0], e1dx, env.enemy2.position[0], e2dx, e1dx**2,
+                      e2dx**2)
         return out
 
 
@@ -113,8 +128,10 @@ class OursProbe:
         def one(key: Any, s: Any, k: Any, z: Any) -> Any:
             state = place(s)
             _, new, reward, term, info = env.step_env(key, state, (k, z), params)
-            return jnp.stack([term.astype(jnp.float32), info["success"].astype(jnp.float32),
-                              reward, new.x, info["substeps"].astype(jnp.float32)])
+            f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+            return jnp.stack([f32(term), f32(info["success"]), reward, f32(info["substeps"]),
+                              new.x, new.vx, new.enemy1_x, new.enemy1_dx, new.enemy2_x,
+                              new.enemy2_dx, new.enemy1_dx**2, new.enemy2_dx**2])
 
         self._fn = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
         self._observe = jax.jit(lambda s: env.get_obs(place(s), params))
@@ -160,17 +177,34 @@ def run(learner: str, seed: int, steps: int, m: int, eval_every: int,
 
 
 # ----------------------------------------------------------------------------- analysis
-def _diff_stats(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Per step mean over the m samples, then the mean over steps of (a - b) and its
+def _diff_stats(a: np.ndarray, b: np.ndarray, resolution: float = 0.0) -> dict[str, float]:
+    """Per step mean over the samples (axis 1), then the mean over steps of (a - b) and its
     standard error (steps are the independent units: each step's two probes are
-    independent draws given the same state and action)."""
+    independent draws given the same state and action); z uses the SE and ``resolution``
+    in quadrature."""
     d = a.mean(1) - b.mean(1)
     n = len(d)
     se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
     mean = float(d.mean()) if n else float("nan")
+    scale = math.hypot(se, resolution)
     return {"n": n, "original": float(a.mean()) if n else float("nan"),
             "ours": float(b.mean()) if n else float("nan"), "diff": mean, "se": se,
-            "z": mean / se if se > 0 else 0.0}
+            "z": mean / scale if scale > 0 else 0.0}
+
+
+def _columns(data: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
+    """(name, original [N, m'], ours [N, m'], resolution): each outcome's samples, and for
+    ``SPREAD`` outcomes each step's sample variance (``var(...)``, needs m >= 2)."""
+    cols = []
+    m = data["original"].shape[1]
+    for j, name in enumerate(OUTCOMES):
+        o, u = data["original"][:, :, j], data["ours"][:, :, j]
+        res = RESOLUTION.get(name, 0.0)
+        cols.append((name, o, u, res))
+        if name in SPREAD and m >= 2:
+            cols.append((f"var({name})", o.var(1, ddof=1)[:, None], u.var(1, ddof=1)[:, None],
+                         res * res))
+    return cols
 
 
 def strata(data: dict[str, np.ndarray], x_band: float = 25.0) -> list[tuple[str, np.ndarray]]:
@@ -198,12 +232,12 @@ def analyze(data: dict[str, np.ndarray], min_n: int = 50) -> dict[str, Any]:
         result["obs_steps_over_1e-4"] = int((data["obs_diff"].max(1) > 1e-4).sum())
     z = np.asarray(data["z"])
     result["z_outside_unit"] = int((np.abs(z) > 1.0).sum())
-    for j, name in enumerate(OUTCOMES):
+    for name, orig, ours, res in _columns(data):
         rows, chi2, df = [], 0.0, 0
         for label, mask in strata(data):
             if mask.sum() < min_n:
                 continue
-            st = _diff_stats(data["original"][mask][:, :, j], data["ours"][mask][:, :, j])
+            st = _diff_stats(orig[mask], ours[mask], res)
             st["stratum"] = label
             rows.append(st)
             if " x in " in label and np.isfinite(st["z"]):

@@ -57,10 +57,13 @@ def test_ours_probe_places_the_state_in_order() -> None:
     assert p.sample(enemy, 0, z, 16)[:, 0].all()
     free = np.array([20.0, 40.0, 0.0, 0.0, 230.0, -30.0, 730.0, -30.0])
     out = p.sample(free, 0, z, 16)
-    assert not out[:, 0].any() and (out[:, 4] == 20).all() and (out[:, 3] > 40.0).all()
+    assert not out[:, 0].any() and (out[:, 3] == 20).all() and (out[:, 4] > 40.0).all()
     # fresh noise per call: a hop's landing spot varies
     hop = [np.zeros(1, np.float32), np.array([0.0], np.float32), np.zeros(1, np.float32)]
-    assert np.unique(p.sample(free, 1, hop, 16)[:, 3]).size > 1
+    assert np.unique(p.sample(free, 1, hop, 16)[:, 4]).size > 1
+    # only the enemy of the player's platform moves (enemy 1 here), with a random walk in dx
+    assert (out[:, 8] == 730.0).all() and (out[:, 9] == -30.0).all()
+    assert np.unique(out[:, 7]).size > 1 and np.allclose(out[:, 10], out[:, 7] ** 2)
 
 
 def test_ours_probe_observation_matches_the_adapter() -> None:
@@ -70,3 +73,20 @@ def test_ours_probe_observation_matches_the_adapter() -> None:
     obs, _ = GymnasiumPAMDPEnv("Platform-v0").reset(seed=0)
     reset = np.array([0.0, 40.0, 0.0, 0.0, 230.0, -30.0, 730.0, -30.0])
     np.testing.assert_array_equal(probe.OursProbe(0).observe(reset), obs)
+
+
+def test_analyze_compares_spread_and_forgives_rounding() -> None:
+    """Same mean landing x, wider spread on ours: only var(x_next) flags it; a constant
+    float32-sized offset in x_next (1e-4 units) is not flagged."""
+    rng = np.random.default_rng(2)
+    data = _data(5_000, None, rng)
+    j = probe.OUTCOMES.index("x_next")
+    data["original"][:, :, j] = 300.0 + rng.normal(0.0, 10.0, data["original"].shape[:2])
+    data["ours"][:, :, j] = 300.0 + rng.normal(0.0, 12.0, data["ours"].shape[:2])
+    out = probe.analyze(data)["outcomes"]
+    assert abs(out["x_next"]["strata"][0]["z"]) < 4
+    assert out["var(x_next)"]["strata"][0]["z"] < -10
+    j = probe.OUTCOMES.index("vx_next")
+    data["original"][:, :, j] = 69.3
+    data["ours"][:, :, j] = 69.3 + 1e-4
+    assert abs(probe.analyze(data)["outcomes"]["vx_next"]["strata"][0]["z"]) < 1
