@@ -47,8 +47,10 @@ counters and learning the same (only the env's random stream differs) [choice].
 
 [deviation] HyAR's ``agents/pdqn.py`` and ``pdqn_hard_goal.py`` at ``ece9562`` choose the
 discrete action uniformly at random on every call (``if rnd < 1.0``, where ``pdqn_MPE.py`` and
-``pdqn_td3*.py`` test ``rnd < self.epsilon``), in evaluation too; that agent could not have
-produced the published P-DQN numbers, so the suite keeps epsilon-greedy (no field restores it).
+``pdqn_td3*.py`` test ``rnd < self.epsilon``), in evaluation too. The ``hyar`` reading keeps
+epsilon-greedy (a P-DQN that never uses its Q-network's choice is not P-DQN);
+``random_k=True`` restores the released behaviour (k uniform in ``act`` and ``explore``,
+deterministic evaluation included; x and its OU noise as before).
 """
 
 from __future__ import annotations
@@ -133,8 +135,11 @@ class PDQNAgent(OffPolicyAgent):
 
     def _epsilon_greedy(self, greedy_k: jax.Array, episodes: jax.Array, e_key: jax.Array,
                         k_key: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """``(k, explored)``: a uniform k with probability epsilon, else ``greedy_k``."""
+        """``(k, explored)``: a uniform k with probability epsilon (always with
+        ``random_k``), else ``greedy_k``."""
         explore = jax.random.uniform(e_key) < self.epsilon(episodes)
+        if self.config.random_k:
+            explore = jnp.ones_like(explore)
         rand_k = jax.random.randint(k_key, (), 0, self.num_actions, dtype=jnp.int32)
         return jnp.where(explore, rand_k, greedy_k), explore
 
@@ -142,7 +147,7 @@ class PDQNAgent(OffPolicyAgent):
     def act(self, state: PDQNState, obs: jax.Array, key: jax.Array,
             deterministic: bool) -> tuple[jax.Array, jax.Array]:
         k, x = self._greedy(state, obs)
-        if not deterministic:
+        if not deterministic or self.config.random_k:
             k, _ = self._epsilon_greedy(k, state.episodes, *jax.random.split(key))
         return k, jnp.clip(x, -1.0, 1.0)
 

@@ -83,7 +83,7 @@ class PDQNConfig:
     #: behaviour from before (left out of the hash at that value, ``records.config_dict``).
     HASH_ADDED_FIELDS: ClassVar[dict[str, object]] = {
         "init_scheme": "kaiming", "twin_target": "max_of_min", "twin_shared_output": False,
-        "end_episode_at_eval": False,
+        "end_episode_at_eval": False, "random_k": False,
     }
     INIT_SCHEMES: ClassVar[tuple[str, ...]] = ("kaiming", "torch")
     TWIN_TARGETS: ClassVar[tuple[str, ...]] = ("max_of_min", "min_of_max")
@@ -131,6 +131,11 @@ class PDQNConfig:
     # End the running training episode at each evaluation point (``common.offpolicy``): what
     # HyAR's Platform / Goal scripts do by playing it out unstored and uncounted.
     end_episode_at_eval: bool = False
+    # HyAR's released agents/pdqn.py and pdqn_hard_goal.py draw k uniformly at random on every
+    # call, in training and evaluation (``if rnd < 1.0``); True reproduces that agent (the
+    # parameters are still x(s), with OU noise in training). Not part of the ``hyar`` reading:
+    # it is the suite's test of whether HyAR's published P-DQN column came from that agent.
+    random_k: bool = False
     sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:

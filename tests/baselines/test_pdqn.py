@@ -17,6 +17,7 @@ from bandit_env import Bandit, CompiledRun, assert_trees_bitwise_equal, greedy_b
 
 from pamdp_bench.agents import get_agent
 from pamdp_bench.baselines.pdqn import PDQNConfig, default_config, losses, networks
+from pamdp_bench.harness.records import config_dict
 from pamdp_bench.registry import make
 
 AGENTS = ["pdqn", "mpdqn", "pdqn_td3"]
@@ -383,3 +384,24 @@ def test_end_episode_at_eval_cuts_the_running_episode() -> None:
     assert episodes[-1] >= 4 and float(state.ep_return) == 0.0
     assert int(state.buffer.current_index) == 12  # 12 transitions, no extra ones
     assert max(runs[False][0]) > 0  # Platform's first episodes last more than 3 steps
+
+
+def test_random_k_is_uniform_in_training_and_evaluation() -> None:
+    # HyAR's released P-DQN: k ignores the Q-network, even in deterministic evaluation (about
+    # 1/3 each on Platform over 600 keys); the parameters are still x(s). Off, evaluation is
+    # the greedy k for every key.
+    env, params = make("Platform-v0")
+    obs, _ = env.reset(jax.random.key(0), params)
+    cfg = dataclasses.replace(default_config("Platform-v0"), hidden_q=(8,), hidden_param=(8,))
+    keys = jax.random.split(jax.random.key(1), 600)
+    for random_k in (False, True):
+        agent = get_agent("pdqn")(env, params, dataclasses.replace(cfg, random_k=random_k))
+        state = agent.init(jax.random.key(0))
+        k, x = jax.vmap(lambda key, a=agent, s=state: a.act(s, obs, key, True))(keys)
+        counts = np.bincount(np.asarray(k), minlength=3)
+        if random_k:
+            assert counts.min() > 150, counts
+        else:
+            assert counts.max() == 600, counts
+        assert np.allclose(np.asarray(x), np.asarray(x[0]))  # x(s): the same for every key
+    assert "random_k" not in config_dict(cfg)  # off: no config hash changes
