@@ -30,6 +30,8 @@ Subcommands (``python -m pamdp_bench.tools.platform_ab --help``):
 * ``probe``: a learner on one side, and at every step its state and action replayed on a
   probe copy of each env (``platform_ab_probe``): the two envs' answers to the learner's own
   actions compared.
+* ``probe_export``: a CI file from probe arrays (``--samples`` steps per input), for
+  ``tests/envs/test_platform_onpolicy_stats.py``.
 * ``record``: noise-on one-step statistics from states along the whole level (each platform,
   near each gap edge, in the air is impossible at a decision point) for every action over a
   parameter grid, written in the format of ``shared/golden/stats.json``'s
@@ -545,10 +547,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pamdp_bench.tools.platform_ab",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("command", choices=("learn", "trace", "record", "swap", "summarize",
-                                           "probe"))
+                                           "probe", "probe_export"))
     ap.add_argument("--mpdqn", help="checkout of cycraig/MP-DQN@eec13eb (not for summarize)")
     ap.add_argument("--gym_platform", help="checkout of cycraig/gym-platform@e932987")
-    ap.add_argument("--inputs", default="", help="summarize: comma-separated learn outputs")
+    ap.add_argument("--inputs", default="",
+                    help="summarize: comma-separated learn outputs; probe_export: probe .npz")
+    ap.add_argument("--export_seed", type=int, default=0,
+                    help="probe_export: which steps are drawn (--samples per input)")
     ap.add_argument("--side", choices=("original", "ours"), default="ours")
     ap.add_argument("--seeds", default="1", help="comma-separated seeds")
     ap.add_argument("--steps", type=int, default=50_000)
@@ -563,6 +568,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="probe: also save the per-step arrays here (.npz; large)")
     ap.add_argument("--out", required=True, help="learn: JSON lines (appended); else JSON")
     a = ap.parse_args(argv)
+    if a.command == "probe_export":
+        from pamdp_bench.tools import platform_ab_probe as probe
+
+        paths = [p for p in a.inputs.split(",") if p]
+        runs = [dict(np.load(p)) for p in paths]
+        data = probe.conformance_record(runs, a.samples, a.export_seed,
+                                        [os.path.basename(p) for p in paths])
+        with open(a.out, "w") as f:
+            json.dump(data, f, separators=(",", ":"))
+        print(f"wrote {len(data['steps'])} steps to {a.out}")
+        return 0
     if a.command == "summarize":
         rows = []
         for path in filter(None, a.inputs.split(",")):

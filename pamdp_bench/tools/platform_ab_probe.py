@@ -172,6 +172,7 @@ def run(learner: str, seed: int, steps: int, m: int, eval_every: int,
     rows = list(learn(learner, seed, steps, eval_every, eval_episodes, True,
                       before_step=before_step))
     out: dict[str, Any] = {name: np.asarray(v) for name, v in log.items()}
+    out["outcomes"] = np.asarray(OUTCOMES)
     out["evals"] = rows
     return out
 
@@ -192,12 +193,22 @@ def _diff_stats(a: np.ndarray, b: np.ndarray, resolution: float = 0.0) -> dict[s
             "z": mean / scale if scale > 0 else 0.0}
 
 
-def _columns(data: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
+def outcome_names(data: dict[str, Any]) -> tuple[str, ...]:
+    """The outcome columns of probe arrays: their own ``outcomes`` entry (arrays saved before
+    the next state was recorded have 5), else ``OUTCOMES``."""
+    names = tuple(str(n) for n in data["outcomes"]) if "outcomes" in data else OUTCOMES
+    width = data["original"].shape[-1]
+    if len(names) != width:
+        raise ValueError(f"probe arrays have {width} outcome columns, names {names}")
+    return names
+
+
+def _columns(data: dict[str, Any]) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
     """(name, original [N, m'], ours [N, m'], resolution): each outcome's samples, and for
-    ``SPREAD`` outcomes each step's sample variance (``var(...)``, needs m >= 2)."""
+    ``SPREAD`` outcomes each step's sample variance (``var(...)``, needs m >= 2 a side)."""
     cols = []
-    m = data["original"].shape[1]
-    for j, name in enumerate(OUTCOMES):
+    m = min(data["original"].shape[1], data["ours"].shape[1])
+    for j, name in enumerate(outcome_names(data)):
         o, u = data["original"][:, :, j], data["ours"][:, :, j]
         res = RESOLUTION.get(name, 0.0)
         cols.append((name, o, u, res))
@@ -271,3 +282,51 @@ def report(results: Sequence[dict[str, Any]], top: int = 8) -> str:
                          f"{o['chi2']:.1f} |")
         lines.append("")
     return "\n".join(lines)
+
+
+# -------------------------------------------------------------------- CI conformance file
+def conformance_record(runs: Sequence[dict[str, Any]], per_run: int, seed: int,
+                       sources: Sequence[str]) -> dict[str, Any]:
+    """A file for CI (``tests/envs/test_platform_onpolicy_stats.py``): ``per_run`` learner
+    steps drawn without replacement from each probe run's arrays, each with the learner's
+    state, k and z and the *original* probe's mean outcome over its m samples. CI steps ours
+    from the same (state, action)s and compares per stratum, as ``analyze`` does."""
+    m = {int(r["original"].shape[1]) for r in runs}
+    if len({outcome_names(r) for r in runs}) != 1 or len(m) != 1:
+        raise ValueError("probe runs with different outcome columns or sample counts")
+    rng = np.random.default_rng(seed)
+    steps = []
+    for run in runs:
+        idx = np.sort(rng.choice(len(run["k"]), size=min(per_run, len(run["k"])),
+                                 replace=False))
+        means = run["original"][idx].mean(1)
+        for i, row in zip(idx, means, strict=True):
+            st = run["state"][i]
+            if st[1] != 40.0 or st[3] != 0.0:
+                raise ValueError(f"step {i}: not a decision state on the ground: {st.tolist()}")
+            steps.append([round(float(st[j]), 6) for j in (0, 2, 4, 5, 6, 7)]
+                         + [int(run["k"][i]), round(float(run["z"][i]), 7)]
+                         + [round(float(v), 7) for v in row])
+    return {
+        "format": ("one row per learner decision step: x, vx, e1x, e1dx, e2x, e2dx (y = 40, "
+                   "vy = 0), k, agent-side z, then the original env's mean over `m` noisy "
+                   "samples of each of `outcomes` after one step from that state with that "
+                   "action (placed on a fresh episode, so no truncation)"),
+        "source": ("P-DQN learners (cycraig/MP-DQN@eec13eb) on each side, probes on "
+                   "cycraig/gym-platform@e932987 behind MP-DQN's wrappers; recorded by "
+                   "pamdp_bench.tools.platform_ab probe, exported by probe_export"),
+        "runs": list(sources), "seed": seed, "m": m.pop(),
+        "outcomes": list(outcome_names(runs[0])), "steps": steps,
+    }
+
+
+def conformance_arrays(record: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``conformance_record``'s rows as probe-style arrays (the original side as one
+    'sample' per step, its mean)."""
+    rows = np.asarray(record["steps"], np.float64)
+    n = len(rows)
+    state = np.zeros((n, 8))
+    state[:, [0, 2, 4, 5, 6, 7]] = rows[:, :6]
+    state[:, 1] = 40.0
+    return {"state": state, "k": rows[:, 6].astype(int), "z": rows[:, 7],
+            "original": rows[:, None, 8:], "outcomes": np.asarray(record["outcomes"])}

@@ -1,0 +1,90 @@
+"""Noise-on Platform transitions at the states and actions of *learning* agents, against the
+original env.
+
+``data/platform_onpolicy_stats.json`` holds 6,000 decision steps of two learning P-DQNs
+(``cycraig/MP-DQN``'s agent, seed 1, one learning on the original env and one on ours, 3,000
+steps drawn from each 30k-step run) with, per step, the original env's mean outcome (terminal,
+success, reward, next x, substeps) over 4 noisy one-step samples from that state with that
+action (``python -m pamdp_bench.tools.platform_ab probe``, then ``probe_export``). The
+hand-picked starts of ``test_platform_level_stats.py`` cannot cover where learners actually
+go (run-ups at every speed, enemies anywhere on their random walk, the parameters a learner
+picks, 2 % of them outside [-1, 1]); this does. Ours takes the same steps with 16 samples
+each and the two are compared as the probe does: per (action, 25-unit x band) stratum, the
+mean over steps of the per-step difference, in standard errors (the float32 port's
+resolution added in quadrature). A 30 % error in the hop, leap or player noise moves some
+stratum by 25-96 standard errors (the second test); the enemies' noise does not show in these
+five outcomes (enemy state is not among them), which ``test_platform_level_stats.py`` covers.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pamdp_bench.envs.platform import Platform, PlatformParams, PlatformState
+from pamdp_bench.tools import platform_ab_probe as probe
+
+DATA = Path(__file__).parent / "data" / "platform_onpolicy_stats.json"
+SAMPLES = 16
+Z_MAX = 5.0
+
+
+@partial(jax.jit, static_argnums=0)
+def _ours(env: Platform, keys: jax.Array, states: PlatformState, ks: jax.Array, zs: jax.Array,
+          params: PlatformParams) -> jax.Array:
+    """[N, SAMPLES, 5]: terminal, success, reward, next x, substeps."""
+
+    def one(key: jax.Array, s: PlatformState, k: jax.Array, z: jax.Array) -> jax.Array:
+        zz = jnp.zeros((3,), jnp.float32).at[k].set(z)
+        _, new, reward, term, info = env.step_env(key, s, (k, zz), params)
+        f = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+        return jnp.stack([f(term), f(info["success"]), reward, new.x, f(info["substeps"])])
+
+    def per_step(key: jax.Array, s: PlatformState, k: jax.Array, z: jax.Array) -> jax.Array:
+        return jax.vmap(one, in_axes=(0, None, None, None))(jax.random.split(key, SAMPLES),
+                                                            s, k, z)
+
+    return jax.vmap(per_step)(keys, states, ks, zs)
+
+
+def _compare(params: PlatformParams) -> dict:
+    record = json.loads(DATA.read_text())
+    assert record["outcomes"] == ["terminal", "success", "reward", "x_next", "substeps"]
+    data = probe.conformance_arrays(record)
+    st = jnp.asarray(data["state"], jnp.float32)
+    states = PlatformState(x=st[:, 0], y=st[:, 1], vx=st[:, 2], vy=st[:, 3], enemy1_x=st[:, 4],
+                           enemy1_dx=st[:, 5], enemy2_x=st[:, 6], enemy2_dx=st[:, 7],
+                           time=jnp.zeros(len(st), jnp.int32))
+    keys = jax.random.split(jax.random.key(20261206), len(st))
+    data["ours"] = np.asarray(_ours(Platform(), keys, states, jnp.asarray(data["k"], jnp.int32),
+                                    jnp.asarray(data["z"], jnp.float32), params), np.float64)
+    return probe.analyze(data)
+
+
+def _worst(result: dict) -> tuple[float, str]:
+    return max((abs(s["z"]), f"{name}: {s['stratum']} ({s['original']:.4f} vs {s['ours']:.4f})")
+               for name, o in result["outcomes"].items() for s in o["strata"])
+
+
+def test_learners_steps_agree_with_the_original() -> None:
+    result = _compare(Platform().default_params)
+    worst, where = _worst(result)
+    assert worst < Z_MAX, where
+    for name, o in result["outcomes"].items():
+        # chi-square over the x-band strata: about df when the envs agree
+        assert o["chi2"] < o["df"] + 5 * np.sqrt(2 * o["df"]) + 10, (name, o["chi2"], o["df"])
+    all_terminal = result["outcomes"]["terminal"]["strata"][0]
+    assert all_terminal["n"] == 6000 and 0.1 < all_terminal["original"] < 0.4
+
+
+@pytest.mark.parametrize("change", [dict(hop_noise_std=1.3), dict(leap_noise_std=0.7),
+                                    dict(player_noise_std=0.5 * 0.05 * 1.3)])
+def test_the_comparison_catches_a_30_percent_noise_error(change: dict) -> None:
+    worst, _ = _worst(_compare(Platform().default_params.replace(**change)))
+    assert worst > Z_MAX
