@@ -5,7 +5,9 @@ checked by tests/envs/test_platform_level_stats.py)."""
 from __future__ import annotations
 
 import json
+import math
 
+import numpy as np
 import pytest
 
 from pamdp_bench.tools import platform_ab
@@ -47,3 +49,15 @@ def test_learn_resume_keys(tmp_path) -> None:
 def test_originals_must_be_checkouts(tmp_path) -> None:
     with pytest.raises(SystemExit, match="not a checkout"):
         platform_ab.add_original_paths(str(tmp_path), str(tmp_path))
+
+
+def test_permutation_p_samples_splits_beyond_the_exact_limit() -> None:
+    # 20 + 20 seeds (1.4e11 splits): sampled; separated groups give the smallest p it can,
+    # identical groups p = 1, and a moderate shift agrees with the normal approximation.
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1.0, 0.1, 20), rng.normal(0.0, 0.1, 20)
+    assert platform_ab.permutation_p(a, b) == pytest.approx(1 / 200_001)
+    assert platform_ab.permutation_p(a, a) == 1.0
+    c, d = rng.normal(0.0, 1.0, 20), rng.normal(0.0, 1.0, 20) + 0.7
+    t = abs(c.mean() - d.mean()) / np.sqrt(c.var(ddof=1) / 20 + d.var(ddof=1) / 20)
+    assert platform_ab.permutation_p(c, d) == pytest.approx(math.erfc(t / math.sqrt(2)), abs=0.02)
