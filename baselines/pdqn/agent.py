@@ -50,7 +50,9 @@ discrete action uniformly at random on every call (``if rnd < 1.0``, where ``pdq
 ``pdqn_td3*.py`` test ``rnd < self.epsilon``), in evaluation too. The ``hyar`` reading keeps
 epsilon-greedy (a P-DQN that never uses its Q-network's choice is not P-DQN);
 ``random_k=True`` restores the released behaviour (k uniform in ``act`` and ``explore``,
-deterministic evaluation included; x and its OU noise as before).
+deterministic evaluation included; x and its OU noise as before). Measured under the ``hyar``
+reading at 200k env steps, 3 seeds: Goal success 0.01, Platform return 0.20, against the
+published 0.70 / 0.93 (``results/runs/hyar_table2_random_k``).
 """
 
 from __future__ import annotations
