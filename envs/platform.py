@@ -134,6 +134,13 @@ class PlatformState:
     enemy2_dx: jax.Array
     time: jax.Array  # agent steps taken in this episode (int32)
 
+    @classmethod
+    def from_vector(cls, v: Any, time: Any = 0) -> PlatformState:
+        """The inverse of ``as_vector`` (float32; ``time`` agent steps into the episode)."""
+        v = jnp.asarray(v, _F32)
+        return cls(x=v[0], y=v[1], vx=v[2], vy=v[3], enemy1_x=v[4], enemy1_dx=v[5],
+                   enemy2_x=v[6], enemy2_dx=v[7], time=jnp.asarray(time, jnp.int32))
+
     def as_vector(self) -> jax.Array:
         """``[x, y, vx, vy, e1_x, e1_dx, e2_x, e2_dx]``, the golden files' ``state`` layout."""
         return jnp.stack(

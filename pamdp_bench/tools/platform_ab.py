@@ -399,11 +399,11 @@ Z_GRID = (-1.0, -0.5, 0.0, 0.5, 1.0)
 
 def _set_original_state(side: OriginalSide, start: dict[str, float]) -> Any:
     """Reset through the wrappers (fresh TimeLimit), then place the original's entities (raw
-    units, y = 40 on the ground); returns the unwrapped env."""
+    units; the player's y / vy default to 40 / 0, on the ground); returns the unwrapped env."""
     side.reset()
     env = side.inner
-    env.player.position = np.array((start["x"], 40.0))
-    env.player.velocity = np.array((start["vx"], 0.0))
+    env.player.position = np.array((start["x"], start.get("y", 40.0)))
+    env.player.velocity = np.array((start["vx"], start.get("vy", 0.0)))
     env.enemy1.position = np.array((start["e1x"], 40.0))
     env.enemy1.dx = start["e1dx"]
     env.enemy2.position = np.array((start["e2x"], 40.0))

@@ -1,16 +1,17 @@
 """Platform A/B, on-policy probe: do the two envs answer the learner's own actions alike?
 
-Why (issue 19): the original PyTorch P-DQN learns Platform faster on the original env than on
-ours (10 seeds a side), while every fixed-policy and hand-picked-state comparison agrees. The
-states and actions a *learning* agent produces are the ones that matter, so this probe takes
-them from a learning run: before every env step of a P-DQN learning on one side (noise on),
-the learner's decision state (raw world state: player x, y, vx, vy, enemies' x and dx) is
-placed on a separate probe copy of *each* env and the learner's action is taken there
-``m`` times with fresh noise. Both probes are independent of the learner's own env, so per
-step the two answers are independent draws from the two envs' conditional distributions
-given the same (state, action): any difference in the response to what the learner does, at
-the states it visits, shows up as a nonzero mean of the per-step differences (terminal,
-success, reward, next x, substeps), overall and per stratum (action, x band).
+Why (issue 19): the original PyTorch P-DQN seemed to learn Platform faster on the original env
+than on ours (10 seeds a side; 10 more did not repeat it), while every fixed-policy and
+hand-picked-state comparison agreed. The states and actions a *learning* agent produces are
+the ones that matter, so this probe takes them from a learning run: before every env step of
+a P-DQN learning on one side (noise on), the learner's decision state (raw world state:
+player x, y, vx, vy, enemies' x and dx) is placed on a separate probe copy of *each* env and
+the learner's action is taken there ``m`` times with fresh noise. Both probes are independent
+of the learner's own env, so per step the two answers are independent draws
+from the two envs' conditional distributions given the same (state, action): any difference
+in the response to what the learner does, at the states it visits, shows up as a nonzero
+mean of the per-step differences (``OUTCOMES``: the step's result and the whole next state),
+overall and per stratum (action, x band).
 
 The probes start from a fresh episode (step counter 0), so truncation never enters; the
 learner's own run is `learn`'s, unchanged (its evaluation points are still produced).
@@ -20,14 +21,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+from pamdp_bench.envs.platform import Platform, PlatformParams, PlatformState
+from pamdp_bench.registry import make
 from pamdp_bench.tools.platform_ab import (
     OriginalSide,
     OursSide,
     Side,
+    _raw_state,
+    _set_original_state,
     learn,
     set_original_noise,
 )
@@ -55,10 +63,7 @@ GOAL_X = 1035.0
 def raw_state(side: Side) -> np.ndarray:
     """The learner's current raw world state, float64[8] in ``STATE`` order."""
     if isinstance(side, OriginalSide):
-        e = side.inner
-        return np.array([e.player.position[0], e.player.position[1], e.player.velocity[0],
-                         e.player.velocity[1], e.enemy1.position[0], e.enemy1.dx,
-                         e.enemy2.position[0], e.enemy2.dx], np.float64)
+        return np.asarray(_raw_state(side.inner), np.float64)
     if isinstance(side, OursSide):
         return np.asarray(side.env.state.as_vector(), np.float64)
     raise TypeError(f"not a Platform A/B side: {type(side).__name__}")
@@ -71,26 +76,18 @@ class OriginalProbe:
         set_original_noise(True)
         self.side = OriginalSide(seed)
         self.side.reset()
+        wrapper = self.side.env
+        while type(wrapper).__name__ != "ScaledStateWrapper":
+            wrapper = wrapper.env
+        self._scale_state = wrapper.scale_state
 
     def _place(self, state: np.ndarray) -> Any:
-        self.side.reset()  # fresh TimeLimit counter
-        env = self.side.inner
-        env.player.position = np.array((state[0], state[1]))
-        env.player.velocity = np.array((state[2], state[3]))
-        env.enemy1.position = np.array((state[4], 40.0))
-        env.enemy1.dx = float(state[5])
-        env.enemy2.position = np.array((state[6], 40.0))
-        env.enemy2.dx = float(state[7])
-        return env
+        return _set_original_state(self.side, dict(zip(STATE, state.tolist(), strict=True)))
 
     def observe(self, state: np.ndarray) -> np.ndarray:
         """The agent-side observation the original gives for ``state`` (``get_state`` through
         ``ScaledStateWrapper``, cast to float32 as the client does)."""
-        env = self._place(state)
-        wrapper = self.side.env
-        while type(wrapper).__name__ != "ScaledStateWrapper":
-            wrapper = wrapper.env
-        return np.asarray(wrapper.scale_state(env.get_state()), np.float32)
+        return np.asarray(self._scale_state(self._place(state).get_state()), np.float32)
 
     def sample(self, state: np.ndarray, k: int, params: list[np.ndarray], m: int) -> np.ndarray:
         out = np.empty((m, len(OUTCOMES)))
@@ -105,36 +102,27 @@ class OriginalProbe:
         return out
 
 
+def ours_outcomes(env: Platform, params: PlatformParams, key: jax.Array, state: jax.Array,
+                  k: jax.Array, z: jax.Array) -> jax.Array:
+    """Ours' ``OUTCOMES`` (float32) after one ``step_env`` (the adapter's path, flat
+    agent-side z) from the raw ``state`` vector, placed on a fresh episode."""
+    _, new, reward, term, info = env.step_env(key, PlatformState.from_vector(state), (k, z),
+                                              params)
+    f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+    return jnp.stack([f32(term), f32(info["success"]), reward, f32(info["substeps"]), new.x,
+                      new.vx, new.enemy1_x, new.enemy1_dx, new.enemy2_x, new.enemy2_dx,
+                      new.enemy1_dx**2, new.enemy2_dx**2])
+
+
 class OursProbe:
-    """``Platform-v0``'s pure-JAX step from a placed state, ``m`` keys in one vmapped call
-    (``step_env``: the adapter's path, flat agent-side z)."""
+    """``Platform-v0`` stepped from a placed state, ``m`` keys in one vmapped call."""
 
     def __init__(self, seed: int) -> None:
-        import jax
-        import jax.numpy as jnp
-
-        from pamdp_bench.envs.platform import PlatformState
-        from pamdp_bench.registry import make
-
         env, params = make("Platform-v0")
         self._key = jax.random.PRNGKey(seed)
-
-        def place(s: Any) -> PlatformState:
-            f = lambda i: s[i].astype(jnp.float32)  # noqa: E731
-            return PlatformState(x=f(0), y=f(1), vx=f(2), vy=f(3), enemy1_x=f(4),
-                                 enemy1_dx=f(5), enemy2_x=f(6), enemy2_dx=f(7),
-                                 time=jnp.asarray(0, jnp.int32))
-
-        def one(key: Any, s: Any, k: Any, z: Any) -> Any:
-            state = place(s)
-            _, new, reward, term, info = env.step_env(key, state, (k, z), params)
-            f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
-            return jnp.stack([f32(term), f32(info["success"]), reward, f32(info["substeps"]),
-                              new.x, new.vx, new.enemy1_x, new.enemy1_dx, new.enemy2_x,
-                              new.enemy2_dx, new.enemy1_dx**2, new.enemy2_dx**2])
-
-        self._fn = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
-        self._observe = jax.jit(lambda s: env.get_obs(place(s), params))
+        self._fn = jax.jit(jax.vmap(partial(ours_outcomes, env, params),
+                                    in_axes=(0, None, None, None)))
+        self._observe = jax.jit(lambda s: env.get_obs(PlatformState.from_vector(s), params))
         self._split = jax.jit(lambda key, m: jax.random.split(key, m + 1), static_argnums=1)
 
     def sample(self, state: np.ndarray, k: int, params: list[np.ndarray], m: int) -> np.ndarray:

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pamdp_bench.envs.platform import Platform, PlatformParams, PlatformState
+from pamdp_bench.envs.platform import Platform, PlatformParams
 from pamdp_bench.tools import platform_ab_probe as probe
 
 DATA = Path(__file__).parent / "data" / "platform_onpolicy_stats.json"
@@ -36,19 +36,15 @@ Z_MAX = 5.0
 
 
 @partial(jax.jit, static_argnums=0)
-def _ours(env: Platform, keys: jax.Array, states: PlatformState, ks: jax.Array, zs: jax.Array,
+def _ours(env: Platform, keys: jax.Array, states: jax.Array, ks: jax.Array, zs: jax.Array,
           params: PlatformParams) -> jax.Array:
-    """[N, SAMPLES, 5]: terminal, success, reward, next x, substeps."""
+    """[N, SAMPLES, len(probe.OUTCOMES)]: ``probe.ours_outcomes`` from each row's state."""
 
-    def one(key: jax.Array, s: PlatformState, k: jax.Array, z: jax.Array) -> jax.Array:
+    def per_step(key: jax.Array, s: jax.Array, k: jax.Array, z: jax.Array) -> jax.Array:
         zz = jnp.zeros((3,), jnp.float32).at[k].set(z)
-        _, new, reward, term, info = env.step_env(key, s, (k, zz), params)
-        f = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
-        return jnp.stack([f(term), f(info["success"]), reward, new.x, f(info["substeps"])])
-
-    def per_step(key: jax.Array, s: PlatformState, k: jax.Array, z: jax.Array) -> jax.Array:
+        one = partial(probe.ours_outcomes, env, params)
         return jax.vmap(one, in_axes=(0, None, None, None))(jax.random.split(key, SAMPLES),
-                                                            s, k, z)
+                                                            s, k, zz)
 
     return jax.vmap(per_step)(keys, states, ks, zs)
 
@@ -57,13 +53,11 @@ def _compare(params: PlatformParams) -> dict:
     record = json.loads(DATA.read_text())
     assert record["outcomes"] == ["terminal", "success", "reward", "x_next", "substeps"]
     data = probe.conformance_arrays(record)
-    st = jnp.asarray(data["state"], jnp.float32)
-    states = PlatformState(x=st[:, 0], y=st[:, 1], vx=st[:, 2], vy=st[:, 3], enemy1_x=st[:, 4],
-                           enemy1_dx=st[:, 5], enemy2_x=st[:, 6], enemy2_dx=st[:, 7],
-                           time=jnp.zeros(len(st), jnp.int32))
-    keys = jax.random.split(jax.random.key(20261206), len(st))
-    data["ours"] = np.asarray(_ours(Platform(), keys, states, jnp.asarray(data["k"], jnp.int32),
-                                    jnp.asarray(data["z"], jnp.float32), params), np.float64)
+    keys = jax.random.split(jax.random.key(20261206), len(data["k"]))
+    ours = _ours(Platform(), keys, jnp.asarray(data["state"], jnp.float32),
+                 jnp.asarray(data["k"], jnp.int32), jnp.asarray(data["z"], jnp.float32), params)
+    columns = [probe.OUTCOMES.index(name) for name in record["outcomes"]]
+    data["ours"] = np.asarray(ours, np.float64)[:, :, columns]
     return probe.analyze(data)
 
 
