@@ -501,10 +501,17 @@ def permutation_p(a: Sequence[float], b: Sequence[float], seed: int = 0) -> floa
     return (hits + 1) / (EXACT_SPLITS_MAX + 1)
 
 
-def summarize(rows: list[dict[str, Any]], noise: bool = True) -> str:
+#: A greedy return at or below this is the agent still stopping at the first gap (~0.37-0.41).
+FIRST_GAP_RETURN = 0.45
+
+
+def summarize(rows: list[dict[str, Any]], noise: bool = True,
+              late_from: int | None = None) -> str:
     """Markdown: greedy return per side at each evaluation point (mean ± std over the seeds
     that reached it, and their values), the mean over the points every seed reached (area
-    under the curve), and exact permutation p-values."""
+    under the curve), with ``late_from`` also the mean over those points from ``late_from`` on
+    (a pre-set window), permutation p-values, and how many seeds per side are still at the
+    first gap at the last common point."""
     rows = [r for r in rows if r["noise"] == noise]
     sides = ("original", "ours")
     by: dict[str, dict[int, dict[int, float]]] = {s: {} for s in sides}
@@ -536,6 +543,16 @@ def summarize(rows: list[dict[str, Any]], noise: bool = True) -> str:
         a, b = ([float(np.mean([d[p] for p in common])) for _, d in sorted(by[s].items())]
                 for s in sides)
         lines.append(row(f"mean over {common[0]:,}-{common[-1]:,}", a, b))
+        late = [p for p in common if late_from is not None and p >= late_from]
+        if late:
+            a, b = ([float(np.mean([d[p] for p in late])) for _, d in sorted(by[s].items())]
+                    for s in sides)
+            lines.append(row(f"mean over {late[0]:,}-{late[-1]:,}", a, b))
+        stuck = {s: sum(d[common[-1]] <= FIRST_GAP_RETURN for d in by[s].values())
+                 for s in sides}
+        lines.append(f"\nAt {common[-1]:,} env steps, seeds still at the first gap (greedy "
+                     f"return <= {FIRST_GAP_RETURN}): original {stuck['original']} of "
+                     f"{len(by['original'])}, ours {stuck['ours']} of {len(by['ours'])}.")
     head = (f"Seeds: original {sorted(by['original'])}, ours {sorted(by['ours'])}; noise "
             f"{'on' if noise else 'off'}. Each point pools the seeds that reached it (n = "
             "original / ours); p = two-sided permutation test of the difference of the "
@@ -579,6 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="probe: samples per side per learner step")
     ap.add_argument("--arrays", default="",
                     help="probe: also save the per-step arrays here (.npz; large)")
+    ap.add_argument("--late_from", type=int, default=None,
+                    help="summarize: also test the mean over the points from this step on")
     ap.add_argument("--out", required=True, help="learn: JSON lines (appended); else JSON")
     a = ap.parse_args(argv)
     if a.command == "probe_export":
@@ -597,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in filter(None, a.inputs.split(",")):
             with open(path) as f:
                 rows += [json.loads(line) for line in f if line.strip()]
-        text = summarize(rows, noise=a.noise == "on")
+        text = summarize(rows, noise=a.noise == "on", late_from=a.late_from)
         with open(a.out, "w") as f:
             f.write(text)
         print(text)

@@ -37,6 +37,21 @@ def test_summarize_pools_the_seeds_of_each_point() -> None:
     assert "0.650 ± 0.071" in second and "0.400 ± 0.000" in second and "| 2 / 2 |" in second
     # the curve mean only uses the points every seed reached (1,000 here)
     assert any(x.startswith("| mean over 1,000-1,000 |") for x in lines)
+    assert not any(x.startswith("| mean over 2,000") for x in lines)  # no window asked for
+
+
+def test_summarize_late_window_and_first_gap_count() -> None:
+    # original seeds cross late (0.4 -> 0.9 from step 3,000); ours stay at the first gap
+    rows = [_row("original", s, st, 0.4 if st < 3000 else 0.9) for s in (1, 2, 3)
+            for st in (1000, 2000, 3000, 4000)]
+    rows += [_row("ours", s, st, 0.4 if s < 3 else 0.8) for s in (1, 2, 3)
+             for st in (1000, 2000, 3000, 4000)]
+    lines = platform_ab.summarize(rows, late_from=3000).splitlines()
+    late = next(x for x in lines if x.startswith("| mean over 3,000-4,000 |"))
+    assert "0.900 ± 0.000" in late and "0.533 ± 0.231" in late
+    whole = next(x for x in lines if x.startswith("| mean over 1,000-4,000 |"))
+    assert "0.650 ± 0.000" in whole
+    assert any("original 0 of 3, ours 2 of 3" in x for x in lines)
 
 
 def test_learn_resume_keys(tmp_path) -> None:
