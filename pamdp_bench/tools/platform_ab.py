@@ -27,16 +27,17 @@ Subcommands (``python -m pamdp_bench.tools.platform_ab --help``):
 * ``trace``: noise off on both sides, one learning agent acts on the original; every action
   is replayed on ours from the same state and observations, rewards, terminals and substeps
   are compared step by step.
+* ``summarize`` (``platform_ab_stats``): both sides' curves over seeds, permutation tests.
 * ``probe``: a learner on one side, and at every step its state and action replayed on a
   probe copy of each env (``platform_ab_probe``): the two envs' answers to the learner's own
   actions compared.
 * ``probe_export``: a CI file from probe arrays (``--samples`` steps per input), for
   ``tests/envs/test_platform_onpolicy_stats.py``.
-* ``record``: noise-on one-step statistics from states along the whole level (each platform,
-  near each gap edge, in the air is impossible at a decision point) for every action over a
-  parameter grid, written in the format of ``shared/golden/stats.json``'s
-  ``platform_transitions`` (plus the start state). ``tests/envs/test_platform_level_stats.py``
-  compares ours with the recorded file in CI.
+* ``record`` (``platform_ab_record``): noise-on one-step statistics from states along the
+  whole level (each platform, next to each gap edge; never in the air, which is impossible at
+  a decision point) for every action over a parameter grid, written in the format of
+  ``shared/golden/stats.json``'s ``platform_transitions`` (plus the start state);
+  ``tests/envs/test_platform_level_stats.py`` compares ours with the recorded file in CI.
 
 Loop details kept from ``run_platform_pdqn.py``: episodes of at most 250 agent steps (the
 TimeLimit ends them at 200), the agent picks the next action before ``agent.step`` (SARSA-like
@@ -179,6 +180,28 @@ class OursSide:
         return obs, reward, terminated or truncated, int(info["substeps"])
 
 
+def set_original_state(side: OriginalSide, start: dict[str, float]) -> Any:
+    """Reset through the wrappers (fresh TimeLimit), then place the original's entities (raw
+    units; the player's y / vy default to 40 / 0, on the ground); returns the unwrapped env."""
+    side.reset()
+    env = side.inner
+    env.player.position = np.array((start["x"], start.get("y", 40.0)))
+    env.player.velocity = np.array((start["vx"], start.get("vy", 0.0)))
+    env.enemy1.position = np.array((start["e1x"], 40.0))
+    env.enemy1.dx = start["e1dx"]
+    env.enemy2.position = np.array((start["e2x"], 40.0))
+    env.enemy2.dx = start["e2dx"]
+    return env
+
+
+def raw_original_state(env: Any) -> list[float]:
+    """The unwrapped original's raw world state (x, y, vx, vy, e1x, e1dx, e2x, e2dx)."""
+    return [float(env.player.position[0]), float(env.player.position[1]),
+            float(env.player.velocity[0]), float(env.player.velocity[1]),
+            float(env.enemy1.position[0]), float(env.enemy1.dx),
+            float(env.enemy2.position[0]), float(env.enemy2.dx)]
+
+
 def make_side(name: str, seed: int, noise: bool) -> Side:
     if name == "original":
         set_original_noise(noise)
@@ -224,7 +247,7 @@ def make_agent(seed: int) -> Any:
     return agent
 
 
-def _pad(k: int, act_param: np.ndarray) -> list[np.ndarray]:
+def pad_params(k: int, act_param: np.ndarray) -> list[np.ndarray]:
     """run_platform_pdqn.py ``pad_action``: the chosen parameter, zeros elsewhere."""
     params = [np.zeros((1,), dtype=np.float32) for _ in range(3)]
     params[k][:] = act_param
@@ -241,7 +264,7 @@ def greedy_returns(agent: Any, env: Side, episodes: int) -> np.ndarray:
             state, total, done, t = env.reset(), 0.0, False, 0
             while not done and t < MAX_EPISODE_STEPS:
                 k, p, _ = agent.act(state)
-                state, reward, done, _ = env.step(k, _pad(k, p))
+                state, reward, done, _ = env.step(k, pad_params(k, p))
                 total += reward
                 t += 1
             returns.append(total)
@@ -282,7 +305,7 @@ def learn(side: str, seed: int, steps: int, eval_every: int, eval_episodes: int,
         agent.start_episode()
         ret = 0.0
         for _ in range(MAX_EPISODE_STEPS):
-            params = _pad(k, p)
+            params = pad_params(k, p)
             if before_step is not None:
                 before_step(env, k, params)
             next_state, reward, terminal, substeps = env.step(k, params)
@@ -330,7 +353,7 @@ def trace(seed: int, steps: int, atol: float) -> dict[str, Any]:
         worst["obs"] = max(worst["obs"], float(np.abs(s_o - s_u).max()))
         k, p, all_p = agent.act(s_o)
         for _ in range(MAX_EPISODE_STEPS):
-            params = _pad(k, p)
+            params = pad_params(k, p)
             o1, r1, d1, n1 = original.step(k, params)
             o2, r2, d2, n2 = ours.step(k, params)
             dobs, drew = float(np.abs(o1 - o2).max()), abs(r1 - r2)
@@ -349,216 +372,6 @@ def trace(seed: int, steps: int, atol: float) -> dict[str, Any]:
         episodes += 1
     return {"seed": seed, "steps": n, "episodes": episodes, "max_abs_diff": worst,
             "mismatches": len(mismatches), "first_mismatches": mismatches[:10]}
-
-
-# ----------------------------------------------------------------------------- record
-# Start states along the level. Every decision point is on the ground (y = 40, vy = 0) with
-# 0 <= vx <= 69.3 (a run's last tick clamps vx to 70 on the ground, then decays it by 0.99;
-# a landing zeroes vx). The first 9 (x on each platform, next to each gap edge and at an
-# enemy's reach; the enemy of the player's platform at its bounds or mid-platform) are the
-# original record; keep them first and in order, so re-recording with the same seed
-# reproduces their numbers. Appended (issue 19, states the first 9 miss): a run-up at
-# vx = 69.3 before and at each gap's edge (a run stops at or runs off the edge; the jump's
-# dx0 clamp at -30 binds for low hop / leap parameters; hops and leaps land on the next
-# platform, on its corner (x < its left edge) or fall short); a landing short of platform
-# 2's / 3's left edge (x < 475 / 985: the previous platform's features, and below 475 enemy 1
-# still the moving, observed enemy while enemy 2 waits); enemies mid-platform within one
-# action's reach, moving towards or away from the player, ahead of or behind it, on
-# platforms 1 and 2 (and enemy 2 where a jump from platform 1 lands).
-LEVEL_STARTS: tuple[dict[str, float], ...] = (
-    dict(x=0.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # reset state
-    dict(x=100.0, vx=0.0, e1x=150.0, e1dx=30.0, e2x=730.0, e2dx=-30.0),  # enemy ahead
-    dict(x=200.0, vx=35.0, e1x=20.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # before gap 1
-    dict(x=245.0, vx=0.0, e1x=10.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # at gap 1's edge
-    dict(x=480.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # landed, platform 2
-    dict(x=600.0, vx=20.0, e1x=230.0, e1dx=-30.0, e2x=700.0, e2dx=-30.0),  # enemy 2 near
-    dict(x=700.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=500.0, e2dx=30.0),  # before gap 2
-    dict(x=745.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=480.0, e2dx=-30.0),  # at gap 2's edge
-    dict(x=990.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # platform 3
-    # appended: run-ups at vx 69.3 (gap 1)
-    dict(x=185.0, vx=69.3, e1x=20.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # run stops / runs off
-    dict(x=215.0, vx=69.3, e1x=20.0, e1dx=-30.0, e2x=490.0, e2dx=30.0),  # hop: corner or gap
-    dict(x=230.0, vx=69.3, e1x=20.0, e1dx=-30.0, e2x=520.0, e2dx=-30.0),  # hop into enemy 2
-    # landed short of platform 2's edge: enemy 1 moves and is observed, enemy 2 waits
-    dict(x=465.0, vx=0.0, e1x=100.0, e1dx=30.0, e2x=560.0, e2dx=-30.0),
-    # enemies within one action's reach, either way
-    dict(x=520.0, vx=40.0, e1x=230.0, e1dx=-30.0, e2x=578.0, e2dx=30.0),  # e2 ahead, away
-    dict(x=560.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=515.0, e2dx=30.0),  # e2 behind, towards
-    dict(x=100.0, vx=0.0, e1x=170.0, e1dx=-30.0, e2x=730.0, e2dx=-30.0),  # e1 ahead, towards
-    dict(x=120.0, vx=0.0, e1x=75.0, e1dx=30.0, e2x=730.0, e2dx=-30.0),  # e1 behind, towards
-    # run-ups at vx 69.3 (gap 2)
-    dict(x=690.0, vx=69.3, e1x=230.0, e1dx=-30.0, e2x=560.0, e2dx=30.0),  # run stops / runs off
-    dict(x=720.0, vx=69.3, e1x=230.0, e1dx=-30.0, e2x=600.0, e2dx=30.0),  # hop: corner or gap
-    dict(x=740.0, vx=69.3, e1x=230.0, e1dx=-30.0, e2x=620.0, e2dx=30.0),  # leap: lands or not
-    # landed short of platform 3's edge (platform 2's features); the goal within reach
-    dict(x=970.0, vx=0.0, e1x=230.0, e1dx=-30.0, e2x=600.0, e2dx=30.0),
-)
-ACTION_NAMES = ("run", "hop", "leap")
-Z_GRID = (-1.0, -0.5, 0.0, 0.5, 1.0)
-
-
-def _set_original_state(side: OriginalSide, start: dict[str, float]) -> Any:
-    """Reset through the wrappers (fresh TimeLimit), then place the original's entities (raw
-    units; the player's y / vy default to 40 / 0, on the ground); returns the unwrapped env."""
-    side.reset()
-    env = side.inner
-    env.player.position = np.array((start["x"], start.get("y", 40.0)))
-    env.player.velocity = np.array((start["vx"], start.get("vy", 0.0)))
-    env.enemy1.position = np.array((start["e1x"], 40.0))
-    env.enemy1.dx = start["e1dx"]
-    env.enemy2.position = np.array((start["e2x"], 40.0))
-    env.enemy2.dx = start["e2dx"]
-    return env
-
-
-def _raw_state(env: Any) -> list[float]:
-    return [float(env.player.position[0]), float(env.player.position[1]),
-            float(env.player.velocity[0]), float(env.player.velocity[1]),
-            float(env.enemy1.position[0]), float(env.enemy1.dx),
-            float(env.enemy2.position[0]), float(env.enemy2.dx)]
-
-
-def _summary(values: np.ndarray) -> dict[str, Any]:
-    return {"mean": values.mean(0).tolist(), "std": values.std(0, ddof=1).tolist()}
-
-
-def record(samples: int, seed: int) -> dict[str, Any]:
-    """Noise-on one-step statistics of the original from every ``LEVEL_STARTS`` x action x z."""
-    set_original_noise(True)
-    side = OriginalSide(seed)
-    cases = []
-    for start in LEVEL_STARTS:
-        for k, name in enumerate(ACTION_NAMES):
-            for z in Z_GRID:
-                obs, states, rewards, terms, succ, subs = [], [], [], [], [], []
-                for _ in range(samples):
-                    env = _set_original_state(side, start)
-                    # the wrapped step (scaling of z and of the obs) from this state
-                    o, r, d, n = side.step(k, _pad(k, np.array([z], np.float32)))
-                    obs.append(o)
-                    states.append(_raw_state(env))
-                    rewards.append(r)
-                    terms.append(d)
-                    succ.append(env.player.position[0] >= 1035.0)
-                    subs.append(n)
-                subs_a = np.asarray(subs)
-                cases.append({
-                    "start": dict(start), "action": name, "k": k, "z": [z], "samples": samples,
-                    "obs": _summary(np.asarray(obs, np.float64)),
-                    "state": _summary(np.asarray(states)),
-                    "reward": {"mean": float(np.mean(rewards)),
-                               "std": float(np.std(rewards, ddof=1))},
-                    "p_terminal": float(np.mean(terms)), "p_success": float(np.mean(succ)),
-                    "substeps": {"mean": float(subs_a.mean()), "std": float(subs_a.std(ddof=1)),
-                                 "min": int(subs_a.min()), "max": int(subs_a.max())},
-                })
-    return {
-        "format": {
-            "platform_level_transitions": (
-                "one env step from `start` (player at (x, 40) with velocity (vx, 0), enemies at "
-                "(e1x, 40) / (e2x, 40) with dx e1dx / e2dx, placed on the original env's "
-                "entities after a reset, so the TimeLimit's counter is fresh) with action k and "
-                "agent-side z, repeated `samples` times with the original noise on; fields as "
-                "stats.json platform_transitions"
-            ),
-        },
-        "source": ("cycraig/gym-platform@e932987 via gym 0.26 apply_api_compatibility, "
-                   "cycraig/MP-DQN@eec13eb wrappers; recorded by "
-                   "pamdp_bench.tools.platform_ab record"),
-        "seed": seed,
-        "noise": "on (original values): ENEMY_NOISE 0.5, PLAYER_NOISE 0.5, HOP_DEV 1, LEAP_DEV 1",
-        "platform_level_transitions": cases,
-    }
-
-
-# -------------------------------------------------------------------------- summarize
-#: Above this many splits of the pooled seeds, ``permutation_p`` samples splits instead.
-EXACT_SPLITS_MAX = 200_000
-
-
-def permutation_p(a: Sequence[float], b: Sequence[float], seed: int = 0) -> float:
-    """Two-sided permutation p-value of mean(a) - mean(b): exact over all splits of the pooled
-    values while there are at most ``EXACT_SPLITS_MAX`` (5 + 5 seeds give 252, 10 + 10
-    184,756); beyond, ``EXACT_SPLITS_MAX`` random splits (seeded) and (hits + 1) / (draws + 1).
-    Seeds are few, so no normal approximation."""
-    from itertools import combinations
-
-    pooled = np.asarray(list(a) + list(b), np.float64)
-    n, observed = len(a), abs(float(np.mean(a) - np.mean(b)))
-    total, size = pooled.sum(), len(pooled)
-
-    def diffs(sums: np.ndarray) -> np.ndarray:
-        return np.abs(sums / n - (total - sums) / (size - n))
-
-    if math.comb(size, n) <= EXACT_SPLITS_MAX:
-        sums = np.array([pooled[list(idx)].sum() for idx in combinations(range(size), n)])
-        return float(np.mean(diffs(sums) >= observed - 1e-12))
-    rng = np.random.default_rng(seed)
-    hits = 0
-    for _ in range(EXACT_SPLITS_MAX // 10_000):
-        draws = rng.permuted(np.broadcast_to(pooled, (10_000, size)), axis=1)
-        hits += int(np.sum(diffs(draws[:, :n].sum(1)) >= observed - 1e-12))
-    return (hits + 1) / (EXACT_SPLITS_MAX + 1)
-
-
-#: A greedy return at or below this is the agent still stopping at the first gap (~0.37-0.41).
-FIRST_GAP_RETURN = 0.45
-
-
-def summarize(rows: list[dict[str, Any]], noise: bool = True,
-              late_from: int | None = None) -> str:
-    """Markdown: greedy return per side at each evaluation point (mean ± std over the seeds
-    that reached it, and their values), the mean over the points every seed reached (area
-    under the curve), with ``late_from`` also the mean over those points from ``late_from`` on
-    (a pre-set window), permutation p-values, and how many seeds per side are still at the
-    first gap at the last common point."""
-    rows = [r for r in rows if r["noise"] == noise]
-    sides = ("original", "ours")
-    by: dict[str, dict[int, dict[int, float]]] = {s: {} for s in sides}
-    for r in rows:
-        point = round(r["env_steps"] / r["eval_every"]) * r["eval_every"]
-        by[r["side"]].setdefault(r["seed"], {})[point] = r["greedy_return"]
-    points = sorted({p for s in sides for d in by[s].values() for p in d})
-    common = [p for p in points if all(p in d for s in sides for d in by[s].values())]
-    lines = [
-        "| env steps | original (mean ± std) | ours (mean ± std) | n | p | original seeds "
-        "| ours seeds |",
-        "|---|---|---|---|---|---|---|",
-    ]
-
-    def cell(vals: list[float]) -> str:
-        return f"{np.mean(vals):.3f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0:.3f}"
-
-    def row(label: str, a: list[float], b: list[float]) -> str:
-        return (f"| {label} | {cell(a)} | {cell(b)} | {len(a)} / {len(b)} | "
-                f"{permutation_p(a, b):.2f} | " + " ".join(f"{v:.2f}" for v in a) + " | "
-                + " ".join(f"{v:.2f}" for v in b) + " |")
-
-    for p in points:
-        a = [d[p] for _, d in sorted(by["original"].items()) if p in d]
-        b = [d[p] for _, d in sorted(by["ours"].items()) if p in d]
-        if a and b:
-            lines.append(row(f"{p:,}", a, b))
-    if common:
-        a, b = ([float(np.mean([d[p] for p in common])) for _, d in sorted(by[s].items())]
-                for s in sides)
-        lines.append(row(f"mean over {common[0]:,}-{common[-1]:,}", a, b))
-        late = [p for p in common if late_from is not None and p >= late_from]
-        if late:
-            a, b = ([float(np.mean([d[p] for p in late])) for _, d in sorted(by[s].items())]
-                    for s in sides)
-            lines.append(row(f"mean over {late[0]:,}-{late[-1]:,}", a, b))
-        stuck = {s: sum(d[common[-1]] <= FIRST_GAP_RETURN for d in by[s].values())
-                 for s in sides}
-        lines.append(f"\nAt {common[-1]:,} env steps, seeds still at the first gap (greedy "
-                     f"return <= {FIRST_GAP_RETURN}): original {stuck['original']} of "
-                     f"{len(by['original'])}, ours {stuck['ours']} of {len(by['ours'])}.")
-    head = (f"Seeds: original {sorted(by['original'])}, ours {sorted(by['ours'])}; noise "
-            f"{'on' if noise else 'off'}. Each point pools the seeds that reached it (n = "
-            "original / ours); p = two-sided permutation test of the difference of the "
-            "means over seeds (exact up to 200,000 splits, else 200,000 random ones; "
-            "uncorrected for the number of points).\n\n")
-    return head + "\n".join(lines) + "\n"
 
 
 # -------------------------------------------------------------------------------- CLI
@@ -616,6 +429,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in filter(None, a.inputs.split(",")):
             with open(path) as f:
                 rows += [json.loads(line) for line in f if line.strip()]
+        from pamdp_bench.tools.platform_ab_stats import summarize
+
         text = summarize(rows, noise=a.noise == "on", late_from=a.late_from)
         with open(a.out, "w") as f:
             f.write(text)
@@ -668,6 +483,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps([{k: v for k, v in r.items() if k != "first_mismatches"}
                           for r in results]))
     else:
+        from pamdp_bench.tools.platform_ab_record import record
+
         data = record(a.samples, seeds[0])
         with open(a.out, "w") as f:
             json.dump(data, f, indent=1)

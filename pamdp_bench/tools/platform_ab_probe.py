@@ -34,10 +34,10 @@ from pamdp_bench.tools.platform_ab import (
     OriginalSide,
     OursSide,
     Side,
-    _raw_state,
-    _set_original_state,
     learn,
+    raw_original_state,
     set_original_noise,
+    set_original_state,
 )
 
 #: Probe outcome columns, per sample: the step's result, the next raw state (every part the
@@ -63,7 +63,7 @@ GOAL_X = 1035.0
 def raw_state(side: Side) -> np.ndarray:
     """The learner's current raw world state, float64[8] in ``STATE`` order."""
     if isinstance(side, OriginalSide):
-        return np.asarray(_raw_state(side.inner), np.float64)
+        return np.asarray(raw_original_state(side.inner), np.float64)
     if isinstance(side, OursSide):
         return np.asarray(side.env.state.as_vector(), np.float64)
     raise TypeError(f"not a Platform A/B side: {type(side).__name__}")
@@ -82,7 +82,7 @@ class OriginalProbe:
         self._scale_state = wrapper.scale_state
 
     def _place(self, state: np.ndarray) -> Any:
-        return _set_original_state(self.side, dict(zip(STATE, state.tolist(), strict=True)))
+        return set_original_state(self.side, dict(zip(STATE, state.tolist(), strict=True)))
 
     def observe(self, state: np.ndarray) -> np.ndarray:
         """The agent-side observation the original gives for ``state`` (``get_state`` through

@@ -2,7 +2,7 @@
 
 ``data/platform_level_stats.json`` was recorded from ``cycraig/gym-platform@e932987`` behind
 MP-DQN's wrappers by ``python -m pamdp_bench.tools.platform_ab record`` (seed 7, 500 samples
-per case): one step from each of 21 start states (``platform_ab.LEVEL_STARTS``) with every
+per case): one step from each of 21 start states (``platform_ab_record.LEVEL_STARTS``) with every
 action at z in {-1, -0.5, 0, 0.5, 1}, 315 cases. The first 9 starts are each platform, next
 to each gap edge, enemies ahead or behind. The 12 appended ones (issue 19) hold what those
 miss: a run-up at vx = 69.3 (the most a decision point can have) before and at each gap's
@@ -120,7 +120,7 @@ def test_record_covers_the_level(cases: list[dict]) -> None:
         near = [s for s in starts if lo <= s["x"] < hi and abs(s[ex] - s["x"]) < 100]
         assert {(s[ex] > s["x"]) == (s[edx] < 0) for s in near} == {True, False}
     # the file holds exactly the tool's starts, in order (5 z x 3 actions per start)
-    from pamdp_bench.tools.platform_ab import LEVEL_STARTS
+    from pamdp_bench.tools.platform_ab_record import LEVEL_STARTS
 
     assert [c["start"] for c in cases[::15]] == [dict(s) for s in LEVEL_STARTS]
 
