@@ -249,13 +249,22 @@ def fisher_exact_p(a_hits: int, a_n: int, b_hits: int, b_n: int) -> float:
     return float(min(1.0, sum(v for v in probs.values() if v <= observed * (1 + 1e-9))))
 
 
+def from_harness(record: dict[str, Any]) -> dict[str, Any]:
+    """A ``pamdp-bench train`` result record as a row of this tool (group ``jax-ours``)."""
+    return {"group": "jax-ours", "side": "ours", "seed": record["seed"],
+            "env_steps": record["env_steps"], "greedy_return": record["return_mean"],
+            "greedy_success": record["success_rate"], "greedy_length": record["length_mean"]}
+
+
 def summarize(rows: Sequence[dict[str, Any]], at: int) -> str:
     """Markdown: per group (side, or the ``group`` a row carries), the seeds collapsed at the
     evaluation point ``at`` (greedy length <= ``COLLAPSED_LENGTH``), their success there and
     at the last common point, and Fisher's test of each pair of groups' collapse counts."""
     groups: dict[str, dict[int, dict[int, dict[str, Any]]]] = {}
     for r in rows:
-        g = r.get("group", r["side"])
+        if r.get("schema", "").startswith("pamdp_bench.result/"):
+            r = from_harness(r)
+        g = r.get("group", f"torch-{r['side']}")
         groups.setdefault(g, {}).setdefault(r["seed"], {})[r["env_steps"]] = r
     lines = [f"Collapsed: mean greedy episode length <= {COLLAPSED_LENGTH} at {at:,} env steps.",
              "", "| group | seeds | collapsed | success at point (mean) | seeds' lengths |",
@@ -298,7 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--eval_every", type=int, default=500)
     ap.add_argument("--eval_episodes", type=int, default=100)
-    ap.add_argument("--inputs", default="", help="summarize: comma-separated JSON-lines files")
+    ap.add_argument("--inputs", default="",
+                    help="summarize: comma-separated JSON lines (this tool's or pamdp-bench's)")
     ap.add_argument("--at", type=int, default=5000, help="summarize: the collapse point")
     ap.add_argument("--out", required=True, help="learn: JSON lines (appended); else Markdown")
     a = ap.parse_args(argv)
