@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from pamdp_bench.tools.platform_ab import _quiet
+from pamdp_bench.tools.ab_common import add_checkouts, append_rows, quiet, read_rows, write_report
 
 #: ``main_goal_pdqn.py`` argparse defaults, by ``PDQNAgent`` argument name.
 HYAR_GOAL_KWARGS: dict[str, Any] = dict(
@@ -76,11 +76,7 @@ COLLAPSED_LENGTH = 1.05
 
 def add_original_paths(mpdqn: str, gym_goal: str) -> None:
     """Put the two checkouts on ``sys.path`` (nothing is installed); stub ``numba``."""
-    for path, probe in ((mpdqn, "agents/pdqn.py"), (gym_goal, "gym_goal/__init__.py")):
-        if not os.path.isfile(os.path.join(path, probe)):
-            raise SystemExit(f"error: {path!r} is not a checkout with {probe}")
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    add_checkouts((mpdqn, "agents/pdqn.py"), (gym_goal, "gym_goal/__init__.py"))
     try:
         import numba  # noqa: F401
     except ImportError:
@@ -98,7 +94,7 @@ class OriginalGoal:
         from gym.wrappers.compatibility import EnvCompatibility
         from gym_goal.envs import GoalEnv
 
-        with _quiet():
+        with quiet():
             raw = GoalEnv()
             raw.np_random = np.random.RandomState(seed)  # module docstring [deviation]
             compat = EnvCompatibility(raw)
@@ -156,7 +152,7 @@ def make_agent(seed: int) -> Any:
     obs_space = gym.spaces.Box(-np.ones(17), np.ones(17), dtype=np.float32)
     boxes = tuple(gym.spaces.Box(-np.ones(d), np.ones(d), dtype=np.float32) for d in (2, 1, 1))
     action_space = gym.spaces.Tuple((gym.spaces.Discrete(3),) + boxes)
-    with _quiet():
+    with quiet():
         agent = PDQNAgent(obs_space, action_space,
                           actor_kwargs={"hidden_layers": list(HIDDEN), "action_input_layer": 0},
                           actor_param_kwargs={"hidden_layers": list(HIDDEN),
@@ -313,14 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="learn: JSON lines (appended); else Markdown")
     a = ap.parse_args(argv)
     if a.command == "summarize":
-        rows = []
-        for path in filter(None, a.inputs.split(",")):
-            with open(path) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
-        text = summarize(rows, a.at)
-        with open(a.out, "w") as f:
-            f.write(text)
-        print(text)
+        write_report(a.out, summarize(read_rows(a.inputs), a.at))
         return 0
     if not (a.mpdqn and a.gym_goal):
         ap.error("--mpdqn and --gym_goal are required for learn")
@@ -334,8 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for row in learn(a.side, seed, a.steps, a.eval_every, a.eval_episodes):
             rows.append(row)
             print(json.dumps(row), flush=True)
-        with open(a.out, "a") as f:  # a seed's points land together: no partial seeds
-            f.writelines(json.dumps(r) + "\n" for r in rows)
+        append_rows(a.out, rows)
     return 0
 
 

@@ -48,17 +48,16 @@ signature), ``terminal`` given to the agent is old gym's ``done`` (terminated or
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
+
+from pamdp_bench.tools.ab_common import add_checkouts, append_rows, quiet, read_rows, write_report
 
 # run_platform_pdqn.py defaults (click options), single-pass PDQNAgent.
 PDQN_PLATFORM_KWARGS: dict[str, Any] = dict(
@@ -98,20 +97,9 @@ class Side(Protocol):
     def step(self, k: int, params: list[np.ndarray]) -> tuple[np.ndarray, float, bool, int]: ...
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """The originals print spaces and shapes while building; keep the tool's output clean."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        yield
-
-
 def add_original_paths(mpdqn: str, gym_platform: str) -> None:
     """Put the two checkouts on ``sys.path`` (nothing is installed)."""
-    for path, probe in ((mpdqn, "agents/pdqn.py"), (gym_platform, "gym_platform/__init__.py")):
-        if not os.path.isfile(os.path.join(path, probe)):
-            raise SystemExit(f"error: {path!r} is not a checkout with {probe}")
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    add_checkouts((mpdqn, "agents/pdqn.py"), (gym_platform, "gym_platform/__init__.py"))
 
 
 def set_original_noise(on: bool) -> None:
@@ -132,7 +120,7 @@ class OriginalSide:
         from common.platform_domain import PlatformFlattenedActionWrapper
         from common.wrappers import ScaledParameterisedActionWrapper, ScaledStateWrapper
 
-        with _quiet():
+        with quiet():
             env = gym.make("Platform-v0", apply_api_compatibility=True, disable_env_checker=True)
             env = ScaledStateWrapper(env)
             env = PlatformFlattenedActionWrapper(env)
@@ -227,7 +215,7 @@ def make_agent(seed: int) -> Any:
         (gym.spaces.Discrete(3),)
         + tuple(gym.spaces.Box(-np.ones(1), np.ones(1), dtype=np.float32) for _ in range(3))
     )
-    with _quiet():
+    with quiet():
         agent = PDQNAgent(
             obs_space,
             action_space,
@@ -425,16 +413,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {len(data['steps'])} steps to {a.out}")
         return 0
     if a.command == "summarize":
-        rows = []
-        for path in filter(None, a.inputs.split(",")):
-            with open(path) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
         from pamdp_bench.tools.platform_ab_stats import summarize
 
-        text = summarize(rows, noise=a.noise == "on", late_from=a.late_from)
-        with open(a.out, "w") as f:
-            f.write(text)
-        print(text)
+        write_report(a.out, summarize(read_rows(a.inputs), noise=a.noise == "on",
+                                      late_from=a.late_from))
         return 0
     if not (a.mpdqn and a.gym_platform):
         ap.error("--mpdqn and --gym_platform are required for learn, swap, trace and record")
@@ -452,8 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 row["eval_every"] = a.eval_every
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-            with open(a.out, "a") as f:  # a seed's points land together: no partial seeds
-                f.writelines(json.dumps(r) + "\n" for r in rows)
+            append_rows(a.out, rows)
     elif a.command == "probe":
         from pamdp_bench.tools import platform_ab_probe as probe
 
