@@ -58,15 +58,9 @@ import numpy as np
 
 from pamdp_bench.tools.ab_common import add_checkouts, append_rows, quiet, read_rows, write_report
 
-#: ``main_goal_pdqn.py`` argparse defaults, by ``PDQNAgent`` argument name.
-HYAR_GOAL_KWARGS: dict[str, Any] = dict(
-    batch_size=128, learning_rate_actor=0.001, learning_rate_actor_param=0.00001,
-    epsilon_steps=1000, epsilon_final=0.01, gamma=0.95, clip_grad=1.0, indexed=False,
-    average=False, random_weighted=False, tau_actor=0.1, weighted=False, tau_actor_param=0.001,
-    initial_memory_threshold=128, use_ornstein_noise=True, replay_memory_size=20000,
-    inverting_gradients=True, zero_index_gradients=False,
-)
-HIDDEN = (256, 256)  # HyAR agents/pdqn.py QActor / ParamActor
+# Where the settings live: ``baselines.pdqn.config.hyar_config("Goal-v0")`` (the suite's reading
+# of main_goal_pdqn.py, with its sources); ``hyar_agent_kwargs`` hands the same values to
+# MP-DQN's agent, so the A/B compares implementations, not two copies of the settings.
 MAX_EPISODE_STEPS = 150  # main_goal_pdqn.py max_steps
 SUCCESS_RETURN = 50.0  # main_goal_pdqn.py counts an episode a success iff its return is 50
 OU_SIGMA = 0.0001  # the OU process main_goal_pdqn.py installs after every evaluation
@@ -140,6 +134,24 @@ def make_side(name: str, seed: int) -> OriginalGoal | OursGoal:
     raise SystemExit(f"error: unknown side {name!r} (original, ours)")
 
 
+def hyar_agent_kwargs() -> tuple[tuple[int, ...], dict[str, Any]]:
+    """(hidden layers, ``PDQNAgent`` keyword arguments) of the suite's ``hyar`` Goal reading,
+    by MP-DQN's argument names (``PDQNConfig.MPDQN_CODE_NAMES``)."""
+    from pamdp_bench.baselines.pdqn.config import PDQNConfig, hyar_config
+
+    cfg = hyar_config("Goal-v0")
+    if cfg.hidden_q != cfg.hidden_param or cfg.reward_scale != 1.0 or not cfg.use_ou:
+        raise ValueError(f"goal_ab drives MP-DQN's agent, which cannot express {cfg}")
+    names = PDQNConfig.MPDQN_CODE_NAMES
+    kwargs = {names.get(f, f): getattr(cfg, f) for f in (
+        "batch_size", "lr_critic", "lr_actor", "epsilon_episodes", "epsilon_final", "gamma",
+        "max_grad_norm", "tau_critic", "tau_actor", "learning_starts", "buffer_size",
+        "inverting_gradients")}
+    kwargs.update(use_ornstein_noise=True, indexed=False, weighted=False, average=False,
+                  random_weighted=False, zero_index_gradients=False)
+    return cfg.hidden_q, kwargs
+
+
 def make_agent(seed: int) -> Any:
     """MP-DQN's ``PDQNAgent`` with HyAR's Goal settings, networks and passthrough."""
     import gym
@@ -149,15 +161,16 @@ def make_agent(seed: int) -> Any:
     from pamdp_bench.baselines.pdqn.config import GOAL_PASSTHROUGH_BIAS, GOAL_PASSTHROUGH_WEIGHTS
 
     torch.set_num_threads(1)
+    hidden, kwargs = hyar_agent_kwargs()
     obs_space = gym.spaces.Box(-np.ones(17), np.ones(17), dtype=np.float32)
     boxes = tuple(gym.spaces.Box(-np.ones(d), np.ones(d), dtype=np.float32) for d in (2, 1, 1))
     action_space = gym.spaces.Tuple((gym.spaces.Discrete(3),) + boxes)
     with quiet():
         agent = PDQNAgent(obs_space, action_space,
-                          actor_kwargs={"hidden_layers": list(HIDDEN), "action_input_layer": 0},
-                          actor_param_kwargs={"hidden_layers": list(HIDDEN),
+                          actor_kwargs={"hidden_layers": list(hidden), "action_input_layer": 0},
+                          actor_param_kwargs={"hidden_layers": list(hidden),
                                               "squashing_function": False},
-                          seed=seed, device="cpu", **HYAR_GOAL_KWARGS)
+                          seed=seed, device="cpu", **kwargs)
         for net in (agent.actor, agent.actor_param):  # PyTorch's default init, as HyAR's nets
             layers = list(net.layers)
             if hasattr(net, "action_parameters_output_layer"):
@@ -285,10 +298,7 @@ def summarize(rows: Sequence[dict[str, Any]], at: int) -> str:
 
 
 def _done_seeds(path: str, side: str, last: int) -> set[int]:
-    if not os.path.exists(path):
-        return set()
-    with open(path) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
+    rows = read_rows(path) if os.path.exists(path) else []
     return {r["seed"] for r in rows if r["side"] == side and r["env_steps"] >= last}
 
 

@@ -364,14 +364,8 @@ def trace(seed: int, steps: int, atol: float) -> dict[str, Any]:
 
 # -------------------------------------------------------------------------------- CLI
 def _done_keys(path: str) -> set[tuple[str, int, bool, int]]:
-    keys: set[tuple[str, int, bool, int]] = set()
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                if line.strip():
-                    d = json.loads(line)
-                    keys.add((d["side"], d["seed"], d["noise"], d["env_steps"] // d["eval_every"]))
-    return keys
+    rows = read_rows(path) if os.path.exists(path) else []
+    return {(d["side"], d["seed"], d["noise"], d["env_steps"] // d["eval_every"]) for d in rows}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -49,3 +49,15 @@ def test_learn_resume_skips_only_finished_seeds(tmp_path) -> None:
 def test_originals_must_be_checkouts(tmp_path) -> None:
     with pytest.raises(SystemExit, match="not a checkout"):
         goal_ab.add_original_paths(str(tmp_path), str(tmp_path))
+
+
+def test_agent_settings_are_the_suites_hyar_goal_reading() -> None:
+    # main_goal_pdqn.py's argparse defaults, by MP-DQN's argument names; HyAR's nets are 2x256
+    hidden, kwargs = goal_ab.hyar_agent_kwargs()
+    assert hidden == (256, 256)
+    assert kwargs == dict(
+        batch_size=128, learning_rate_actor=0.001, learning_rate_actor_param=0.00001,
+        epsilon_steps=1000, epsilon_final=0.01, gamma=0.95, clip_grad=1.0, indexed=False,
+        average=False, random_weighted=False, tau_actor=0.1, weighted=False,
+        tau_actor_param=0.001, initial_memory_threshold=128, use_ornstein_noise=True,
+        replay_memory_size=20000, inverting_gradients=True, zero_index_gradients=False)
