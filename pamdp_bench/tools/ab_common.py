@@ -41,6 +41,12 @@ def read_rows(paths: str) -> list[dict[str, Any]]:
     return rows
 
 
+def rows_written(path: str) -> list[dict[str, Any]]:
+    """The rows already in a tool's output file (none before its first run): what a resumed
+    batch skips."""
+    return read_rows(path) if os.path.exists(path) else []
+
+
 def append_rows(path: str, rows: Sequence[dict[str, Any]]) -> None:
     """Append one seed's rows together (no partial seeds in ``path``)."""
     with open(path, "a") as f:

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import types
@@ -56,7 +55,14 @@ from typing import Any
 
 import numpy as np
 
-from pamdp_bench.tools.ab_common import add_checkouts, append_rows, quiet, read_rows, write_report
+from pamdp_bench.tools.ab_common import (
+    add_checkouts,
+    append_rows,
+    quiet,
+    read_rows,
+    rows_written,
+    write_report,
+)
 
 # Where the settings live: ``baselines.pdqn.config.hyar_config("Goal-v0")`` (the suite's reading
 # of main_goal_pdqn.py, with its sources); ``hyar_agent_kwargs`` hands the same values to
@@ -298,8 +304,7 @@ def summarize(rows: Sequence[dict[str, Any]], at: int) -> str:
 
 
 def _done_seeds(path: str, side: str, last: int) -> set[int]:
-    rows = read_rows(path) if os.path.exists(path) else []
-    return {r["seed"] for r in rows if r["side"] == side and r["env_steps"] >= last}
+    return {r["seed"] for r in rows_written(path) if r["side"] == side and r["env_steps"] >= last}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

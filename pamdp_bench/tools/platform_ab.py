@@ -57,7 +57,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pamdp_bench.tools.ab_common import add_checkouts, append_rows, quiet, read_rows, write_report
+from pamdp_bench.tools.ab_common import (
+    add_checkouts,
+    append_rows,
+    quiet,
+    read_rows,
+    rows_written,
+    write_report,
+)
 
 # run_platform_pdqn.py defaults (click options), single-pass PDQNAgent.
 PDQN_PLATFORM_KWARGS: dict[str, Any] = dict(
@@ -364,8 +371,8 @@ def trace(seed: int, steps: int, atol: float) -> dict[str, Any]:
 
 # -------------------------------------------------------------------------------- CLI
 def _done_keys(path: str) -> set[tuple[str, int, bool, int]]:
-    rows = read_rows(path) if os.path.exists(path) else []
-    return {(d["side"], d["seed"], d["noise"], d["env_steps"] // d["eval_every"]) for d in rows}
+    return {(d["side"], d["seed"], d["noise"], d["env_steps"] // d["eval_every"])
+            for d in rows_written(path)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
