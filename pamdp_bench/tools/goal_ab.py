@@ -55,14 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from pamdp_bench.tools.ab_common import (
-    add_checkouts,
-    append_rows,
-    quiet,
-    read_rows,
-    rows_written,
-    write_report,
-)
+from pamdp_bench.tools import ab_common
 
 # Where the settings live: ``baselines.pdqn.config.hyar_config("Goal-v0")`` (the suite's reading
 # of main_goal_pdqn.py, with its sources); ``hyar_agent_kwargs`` hands the same values to
@@ -76,7 +69,7 @@ COLLAPSED_LENGTH = 1.05
 
 def add_original_paths(mpdqn: str, gym_goal: str) -> None:
     """Put the two checkouts on ``sys.path`` (nothing is installed); stub ``numba``."""
-    add_checkouts((mpdqn, "agents/pdqn.py"), (gym_goal, "gym_goal/__init__.py"))
+    ab_common.add_checkouts((mpdqn, "agents/pdqn.py"), (gym_goal, "gym_goal/__init__.py"))
     try:
         import numba  # noqa: F401
     except ImportError:
@@ -94,7 +87,7 @@ class OriginalGoal:
         from gym.wrappers.compatibility import EnvCompatibility
         from gym_goal.envs import GoalEnv
 
-        with quiet():
+        with ab_common.quiet():
             raw = GoalEnv()
             raw.np_random = np.random.RandomState(seed)  # module docstring [deviation]
             compat = EnvCompatibility(raw)
@@ -171,7 +164,7 @@ def make_agent(seed: int) -> Any:
     obs_space = gym.spaces.Box(-np.ones(17), np.ones(17), dtype=np.float32)
     boxes = tuple(gym.spaces.Box(-np.ones(d), np.ones(d), dtype=np.float32) for d in (2, 1, 1))
     action_space = gym.spaces.Tuple((gym.spaces.Discrete(3),) + boxes)
-    with quiet():
+    with ab_common.quiet():
         agent = PDQNAgent(obs_space, action_space,
                           actor_kwargs={"hidden_layers": list(hidden), "action_input_layer": 0},
                           actor_param_kwargs={"hidden_layers": list(hidden),
@@ -304,7 +297,8 @@ def summarize(rows: Sequence[dict[str, Any]], at: int) -> str:
 
 
 def _done_seeds(path: str, side: str, last: int) -> set[int]:
-    return {r["seed"] for r in rows_written(path) if r["side"] == side and r["env_steps"] >= last}
+    rows = ab_common.rows_written(path)
+    return {r["seed"] for r in rows if r["side"] == side and r["env_steps"] >= last}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -324,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="learn: JSON lines (appended); else Markdown")
     a = ap.parse_args(argv)
     if a.command == "summarize":
-        write_report(a.out, summarize(read_rows(a.inputs), a.at))
+        ab_common.write_report(a.out, summarize(ab_common.read_rows(a.inputs), a.at))
         return 0
     if not (a.mpdqn and a.gym_goal):
         ap.error("--mpdqn and --gym_goal are required for learn")
@@ -338,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for row in learn(a.side, seed, a.steps, a.eval_every, a.eval_episodes):
             rows.append(row)
             print(json.dumps(row), flush=True)
-        append_rows(a.out, rows)
+        ab_common.append_rows(a.out, rows)
     return 0
 
 

@@ -57,14 +57,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pamdp_bench.tools.ab_common import (
-    add_checkouts,
-    append_rows,
-    quiet,
-    read_rows,
-    rows_written,
-    write_report,
-)
+from pamdp_bench.tools import ab_common
 
 # run_platform_pdqn.py defaults (click options), single-pass PDQNAgent.
 PDQN_PLATFORM_KWARGS: dict[str, Any] = dict(
@@ -106,7 +99,7 @@ class Side(Protocol):
 
 def add_original_paths(mpdqn: str, gym_platform: str) -> None:
     """Put the two checkouts on ``sys.path`` (nothing is installed)."""
-    add_checkouts((mpdqn, "agents/pdqn.py"), (gym_platform, "gym_platform/__init__.py"))
+    ab_common.add_checkouts((mpdqn, "agents/pdqn.py"), (gym_platform, "gym_platform/__init__.py"))
 
 
 def set_original_noise(on: bool) -> None:
@@ -127,7 +120,7 @@ class OriginalSide:
         from common.platform_domain import PlatformFlattenedActionWrapper
         from common.wrappers import ScaledParameterisedActionWrapper, ScaledStateWrapper
 
-        with quiet():
+        with ab_common.quiet():
             env = gym.make("Platform-v0", apply_api_compatibility=True, disable_env_checker=True)
             env = ScaledStateWrapper(env)
             env = PlatformFlattenedActionWrapper(env)
@@ -222,7 +215,7 @@ def make_agent(seed: int) -> Any:
         (gym.spaces.Discrete(3),)
         + tuple(gym.spaces.Box(-np.ones(1), np.ones(1), dtype=np.float32) for _ in range(3))
     )
-    with quiet():
+    with ab_common.quiet():
         agent = PDQNAgent(
             obs_space,
             action_space,
@@ -372,7 +365,7 @@ def trace(seed: int, steps: int, atol: float) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- CLI
 def _done_keys(path: str) -> set[tuple[str, int, bool, int]]:
     return {(d["side"], d["seed"], d["noise"], d["env_steps"] // d["eval_every"])
-            for d in rows_written(path)}
+            for d in ab_common.rows_written(path)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -416,8 +409,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.command == "summarize":
         from pamdp_bench.tools.platform_ab_stats import summarize
 
-        write_report(a.out, summarize(read_rows(a.inputs), noise=a.noise == "on",
-                                      late_from=a.late_from))
+        rows = ab_common.read_rows(a.inputs)
+        ab_common.write_report(a.out, summarize(rows, noise=a.noise == "on", late_from=a.late_from))
         return 0
     if not (a.mpdqn and a.gym_platform):
         ap.error("--mpdqn and --gym_platform are required for learn, swap, trace and record")
@@ -435,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 row["eval_every"] = a.eval_every
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-            append_rows(a.out, rows)
+            ab_common.append_rows(a.out, rows)
     elif a.command == "probe":
         from pamdp_bench.tools import platform_ab_probe as probe
 
