@@ -54,11 +54,13 @@ class TrainedRun:
     meta: dict[str, Any]
 
     def state_of(self, seed: int) -> Any:
-        """The train state of one seed (no seed axis)."""
+        """The train state of one seed (no seed axis), as jax arrays: a restored checkpoint
+        holds numpy arrays, and a jitted policy that closes over the state and indexes a weight
+        by its traced discrete action (DLPA's per-k rows) cannot index a numpy array."""
         if seed not in self.seeds:
             raise RestoreError(f"seed {seed} is not in this run (seeds {self.seeds})")
         i = self.seeds.index(seed)
-        return jax.tree.map(lambda x: x[i], self.states)
+        return jax.tree.map(lambda x: jnp.asarray(x[i]), self.states)
 
     def evaluate(self, episodes: int | None = None) -> list[dict[str, Any]]:
         """Deterministic evaluation of every seed with the harness's keys of this step (the

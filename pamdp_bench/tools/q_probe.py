@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env, params = run.ep.env_params(training=False)
     for seed in run.seeds:
         key = jax.random.fold_in(jax.random.key(args.key), seed)
-        state = jax.tree.map(jnp.asarray, run.state_of(seed))
+        state = run.state_of(seed)
         row = probe_seed(run.agent, env, params, state, args.steps, args.actions, key)
         if args.replay:
             row.update(probe_replay(run.agent, state, args.replay, jax.random.fold_in(key, 1)))

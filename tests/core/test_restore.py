@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from pamdp_bench.cli.main import main
@@ -34,6 +37,23 @@ def test_restored_states_reproduce_the_runs_records(run_dir: str) -> None:
     earlier = restore.load_trained(run_dir, "CatchPoint-v0", step=30)
     assert earlier.step == 30
     assert [r["return_mean"] for r in earlier.evaluate()] != [r["return_mean"] for r in rows]
+
+
+def test_state_of_gives_jax_arrays_a_traced_index_can_read(run_dir: str) -> None:
+    """A jitted policy closing over one seed's state may index a weight by its traced discrete
+    action (DLPA does): restored numpy leaves made ``render --run`` fail on DLPA runs."""
+    run = restore.load_trained(run_dir, "CatchPoint-v0")
+    state = run.state_of(1)
+    leaves = jax.tree.leaves(state)
+    assert leaves and all(isinstance(x, jax.Array) for x in leaves)
+    def data(x: jax.Array) -> np.ndarray:
+        is_key = jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+        return np.asarray(jax.random.key_data(x) if is_key else x)
+
+    for one, stacked in zip(leaves, jax.tree.leaves(run.states), strict=True):
+        np.testing.assert_array_equal(data(one), data(stacked)[1])  # seed 1's row
+    w = next(x for x in leaves if x.ndim == 2)
+    np.testing.assert_array_equal(jax.jit(lambda i: w[i])(jnp.int32(0)), w[0])
 
 
 def test_eval_cli_prints_the_table(run_dir: str, capsys) -> None:
