@@ -55,6 +55,13 @@ def mean_std(values: Iterable[float]) -> tuple[float, float, int]:
     return float(x.mean()), float(x.std(ddof=1)) if n > 1 else float("nan"), n
 
 
+def format_mean_std(values: Iterable[float], digits: int = 3) -> str:
+    """``"mean ± std"`` over seeds with the tables' std (ddof=1), or the mean alone for one
+    value: what every command line summary prints, so it matches ``scores.md``."""
+    mean, std, n = mean_std(values)
+    return f"{mean:.{digits}f}" if n < 2 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
 def as_tasks(scores: Any) -> list[np.ndarray]:
     """A ``(runs, tasks)`` array or a sequence of per-task 1-D arrays -> list of 1-D arrays."""
     if isinstance(scores, np.ndarray):

@@ -7,9 +7,9 @@ import os
 import sys
 from typing import Any
 
-import numpy as np
 from absl import logging
 
+from pamdp_bench.analysis.statistics import format_mean_std
 from pamdp_bench.cli.common import (
     Command,
     add_agent_config,
@@ -47,17 +47,26 @@ def train_cli(
     except (runner.RunError, CheckpointError, ResultFileError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    final = [r for r in records if r["final"]]
-    by_env: dict[str, list[dict[str, Any]]] = {}
-    for r in final:
-        by_env.setdefault(r.get("dataset") or r["env_id"], []).append(r)
-    for env_id, rs in by_env.items():
-        ret = np.asarray([r["return_mean"] for r in rs])
-        succ = np.asarray([r["success_rate"] for r in rs])
-        print(f"{env_id}: final return {ret.mean():.3f} ± {ret.std():.3f}, success rate "
-              f"{succ.mean():.3f} ± {succ.std():.3f} (n={len(rs)} seeds)")
+    print("\n".join(final_summary(records)))
     print(f"results: {os.path.join(os.path.abspath(out_dir), 'results.jsonl')}")
     return 0
+
+
+def final_summary(records: list[dict[str, Any]]) -> list[str]:
+    """One line per task (env, or dataset of an offline run): mean ± std over seeds of each
+    seed's latest evaluation, chosen and summarised as the score tables do
+    (``analysis.scoring.final_records``, std with ddof=1). A run extended to a larger budget
+    holds a final record per budget; only each seed's latest counts."""
+    from pamdp_bench.analysis.scoring import final_records
+
+    latest = final_records({**r, "env_id": r.get("dataset") or r["env_id"]} for r in records)
+    lines = []
+    for (_, task, _), by_seed in latest.items():
+        rs = list(by_seed.values())
+        lines.append(f"{task}: final return {format_mean_std(r['return_mean'] for r in rs)}, "
+                     f"success rate {format_mean_std(r['success_rate'] for r in rs)} "
+                     f"(n={len(rs)} seeds, {max(r['env_steps'] for r in rs):,} env steps)")
+    return lines
 
 
 def _train_arguments(p: argparse.ArgumentParser) -> None:
@@ -134,10 +143,10 @@ def _eval_run(a: argparse.Namespace) -> int:
                          f"{r['return_mean']:.3f} ± {r['return_std']:.3f} ({r['episodes']}) | "
                          f"{r['success_rate']:.3f} | {same} |")
         if len(rows) > 1:
-            ret = np.asarray([r["return_mean"] for r in rows])
-            succ = np.asarray([r["success_rate"] for r in rows])
+            ret = format_mean_std(r["return_mean"] for r in rows)
+            succ = np.mean([r["success_rate"] for r in rows])
             lines.append(f"| {env_id} | mean over {len(rows)} seeds | {run.step} | | "
-                         f"{ret.mean():.3f} ± {ret.std(ddof=1):.3f} | {succ.mean():.3f} | |")
+                         f"{ret} | {succ:.3f} | |")
     print("\n".join(lines))
     return 0
 

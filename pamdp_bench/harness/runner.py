@@ -84,6 +84,7 @@ from pamdp_bench.agents import (
     reading_config,
     record_label,
 )
+from pamdp_bench.analysis.statistics import format_mean_std
 from pamdp_bench.harness import checkpoints as ckpt_lib
 from pamdp_bench.harness import memory
 from pamdp_bench.harness import records as results_lib
@@ -406,10 +407,9 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
                 "records": records,
                 "provenance": prov_now, "process_index": placement.process_index,
             })
-            rets = np.asarray([r["return_mean"] for r in records])
-            succ = np.asarray([r["success_rate"] for r in records])
-            bar.update(point, f"return {rets.mean():.3f} ± {rets.std():.3f}, "
-                              f"success {succ.mean():.2f} (over {num_real} seeds)")
+            succ = np.mean([r["success_rate"] for r in records])
+            bar.update(point, f"return {format_mean_std(r['return_mean'] for r in records)}, "
+                              f"success {succ:.2f} (over {num_real} seeds)")
             done = point
         bar.close()
     except jax.errors.JaxRuntimeError as err:

@@ -132,3 +132,22 @@ def test_agent_bench_prints_json_last() -> None:
 def test_bad_paths_are_clear_errors(args: tuple[str, ...]) -> None:
     proc = cli(*args)
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error:"), proc.stderr
+
+
+def test_train_summary_counts_each_seeds_latest_record_once() -> None:
+    """An extended run holds final records at 20k and 30k: the summary is the 30k ones, with
+    the tables' std (ddof=1)."""
+    from pamdp_bench.cli.train import final_summary
+
+    def rec(seed: int, steps: int, ret: float) -> dict:
+        return {"protocol": "dlpa", "env_id": "HardMove-n8-v0", "agent": "dlpa", "seed": seed,
+                "env_steps": steps, "final": steps in (20_000, 30_000), "return_mean": ret,
+                "success_rate": 0.5}
+
+    records = [rec(s, n, float(s) + n / 10_000) for s in range(3)
+               for n in (10_000, 20_000, 30_000)]
+    assert final_summary(records) == [
+        "HardMove-n8-v0: final return 4.000 ± 1.000, success rate 0.500 ± 0.000 (n=3 seeds, "
+        "30,000 env steps)"]
+    (line,) = final_summary([r for r in records if r["seed"] == 0 and r["env_steps"] < 30_000])
+    assert line.endswith("final return 2.000, success rate 0.500 (n=1 seeds, 20,000 env steps)")

@@ -434,3 +434,8 @@ def test_a_random_anchor_from_records_uses_only_records_at_the_protocols_cap():
             for s in (2, 3)]
     a = A.resolve_anchor("hyar", env, at30 + at25)
     assert a.random == pytest.approx(-40.0) and "2 seeds" in a.random_source
+
+
+def test_format_mean_std_uses_the_tables_std() -> None:
+    assert St.format_mean_std([1.0, 2.0, 3.0]) == "2.000 ± 1.000"  # ddof=1, not 0.816
+    assert St.format_mean_std([5.0], digits=2) == "5.00"  # one seed: no spread to show
