@@ -191,7 +191,8 @@ def aggregates_markdown(aggs: Sequence[Aggregate], imps: Sequence[Any], reps: in
 
 def curves(records: Sequence[Mapping[str, Any]], manifest: Mapping[str, Any]
            ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(dataset, agent) -> (gradient steps, mean normalised score, std) over seeds."""
+    """(dataset, agent) -> (gradient steps, mean normalised score, std) over seeds, std with
+    ddof=1 as every other table (NaN for one seed)."""
     pts: dict[tuple[str, str], dict[int, dict[int, float]]] = {}
     for r in records:
         if not r.get("dataset"):
@@ -202,9 +203,9 @@ def curves(records: Sequence[Mapping[str, Any]], manifest: Mapping[str, Any]
     out = {}
     for key, by_step in pts.items():
         steps = np.asarray(sorted(by_step))
-        vals = [np.asarray(list(by_step[s].values())) for s in steps]
-        out[key] = (steps, np.asarray([v.mean() for v in vals]),
-                    np.asarray([v.std() for v in vals]))
+        stats = [St.mean_std(by_step[s].values()) for s in steps]
+        out[key] = (steps, np.asarray([m for m, _, _ in stats]),
+                    np.asarray([sd for _, sd, _ in stats]))
     return out
 
 

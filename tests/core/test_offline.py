@@ -135,6 +135,19 @@ def test_offline_scores_are_normalised_by_the_manifest_anchors():
         offline_table.anchors(manifest, "Goal-v0")
 
 
+def test_offline_curves_use_the_tables_std():
+    """Per (dataset, agent, step): mean and std over seeds with ddof=1, as every other table
+    (NaN for a single seed)."""
+    manifest = {"anchors": {CATCH: {"ref_min_score": -20.0, "ref_max_score": 10.0}}}
+    ds = f"pamdp/{CATCH}/expert-v0"
+    recs = [_record(ds, "bc", s, r) for s, r in enumerate([-5.0, -2.0, 1.0])]
+    recs.append(_record(ds, "bc", 0, 10.0, steps=50))
+    steps, mean, std = offline_table.curves(recs, manifest)[(ds, "bc")]
+    assert steps.tolist() == [50, 100]
+    np.testing.assert_allclose(mean, [100.0, 60.0])
+    assert np.isnan(std[0]) and std[1] == pytest.approx(10.0)  # ddof=0 would give 8.16
+
+
 def test_table_cli_builds_the_offline_table_and_refuses_mixed_records(tmp_path, root, capsys):
     runs = tmp_path / "runs"
     runner.train("bc", _protocol(tmp_path), str(runs / "bc"), dataset_root=root, progress=False)
