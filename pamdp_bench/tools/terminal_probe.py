@@ -10,7 +10,7 @@ trained only on terminal steps predicts "terminal" for every action, the planner
 one-step plans by their predicted reward, shooting beats a terminal kick, and kick-to is
 sampled less and less. Goal has 3 actions, so its seed phase usually sees a continuing step.
 
-Three measurements, each printed as a markdown table:
+Two commands, each printing a markdown table:
 
 * ``env``: from reset states, per k, the share of uniform-parameter actions whose step does
   not terminate, and their mean reward (the env alone; no run needed).
