@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from pamdp_bench.baselines.common.sources import CHOICE
+
 SPEC = "algorithms.md §6.3 (suite design; the paper's values are missing)"
 DREAMER = "DreamerV1 defaults (Hafner et al. 2020) [choice]"
-CHOICE = "suite choice [choice]"
 
 
 @dataclasses.dataclass(frozen=True)

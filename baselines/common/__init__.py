@@ -1,8 +1,9 @@
 """Pieces shared by the baselines: what an agent reads from its env (``binding.EnvBound``, the base
 of every agent), the off-policy loop (``offpolicy``), actor-critic / TD3 learner pieces
 (``td3``), the functional MLP (``networks``), the optimiser factory and train state (``optim``),
-inverting gradients (``losses``), replay buffers, exploration noise and vmap-friendly control
-flow. Polyak target updates are ``optax.incremental_update``.
+inverting gradients (``losses``), replay buffers, exploration noise, vmap-friendly control
+flow and the source labels the configs share (``sources``). Polyak target updates are
+``optax.incremental_update``.
 
 Config field names shared by the baselines (same meaning wherever the concept exists; P-DQN's
 Q-network is the critic, its parameter network the actor): ``gamma``, ``batch_size``,

@@ -27,12 +27,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+from pamdp_bench.baselines.common.sources import CHOICE
 from pamdp_bench.registry import env_spec
 
 AGENT = "HyAR agents/hppo_noshare.py (spec §7.1)"
 UTILS = "HyAR agents/utils/ppo_utils.py ReplayBufferPPO (spec §7.1)"
 SCRIPTS = "HyAR Raw_RL/main_*_hppo.py run scripts (spec §7.1)"
-CHOICE = "suite choice [choice]"
 
 RATIO_MODES = ("separate", "joint")
 PARAM_LOGP_SCOPES = ("all", "chosen")

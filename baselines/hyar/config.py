@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
+from pamdp_bench.baselines.common.sources import CHOICE
 from pamdp_bench.registry import env_spec
 
 # Source labels, one per original file (other configs have lines of the same shape: different
@@ -30,7 +31,6 @@ MAIN = "HyAR_RL/main_embedding_*_td3.py @ ece9562"
 MAIN_DDPG = "the HyAR-DDPG main script of Hard Move (4 directions) @ ece9562"
 VAE = "embedding/ActionRepresentation_vae.py @ ece9562"
 TD3R = "agents/P_TD3_relable.py @ ece9562"
-CHOICE = "suite choice [choice]"
 
 
 @dataclasses.dataclass(frozen=True)

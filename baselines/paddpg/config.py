@@ -31,12 +31,12 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
+from pamdp_bench.baselines.common.sources import CHOICE
 from pamdp_bench.registry import env_spec
 
 HYAR = "HyAR agents/P_DDPG.py, agents/P_TD3.py, Raw_RL/main_* (spec §7.1)"
 SPEC = "spec algorithms.md §7.1 Raw_RL table"
 MPDQN = "cycraig/MP-DQN run_*_paddpg.py (spec §7.3)"
-CHOICE = "suite choice [choice]"
 
 
 @dataclasses.dataclass(frozen=True)

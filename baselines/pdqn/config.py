@@ -31,12 +31,12 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
+from pamdp_bench.baselines.common.sources import CHOICE
 from pamdp_bench.registry import env_spec
 
 HYAR = "HyAR Raw_RL PDQN scripts (spec §7.1)"
 HYAR_CODE = "HyAR Raw_RL scripts and agents/pdqn*.py @ ece9562, read for issue 19"
 MPDQN = "cycraig/MP-DQN run scripts / agents/pdqn.py (spec §7.2)"
-CHOICE = "suite choice [choice]"
 
 # Platform's hand-coded initial parameters (3, 10, 400) in raw units, scaled to [-1, 1] with the
 # run/hop/leap ranges [0, 30], [0, 720], [0, 430]: the passthrough layer's bias in
