@@ -13,7 +13,8 @@ For each env of the protocol (one after another, into the same ``OUT/results.jso
    evaluation cap and fresh reset keys; ``vmap`` over seeds x episodes), appends one result
    record per seed (return and success rate always both, ``train_metrics``, ``warmup_steps``
    when the agent reports it), saves an orbax checkpoint (async; the last 2 kept) and advances
-   the progress display (tqdm on a terminal, else absl logging).
+   the progress display (tqdm on a terminal, else absl logging; within an interval, a
+   heartbeat line every few minutes: ``progress.HEARTBEAT_SECONDS``).
 
 Keys. Every key is a function of (``BASE_SEED``, seed index, purpose, eval point) only:
 ``seed_key(s) = fold_in(key(BASE_SEED), s)``; ``init`` gets ``fold_in(seed_key(s), 0)``; the
@@ -393,11 +394,12 @@ def run_env(run: EnvRun, *, resume: bool, progress: bool = True,
         t0 = time.perf_counter()
         done = start
         for point in points:
-            state, metrics = train_fn(point - done)(state)
-            keys = jax.device_put(keys_fn(lane_seeds, point, ep.eval_episodes), sharding)
-            episodes = eval_fn(state, keys)
-            episodes = {k: np.asarray(v)[:num_real] for k, v in episodes.items()}
-            metrics = {k: np.asarray(v)[:num_real] for k, v in flatten(metrics).items()}
+            with bar.interval(done, point):  # heartbeat lines while the device works
+                state, metrics = train_fn(point - done)(state)
+                keys = jax.device_put(keys_fn(lane_seeds, point, ep.eval_episodes), sharding)
+                episodes = eval_fn(state, keys)
+                episodes = {k: np.asarray(v)[:num_real] for k, v in episodes.items()}
+                metrics = {k: np.asarray(v)[:num_real] for k, v in flatten(metrics).items()}
             wall = wall_before + time.perf_counter() - t0
             prov_now = {**prov, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
             records = _make_records(run, point, episodes, metrics, wall, prov_now)
