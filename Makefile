@@ -212,8 +212,9 @@ datasets datasets-small: datasets%: $(STAMP)
 ## Catch Point and Hard Move n = 4 (1M env steps: an accelerator's budget; resumable, so the CPU
 ## runs them as far as it has time). Evaluation every 5,000 (Platform) / 10,000 env steps, the
 ## protocol's 100 / 50 episodes: QMLE scores 1,000 candidates per greedy action, and at the
-## protocol's 500 / 2,500 the evaluations would cost more than the training. Table: results/tables/qmle_hyar, from the
-## record directories results/tables/sources.json lists for it (P-DQN's rows beside QMLE's).
+## protocol's 500 / 2,500 the evaluations would cost more than the training. Table:
+## results/tables/qmle_hyar, from the record directories results/tables/sources.json lists for
+## it (P-DQN's rows beside QMLE's).
 QMLE_HYAR ?= platform=Platform-v0=5000 catch=CatchPoint-v0=10000 hm4=HardMove-n4-v0=10000
 qmle-hyar: $(STAMP)
 	@for v in $(QMLE_HYAR); do \
