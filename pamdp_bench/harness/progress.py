@@ -73,16 +73,16 @@ class Progress:
         (a tqdm bar is redrawn instead, which updates its elapsed time)."""
         t0 = time.perf_counter()
         stop = threading.Event()
-        beating = self.enabled and self.heartbeat_s > 0
-        thread = threading.Thread(target=self._beat, args=(begin, end, t0, stop), daemon=True,
-                                  name="progress-heartbeat")
-        if beating:
+        thread = None
+        if self.enabled and self.heartbeat_s > 0:
+            thread = threading.Thread(target=self._beat, args=(begin, end, t0, stop),
+                                      daemon=True, name="progress-heartbeat")
             thread.start()
         try:
             yield
         finally:
             stop.set()
-            if beating:
+            if thread is not None:
                 thread.join()
             self.last_interval_s = time.perf_counter() - t0
 
