@@ -81,11 +81,6 @@ def cells(records: Sequence[Mapping[str, Any]], manifest: Mapping[str, Any]) -> 
     return out
 
 
-def _pm(x: np.ndarray, digits: int = 2) -> str:
-    sd = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
-    return f"{np.mean(x):.{digits}f} ± {sd:.{digits}f}"
-
-
 def _agents(cs: Sequence[Cell]) -> list[str]:
     """Agent order: C-LAP and its variants, then the rest alphabetically."""
     names = sorted({c.agent for c in cs})
@@ -123,8 +118,11 @@ def scores_markdown(cs: Sequence[Cell], manifest: Mapping[str, Any]) -> str:
         row = [f"`{d}`", f"{lo:.3g} / {hi:.3g}"]
         for a in agents:
             c = by.get((d, a))
-            row.append("—" if c is None else
-                       f"**{_pm(c.normalized, 1)}**<br>R {_pm(c.returns, 3)}, "
+            if c is None:
+                row.append("—")
+                continue
+            row.append(f"**{St.format_mean_std(c.normalized, 1)}**<br>"
+                       f"R {St.format_mean_std(c.returns, 3)}, "
                        f"succ {np.mean(c.success):.2f} (n={c.returns.size})")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from pamdp_bench.analysis.statistics import format_mean_std
+
 #: Above this many splits of the pooled seeds, ``permutation_p`` samples splits instead.
 EXACT_SPLITS_MAX = 200_000
 
@@ -67,11 +69,8 @@ def summarize(rows: list[dict[str, Any]], noise: bool = True,
         "|---|---|---|---|---|---|---|",
     ]
 
-    def cell(vals: list[float]) -> str:
-        return f"{np.mean(vals):.3f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0:.3f}"
-
     def row(label: str, a: list[float], b: list[float]) -> str:
-        return (f"| {label} | {cell(a)} | {cell(b)} | {len(a)} / {len(b)} | "
+        return (f"| {label} | {format_mean_std(a)} | {format_mean_std(b)} | {len(a)} / {len(b)} | "
                 f"{permutation_p(a, b):.2f} | " + " ".join(f"{v:.2f}" for v in a) + " | "
                 + " ".join(f"{v:.2f}" for v in b) + " |")
 
