@@ -262,6 +262,23 @@ def compute_aggregates(summaries: Sequence[S.Summary], reps: int, seed: int
     return aggs, imps
 
 
+def _without_normalized(summaries: Sequence[S.Summary], protocol: str) -> list[str]:
+    """Envs of `protocol` with a row whose anchor is n/a; when other rows on that env do have
+    one (an agent evaluated at the anchor's cap), the agents without it are named."""
+    out = []
+    for env in sorted({s.env_id for s in summaries if s.protocol == protocol},
+                      key=A.env_sort_key):
+        rows = [s for s in summaries if s.protocol == protocol and s.env_id == env]
+        lacking = _agent_order({s.agent for s in rows if not s.anchor.ok})
+        if not lacking:
+            continue
+        name = A.display_name(env)
+        if len(lacking) < len({s.agent for s in rows}):
+            name += " (" + ", ".join(f"`{a}`" for a in lacking) + ")"
+        out.append(name)
+    return out
+
+
 def aggregates_markdown(summaries: Sequence[S.Summary], aggs: Sequence[AggregateResult],
                         imps: Sequence[ImprovementResult], reps: int, seed: int) -> str:
     lines = [
@@ -303,12 +320,12 @@ def aggregates_markdown(summaries: Sequence[S.Summary], aggs: Sequence[Aggregate
                         lines.append(f"\\* `{a.agent}`: not on {', '.join(miss)} (no records, or "
                                      "no normalization anchor); its aggregates are over the "
                                      "other envs and not comparable to full rows.")
-            excluded = sorted({s.env_id for s in summaries if s.protocol == protocol
-                               and kind == "normalized" and not s.anchor.ok}, key=A.env_sort_key)
-            if excluded:
-                lines.append("")
-                lines.append("Envs without normalized scores (anchor n/a, see `ANCHORS.md`): "
-                             + ", ".join(A.display_name(e) for e in excluded) + ".")
+            if kind == "normalized":
+                without = _without_normalized(summaries, protocol)
+                if without:
+                    lines.append("")
+                    lines.append("Envs without normalized scores (anchor n/a, see `ANCHORS.md`): "
+                                 + ", ".join(without) + ".")
             pi = [i for i in imps if i.protocol == protocol and i.kind == kind]
             agents = _agent_order({a.agent for a in rows})
             if pi and len(agents) > 1:

@@ -321,3 +321,19 @@ def test_labels_csv_maps_short_labels_back(tmp_path):
     with open(tmp_path / "o" / "labels.csv") as f:
         rows = list(csv.DictReader(f))
     assert rows == [{"label": tables.plot_label(long_spec), "agent": long_spec}]
+
+
+def test_an_env_with_anchored_and_unanchored_rows_names_the_agents_without(tmp_path):
+    """Catch Point under hyar: an agent evaluated at the anchor's cap (25) gets a normalized
+    score, one at its own cap (30) does not; the note names that agent, not the whole env."""
+    records = [r for r in synthetic(("hyar",), seeds=2, skip_random_hyar_move=True)
+               if r["env_id"] in ("HardMove-n4-v0", "CatchPoint-v0")]
+    for r in records:
+        if r["env_id"] == "CatchPoint-v0":
+            r["eval_episode_cap"] = 30 if r["agent"] == "hyar_td3" else 25
+    out = tables.build_tables(records, str(tmp_path / "out"), reps=100, plots=False)
+    md = (tmp_path / "out" / "scores.md").read_text()
+    catch = [line for line in md.splitlines() if line.startswith("| Catch Point |")]
+    assert [("n/a (anchor)" in line) for line in catch] == [False, True, False]
+    assert ("Envs without normalized scores (anchor n/a, see `ANCHORS.md`): "
+            "Catch Point (`hyar_td3`), Hard Move (n=4).") in out.markdown
