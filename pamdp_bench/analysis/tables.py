@@ -27,6 +27,7 @@ import dataclasses
 import math
 import os
 import sys
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -265,16 +266,18 @@ def compute_aggregates(summaries: Sequence[S.Summary], reps: int, seed: int
 def _without_normalized(summaries: Sequence[S.Summary], protocol: str) -> list[str]:
     """Envs of `protocol` with a row whose anchor is n/a; when other rows on that env do have
     one (an agent evaluated at the anchor's cap), the agents without it are named."""
+    agents: dict[str, set[str]] = defaultdict(set)
+    lacking: dict[str, set[str]] = defaultdict(set)
+    for s in summaries:
+        if s.protocol == protocol:
+            agents[s.env_id].add(s.agent)
+            if not s.anchor.ok:
+                lacking[s.env_id].add(s.agent)
     out = []
-    for env in sorted({s.env_id for s in summaries if s.protocol == protocol},
-                      key=A.env_sort_key):
-        rows = [s for s in summaries if s.protocol == protocol and s.env_id == env]
-        lacking = _agent_order({s.agent for s in rows if not s.anchor.ok})
-        if not lacking:
-            continue
+    for env in sorted(lacking, key=A.env_sort_key):
         name = A.display_name(env)
-        if len(lacking) < len({s.agent for s in rows}):
-            name += " (" + ", ".join(f"`{a}`" for a in lacking) + ")"
+        if lacking[env] != agents[env]:
+            name += " (" + ", ".join(f"`{a}`" for a in _agent_order(lacking[env])) + ")"
         out.append(name)
     return out
 
